@@ -1,0 +1,22 @@
+# The two commands of the README: `make run` (the product, embedded mode) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m boardrun.server
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(BIN)/.installed
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

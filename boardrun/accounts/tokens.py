@@ -1,0 +1,115 @@
+"""Signed access tokens (EdDSA JWTs) and the signing key they use.
+
+In embedded mode the key is generated once and kept in DATA_DIR; in production it
+must come from AUTH_SIGNING_KEY / AUTH_SIGNING_KEY_FILE and is never generated.
+Every function verifies tokens locally with the public half: no database round trip.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from boardrun.config import ConfigError, get_settings
+
+ISSUER = "boardrun"
+_lock = threading.Lock()
+_keys: tuple[Ed25519PrivateKey, Ed25519PublicKey] | None = None
+
+
+def _load_or_create_key() -> Ed25519PrivateKey:
+    settings = get_settings()
+    if settings.signing_key_pem:
+        key = serialization.load_pem_private_key(settings.signing_key_pem.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigError("AUTH_SIGNING_KEY must be an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)")
+        return key
+    if settings.production:  # config already refuses this; kept as a guard for direct callers
+        raise ConfigError("no signing key configured in production")
+    path = settings.data_dir / "signing-key.pem"
+    if path.exists():
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    try:
+        os.link(tmp, path)  # first writer wins if several processes start at once
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]
+
+
+def keys() -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
+    global _keys
+    if _keys is None:
+        with _lock:
+            if _keys is None:
+                private = _load_or_create_key()
+                _keys = (private, private.public_key())
+    return _keys
+
+
+def reset_keys() -> None:
+    global _keys
+    with _lock:
+        _keys = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the verified claims of an access token."""
+
+    user_id: str
+    token_id: str
+
+
+class TokenError(Exception):
+    def __init__(self, message: str, *, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
+
+def issue_access_token(user_id: str) -> tuple[str, int]:
+    ttl = get_settings().access_token_ttl
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": user_id,
+        "typ": "access",
+        "iat": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, keys()[0], algorithm="EdDSA"), ttl
+
+
+def verify_access_token(token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            keys()[1],
+            algorithms=["EdDSA"],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("access token expired", expired=True) from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"invalid access token: {exc}") from None
+    if claims.get("typ") != "access":
+        raise TokenError("not an access token")
+    return Principal(user_id=str(claims["sub"]), token_id=str(claims["jti"]))

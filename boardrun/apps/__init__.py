@@ -1,0 +1,1 @@
+"""Apps, their members and roles, and their boards and board versions."""

@@ -1,0 +1,138 @@
+"""Configuration, read from environment variables only (12-factor).
+
+Every variable is documented in README.md ("Configuration"). `get_settings()` is
+cached; tests that change the environment call `reset_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str  # "embedded" (local defaults allowed) or "production" (nothing generated)
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    s3_endpoint_url: str | None
+    signing_key_pem: str | None
+    access_token_ttl: int
+    refresh_token_ttl: int
+    login_max_failures: int
+    login_window_seconds: int
+    max_body_bytes: int
+    max_board_bytes: int
+    host: str
+    port: int
+    public_url: str
+    log_level: str
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def _load() -> Settings:
+    env = os.environ.get("BOARDRUN_ENV", "embedded").strip().lower()
+    if env not in ("embedded", "production"):
+        raise ConfigError(f"BOARDRUN_ENV must be 'embedded' or 'production', got {env!r}")
+    data_dir = Path(os.environ.get("DATA_DIR", "./.data")).resolve()
+    production = env == "production"
+
+    database_url = os.environ.get("DATABASE_URL") or ""
+    storage_url = os.environ.get("STORAGE_URL") or ""
+    if production and not database_url:
+        raise ConfigError("DATABASE_URL is required when BOARDRUN_ENV=production")
+    if production and not storage_url:
+        raise ConfigError("STORAGE_URL is required when BOARDRUN_ENV=production")
+
+    signing_key = os.environ.get("AUTH_SIGNING_KEY") or None
+    key_file = os.environ.get("AUTH_SIGNING_KEY_FILE")
+    if not signing_key and key_file:
+        try:
+            signing_key = Path(key_file).read_text()
+        except OSError as exc:
+            raise ConfigError(f"AUTH_SIGNING_KEY_FILE {key_file!r} cannot be read: {exc}") from exc
+    if production and not signing_key:
+        raise ConfigError(
+            "AUTH_SIGNING_KEY or AUTH_SIGNING_KEY_FILE is required when BOARDRUN_ENV=production"
+        )
+
+    port = env_int("PORT", 8080)
+    return Settings(
+        env=env,
+        data_dir=data_dir,
+        database_url=database_url or f"sqlite:///{data_dir / 'boardrun.db'}",
+        storage_url=storage_url or f"file://{data_dir / 'storage'}",
+        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+        signing_key_pem=signing_key,
+        access_token_ttl=env_int("ACCESS_TOKEN_TTL_SECONDS", 900),
+        refresh_token_ttl=env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+        login_max_failures=env_int("LOGIN_MAX_FAILURES", 5),
+        login_window_seconds=env_int("LOGIN_WINDOW_SECONDS", 300),
+        max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
+        max_board_bytes=env_int("MAX_BOARD_BYTES", 4 * 1024 * 1024),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=port,
+        public_url=(os.environ.get("PUBLIC_URL") or f"http://localhost:{port}").rstrip("/"),
+        log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return _load()
+
+
+def reset_settings() -> None:
+    """Forget cached settings and every cache built from them (tests change the env)."""
+    get_settings.cache_clear()
+    from boardrun import db, storage  # local import: both import this module
+
+    db.reset_engine()
+    storage.reset_storage()
+    from boardrun.accounts import tokens
+
+    tokens.reset_keys()
+
+
+__all__ = ["ConfigError", "Settings", "env_bool", "env_float", "env_int", "get_settings", "reset_settings"]

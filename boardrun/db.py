@@ -1,0 +1,154 @@
+"""Database access: one SQLAlchemy engine per process, sessions per unit of work,
+and Alembic migrations. The same code runs on SQLite (embedded) and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from boardrun.config import get_settings
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_sessions: sessionmaker[Session] | None = None
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin_immediate(conn):
+            # Take the write lock at BEGIN so concurrent writers queue on busy_timeout
+            # instead of failing with "database is locked" when they upgrade a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        # pysqlite's own transaction handling must be off for the BEGIN above to work.
+        @event.listens_for(engine, "connect", insert=True)
+        def _sqlite_autocommit(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10)
+
+
+def get_engine() -> Engine:
+    global _engine, _sessions
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = _make_engine(get_settings().database_url)
+                _sessions = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def reset_engine() -> None:
+    global _engine, _sessions
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = _sessions = None
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session whose work is committed on success and rolled back on any error."""
+    get_engine()
+    assert _sessions is not None
+    session = _sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def ping() -> float:
+    """Round-trip time of a trivial query, in milliseconds."""
+    started = time.perf_counter()
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return (time.perf_counter() - started) * 1000
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | None = None) -> None:
+    """Apply every pending migration (alembic upgrade head)."""
+    from alembic import command
+
+    url = url or get_settings().database_url
+    _ensure_sqlite_dir(url)
+    command.upgrade(_alembic_config(url), "head")
+
+
+def is_migrated() -> bool:
+    """True when the database is at the newest migration (the startup probe)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(_alembic_config(get_settings().database_url)).get_heads())
+    with get_engine().connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == heads

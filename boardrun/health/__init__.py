@@ -1,0 +1,1 @@
+"""Health probes that check what they claim to check."""

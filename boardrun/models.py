@@ -1,0 +1,8 @@
+"""Every table of the product, imported in one place for Alembic's metadata."""
+
+from boardrun.accounts.models import LoginThrottle, RefreshToken, User  # noqa: F401
+from boardrun.apps.models import App, Board, BoardVersion, Membership, Role  # noqa: F401
+from boardrun.db import Base
+from boardrun.users.models import Profile, ProfileTemplate  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,122 @@
+"""The router: one routes table (boardrun.routes.ROUTES) served either by one function
+(`function_router("apps")`, inside a functions-framework target) or all together (the
+embedded server). Errors, request ids, body limits and access logging live here, so
+every function behaves the same.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
+from werkzeug.exceptions import NotFound as WzNotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.wrappers import Request, Response
+
+from boardrun.errors import ApiError, MethodNotAllowed, NotFound
+from boardrun.logs import request_id_var
+from boardrun.web import json_response
+
+access_log = logging.getLogger("boardrun.access")
+error_log = logging.getLogger("boardrun.errors")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # werkzeug rule syntax: /api/v1/apps/<app_id>
+    function: str  # the Knative function (endpoint group) that serves it
+    view: str  # "module:callable", imported when the router is built
+    summary: str
+    auth: bool = False  # True: a Bearer access token is required
+
+
+View = Callable[..., Response]
+
+
+class Router:
+    def __init__(self, routes: Iterable[Route]):
+        self.routes = list(routes)
+        self._views: list[View] = [self._import(r.view) for r in self.routes]
+        self._map = Map(
+            [Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(self.routes)]
+        )
+
+    @staticmethod
+    def _import(target: str) -> View:
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def dispatch(self, request: Request) -> Response:
+        started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        try:
+            response = self._handle(request)
+            response.headers["X-Request-Id"] = request_id
+            access_log.info(
+                "%s %s %d %.1fms",
+                request.method,
+                request.full_path.rstrip("?"),
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    def _handle(self, request: Request) -> Response:
+        try:
+            adapter = self._map.bind_to_environ(request.environ)
+            endpoint, args = adapter.match()
+            return self._views[endpoint](request, **args)
+        except ApiError as err:
+            return json_response(err.body(), err.status, err.headers)
+        except RequestRedirect as redirect:
+            return redirect.get_response(request.environ)
+        except WzNotFound:
+            err = NotFound(f"no endpoint at {request.path}")
+            return json_response(err.body(), err.status)
+        except WzMethodNotAllowed as exc:
+            allowed = sorted(set(exc.valid_methods or []))
+            err = MethodNotAllowed(
+                f"{request.method} is not allowed on {request.path}",
+                headers={"Allow": ", ".join(allowed)},
+            )
+            return json_response(err.body(), err.status, err.headers)
+        except Exception:  # a bug on our side: log it with an id, never leak a trace
+            error_id = uuid.uuid4().hex
+            error_log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
+            return json_response(
+                {"error": {"code": "internal_error", "message": "internal error", "id": error_id}},
+                500,
+                {"X-Error-Id": error_id},
+            )
+
+    def wsgi(self, environ, start_response):
+        return self.dispatch(Request(environ))(environ, start_response)
+
+
+def function_router(function: str) -> Router:
+    """The router of one endpoint group, for its functions-framework target."""
+    from boardrun.routes import ROUTES
+
+    routes = [r for r in ROUTES if r.function == function]
+    if not routes:
+        raise ValueError(f"no routes for function {function!r}")
+    return Router(routes)
+
+
+def full_router() -> Router:
+    from boardrun.routes import ROUTES
+
+    return Router(ROUTES)

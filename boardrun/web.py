@@ -1,0 +1,112 @@
+"""Request and response helpers shared by every view.
+
+Views take a werkzeug/flask `Request` plus the path parameters from the routes table
+and return a werkzeug `Response`; these helpers keep that short and uniform.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from werkzeug.wrappers import Request, Response
+
+from boardrun.config import get_settings
+from boardrun.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(data, separators=(",", ":"), default=str),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )
+
+
+def no_content(headers: dict[str, str] | None = None) -> Response:
+    return Response(status=204, headers=headers)
+
+
+def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The raw body, refusing more than `limit` bytes (413) without reading it all."""
+    limit = limit if limit is not None else get_settings().max_body_bytes
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+    return data
+
+
+def json_body(request: Request, schema: dict | None = None, *, limit: int | None = None) -> Any:
+    """Parse a JSON body: 415 for another media type, 413 over the limit, 400 if
+    malformed, 422 naming every field that breaks `schema`."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"expected Content-Type application/json, got {mimetype or 'none'}"
+        )
+    raw = read_body(request, limit)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON body: {exc}") from None
+    if schema is not None:
+        validate(data, schema)
+    return data
+
+
+def validate(data: Any, schema: dict) -> None:
+    """422 listing every violation of a JSON Schema, each with the field's path."""
+    problems = schema_problems(data, schema)
+    if problems:
+        raise Unprocessable(
+            "; ".join(f"{p['field'] or '(body)'}: {p['message']}" for p in problems),
+            details=problems,
+        )
+
+
+def schema_problems(data: Any, schema: dict) -> list[dict[str, str]]:
+    from jsonschema import Draft202012Validator  # imported on first use: keeps cold starts short
+
+    validator = _validators.get(id(schema))
+    if validator is None:
+        validator = _validators[id(schema)] = Draft202012Validator(schema)
+    problems = []
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = [str(p) for p in err.absolute_path]
+        if err.validator == "required":
+            # jsonschema reports the missing property on the parent; name the field itself.
+            missing = err.message.split("'")[1] if "'" in err.message else ""
+            path.append(missing)
+        elif err.validator == "additionalProperties":
+            extra = _extra_properties(err.instance, err.schema)
+            for name in extra:
+                problems.append({"field": "/".join(path + [name]), "message": "unknown field"})
+            continue
+        problems.append({"field": "/".join(path), "message": err.message})
+    return problems
+
+
+def _extra_properties(instance: Any, schema: dict) -> Iterable[str]:
+    allowed = set(schema.get("properties", {}))
+    return sorted(k for k in instance if k not in allowed) if isinstance(instance, dict) else []
+
+
+_validators: dict[int, Any] = {}
+
+
+def query_int(request: Request, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Unprocessable(f"{name} must be an integer", details=[{"field": name, "message": "not an integer"}]) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise Unprocessable(f"{name} must be {bound}", details=[{"field": name, "message": f"must be {bound}"}])
+    return value

@@ -1,0 +1,106 @@
+"""The router's contract: one JSON error envelope, request ids, 404/405/413/415/400/422."""
+
+import json
+
+from werkzeug.test import Client
+
+from boardrun.errors import ApiError
+from boardrun.routing import Route, Router
+from boardrun.web import json_body, json_response
+
+SCHEMA = {
+    "type": "object",
+    "required": ["name", "count"],
+    "additionalProperties": False,
+    "properties": {"name": {"type": "string"}, "count": {"type": "integer", "minimum": 0}},
+}
+
+
+def echo(request):
+    return json_response(json_body(request, SCHEMA))
+
+
+def boom(request):
+    raise RuntimeError("secret internals")
+
+
+def fails(request):
+    raise ApiError("nope", code="custom")
+
+
+def make_client():
+    routes = [
+        Route("POST", "/echo", "t", f"{__name__}:echo", "echo"),
+        Route("GET", "/boom", "t", f"{__name__}:boom", "boom"),
+        Route("GET", "/fails", "t", f"{__name__}:fails", "fails"),
+    ]
+    return Client(Router(routes).wsgi)
+
+
+def test_unknown_path_is_404_envelope_with_request_id():
+    """An unknown path answers 404 in the error envelope and carries a request id."""
+    r = make_client().get("/nowhere")
+    assert r.status_code == 404
+    assert r.get_json()["error"]["code"] == "not_found"
+    assert r.headers["X-Request-Id"]
+
+
+def test_incoming_request_id_is_echoed():
+    """A well-formed X-Request-Id from the caller is kept; a malformed one is replaced."""
+    c = make_client()
+    assert c.get("/nowhere", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    assert c.get("/nowhere", headers={"X-Request-Id": "bad id"}).headers["X-Request-Id"] != "bad id"
+
+
+def test_wrong_method_is_405_with_allow():
+    """A known path with the wrong method answers 405 and lists the allowed methods."""
+    r = make_client().delete("/echo")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "POST"
+    assert r.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_non_json_body_is_415():
+    """A body that is not declared as JSON is refused with 415."""
+    r = make_client().post("/echo", data="name=x", content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 415
+
+
+def test_malformed_json_is_400():
+    """Syntactically broken JSON is 400, not 500."""
+    r = make_client().post("/echo", data="{", content_type="application/json")
+    assert r.status_code == 400
+    assert r.get_json()["error"]["code"] == "bad_request"
+
+
+def test_schema_violations_are_422_naming_each_field(monkeypatch):
+    """Every bad field is named in a 422: missing, wrong type and unknown fields."""
+    r = make_client().post("/echo", json={"count": -1, "extra": 1})
+    assert r.status_code == 422
+    fields = {d["field"] for d in r.get_json()["error"]["details"]}
+    assert fields == {"name", "count", "extra"}
+
+
+def test_body_over_limit_is_413(monkeypatch, env):
+    """A body above MAX_BODY_BYTES is refused with 413 before it is parsed."""
+    from boardrun.config import reset_settings
+
+    monkeypatch.setenv("MAX_BODY_BYTES", "100")
+    reset_settings()
+    r = make_client().post("/echo", data=json.dumps({"name": "x" * 200, "count": 1}), content_type="application/json")
+    assert r.status_code == 413
+
+
+def test_unhandled_error_is_500_without_internals():
+    """A bug becomes a 500 envelope with an error id and no trace or exception text."""
+    r = make_client().get("/boom")
+    assert r.status_code == 500
+    body = r.get_data(as_text=True)
+    assert "secret internals" not in body and "Traceback" not in body
+    assert r.get_json()["error"]["id"] == r.headers["X-Error-Id"]
+
+
+def test_api_errors_render_their_code_and_status():
+    """An ApiError raised by a view is rendered with its own code."""
+    r = make_client().get("/fails")
+    assert r.status_code == 500 and r.get_json()["error"] == {"code": "custom", "message": "nope"}
