@@ -1,0 +1,74 @@
+"""The job backend interface: what the dispatcher needs from whatever runs executors.
+
+Two implementations: `local.LocalBackend` (a subprocess per job, embedded mode) and
+`kubernetes.KubernetesBackend` (a batch/v1 Job per job). JOB_BACKEND chooses.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    job_id: str
+    attempt: int
+    app_id: str
+    board_id: str
+    deadline_seconds: int
+    env: dict[str, str] = field(default_factory=dict)  # plain executor environment
+    # Sensitive values (the job's event-signing token, storage credentials): a backend
+    # must never write these inline into an object others can read (Kubernetes: a
+    # per-job Secret referenced with secretKeyRef).
+    secret_env: dict[str, str] = field(default_factory=dict)
+
+
+# Runner phases as the backend sees them.
+PENDING, RUNNING, SUCCEEDED, FAILED, MISSING = "pending", "running", "succeeded", "failed", "missing"
+
+
+@dataclass(frozen=True)
+class RunnerStatus:
+    job_id: str
+    phase: str  # one of the phases above
+    reason: str | None = None  # backend's reason: "OOMKilled", "DeadlineExceeded", "BackoffLimitExceeded", "ImagePullBackOff", "Evicted", "Signal9", …
+    message: str | None = None
+    attempt: int | None = None
+
+
+class BackendError(Exception):
+    """Base of backend failures."""
+
+
+class TransientBackendError(BackendError):
+    """Try again later (API unreachable, 5xx, timeout, no capacity): the broker retries."""
+
+
+class PermanentBackendError(BackendError):
+    """Retrying cannot help (forbidden, invalid object): the job fails with this message."""
+
+
+class JobBackend(ABC):
+    name: str
+
+    @abstractmethod
+    def launch(self, spec: LaunchSpec) -> None:
+        """Start the executor for this job. Idempotent: launching a job that already has a
+        runner is a success and starts nothing."""
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> None:
+        """Stop the job's runner and everything it started. Unknown or finished: success."""
+
+    @abstractmethod
+    def status(self, job_id: str) -> RunnerStatus:
+        """What the backend knows of this job's runner (MISSING if nothing)."""
+
+    @abstractmethod
+    def list_runners(self) -> list[RunnerStatus]:
+        """Every runner this backend manages now (the periodic reconcile compares them
+        with the jobs the database thinks are running)."""
+
+    def close(self) -> None:
+        """Release resources (threads, clients)."""
