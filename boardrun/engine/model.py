@@ -1,0 +1,203 @@
+"""Board model and loader for Flow-Like board JSON.
+
+The loader is lenient about content (unknown fields are ignored, semantic problems are left to
+:mod:`validate`) and strict only about structure it cannot read at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import BoardFormatError
+
+MISSING: Any = object()  # "no value"; distinct from JSON null
+
+
+@dataclass
+class Pin:
+    id: str
+    name: str
+    friendly_name: str
+    pin_type: str
+    data_type: str
+    value_type: str
+    index: int
+    connected_to: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    default: Any = MISSING  # decoded default_value, or MISSING
+    default_error: str | None = None  # why default_value could not be decoded
+    node_id: str | None = None  # None for a layer's relay pin
+
+
+@dataclass
+class Node:
+    id: str
+    name: str
+    friendly_name: str
+    pins: dict[str, Pin]
+    layer: str | None = None
+    key: str = ""  # the key the node was stored under in the board's map
+
+    def pins_named(self, name: str, pin_type: str | None = None) -> list[Pin]:
+        found = [p for p in self.pins.values() if p.name == name and (pin_type is None or p.pin_type == pin_type)]
+        return sorted(found, key=lambda p: (p.index, p.id))
+
+
+@dataclass
+class Variable:
+    id: str
+    name: str
+    data_type: str
+    value_type: str
+    default: Any = MISSING
+    default_error: str | None = None
+    exposed: bool = False
+    secret: bool = False
+
+
+@dataclass
+class Board:
+    id: str
+    name: str
+    nodes: dict[str, Node]
+    pins: dict[str, Pin]  # every pin on the board: node pins and layer relay pins
+    variables: dict[str, Variable]
+    log_level: str = "Debug"
+    duplicate_pin_ids: list[tuple[str, str]] = field(default_factory=list)  # (pin id, node id)
+
+
+def decode_default(raw: Any) -> tuple[Any, str | None]:
+    """Decode a default_value byte array into (value, error)."""
+    if raw is None:
+        return MISSING, None
+    if not isinstance(raw, list) or not all(isinstance(b, int) and 0 <= b <= 255 for b in raw):
+        return MISSING, "default_value is not an array of bytes"
+    try:
+        return json.loads(bytes(raw).decode("utf-8")), None
+    except (UnicodeDecodeError, ValueError) as exc:
+        return MISSING, f"default_value is not UTF-8 JSON text: {exc}"
+
+
+def _str(obj: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = obj.get(key, default)
+    if not isinstance(value, str):
+        raise BoardFormatError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _map(obj: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BoardFormatError(f"{where}: '{key}' must be an object")
+    return value
+
+
+def _ids(obj: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BoardFormatError(f"{where}: '{key}' must be an array of pin ids")
+    return tuple(sorted(set(value)))  # a set in Flow-Like; sorted so "first" is well defined
+
+
+def _load_pin(key: str, raw: Any, where: str, node_id: str | None) -> Pin:
+    if not isinstance(raw, dict):
+        raise BoardFormatError(f"{where}: pin {key!r} must be an object")
+    where = f"{where}, pin {key!r}"
+    pin_id = _str(raw, "id", where, key)
+    index = raw.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise BoardFormatError(f"{where}: 'index' must be an integer")
+    default, default_error = decode_default(raw.get("default_value"))
+    return Pin(
+        id=pin_id,
+        name=_str(raw, "name", where),
+        friendly_name=_str(raw, "friendly_name", where, ""),
+        pin_type=_str(raw, "pin_type", where),
+        data_type=_str(raw, "data_type", where),
+        value_type=_str(raw, "value_type", where, "Normal"),
+        index=index,
+        connected_to=_ids(raw, "connected_to", where),
+        depends_on=_ids(raw, "depends_on", where),
+        default=default,
+        default_error=default_error,
+        node_id=node_id,
+    )
+
+
+def _load_node(key: str, raw: Any, layer_id: str | None) -> Node:
+    if not isinstance(raw, dict):
+        raise BoardFormatError(f"node {key!r} must be an object")
+    where = f"node {key!r}"
+    node_id = _str(raw, "id", where, key)
+    pins = {}
+    for pin_key, pin_raw in _map(raw, "pins", where).items():
+        pin = _load_pin(pin_key, pin_raw, where, node_id)
+        pins[pin.id] = pin
+    layer = raw.get("layer", layer_id)
+    return Node(id=node_id, name=_str(raw, "name", where), friendly_name=_str(raw, "friendly_name", where, ""),
+                pins=pins, layer=layer if isinstance(layer, str) else None, key=key)
+
+
+def _load_variable(key: str, raw: Any) -> Variable:
+    if not isinstance(raw, dict):
+        raise BoardFormatError(f"variable {key!r} must be an object")
+    where = f"variable {key!r}"
+    default, default_error = decode_default(raw.get("default_value"))
+    return Variable(id=_str(raw, "id", where, key), name=_str(raw, "name", where, key),
+                    data_type=_str(raw, "data_type", where, "Generic"), value_type=_str(raw, "value_type", where, "Normal"),
+                    default=default, default_error=default_error,
+                    exposed=bool(raw.get("exposed", False)), secret=bool(raw.get("secret", False)))
+
+
+def load_board(data: Any) -> Board:
+    """Build a :class:`Board` from decoded board JSON.
+
+    Raises :class:`BoardFormatError` when the structure cannot be read (wrong JSON types where
+    ids, names or maps are expected). Everything else is checked by ``validate_board``.
+    """
+    if not isinstance(data, dict):
+        raise BoardFormatError("a board must be a JSON object")
+    nodes: dict[str, Node] = {}
+    layer_nodes: list[tuple[str, Any, str]] = []
+    relay_pins: list[Pin] = []
+    for layer_key, layer in _map(data, "layers", "board").items():
+        if not isinstance(layer, dict):
+            raise BoardFormatError(f"layer {layer_key!r} must be an object")
+        layer_id = _str(layer, "id", f"layer {layer_key!r}", layer_key)
+        for pin_key, pin_raw in _map(layer, "pins", f"layer {layer_key!r}").items():
+            relay_pins.append(_load_pin(pin_key, pin_raw, f"layer {layer_key!r}", None))
+        layer_nodes.extend((k, v, layer_id) for k, v in _map(layer, "nodes", f"layer {layer_key!r}").items())
+    for key, raw in _map(data, "nodes", "board").items():
+        node = _load_node(key, raw, None)
+        nodes[node.id] = node
+    # Nodes kept only inside a layer's own map still belong to the board.
+    for key, raw, layer_id in layer_nodes:
+        node = _load_node(key, raw, layer_id)
+        nodes.setdefault(node.id, node)
+
+    pins: dict[str, Pin] = {}
+    duplicates: list[tuple[str, str]] = []
+    for node in nodes.values():
+        for pin in node.pins.values():
+            if pin.id in pins:
+                duplicates.append((pin.id, node.id))
+            pins[pin.id] = pin
+    for pin in relay_pins:
+        if pin.id in pins:
+            duplicates.append((pin.id, ""))
+        pins[pin.id] = pin
+
+    variables = {}
+    for key, raw in _map(data, "variables", "board").items():
+        variable = _load_variable(key, raw)
+        variables[variable.id] = variable
+    log_level = data.get("log_level", "Debug")
+    return Board(id=str(data.get("id", "")), name=str(data.get("name", "")), nodes=nodes, pins=pins,
+                 variables=variables, log_level=log_level if isinstance(log_level, str) else "Debug",
+                 duplicate_pin_ids=duplicates)
