@@ -1,0 +1,99 @@
+"""GET|PUT /api/v1/user and /api/v1/profile[/<profile_id>]."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Request, Response
+
+from boardrun.accounts.auth import require_principal
+from boardrun.db import session_scope
+from boardrun.users import services
+from boardrun.web import json_body, json_response, no_content
+
+_SHORT = {"type": ["string", "null"], "maxLength": 200}
+_URL = {"type": ["string", "null"], "maxLength": 2048}
+_WORDS = {"type": "array", "maxItems": 100, "items": {"type": "string", "minLength": 1, "maxLength": 100}}
+
+USER_UPDATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": _SHORT,
+        "username": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{3,64}$"},
+        "description": {"type": ["string", "null"], "maxLength": 10_000},
+        "avatar": _URL,
+        "accepted_terms_version": {"type": ["string", "null"], "maxLength": 32},
+        "tutorial_completed": {"type": "boolean"},
+    },
+}
+
+_PROFILE_PROPERTIES = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": {"type": ["string", "null"], "maxLength": 10_000},
+    "icon": _URL,
+    "thumbnail": _URL,
+    "interests": _WORDS,
+    "tags": _WORDS,
+    "theme": {},  # free-form JSON, as in Flow-Like
+    "settings": {"type": "object"},
+}
+PROFILE_CREATE = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": _PROFILE_PROPERTIES,
+}
+PROFILE_UPDATE = {"type": "object", "additionalProperties": False, "properties": _PROFILE_PROPERTIES}
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def get_user(request: Request) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        data = services.user_json(services.get_user(session, principal.user_id))
+    return json_response(data, headers=_NO_STORE)
+
+
+def put_user(request: Request) -> Response:
+    principal = require_principal(request)
+    body = json_body(request, USER_UPDATE)
+    with session_scope() as session:
+        data = services.user_json(services.update_user(session, principal.user_id, body))
+    return json_response(data, headers=_NO_STORE)
+
+
+def list_profiles(request: Request) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        profiles = [services.profile_json(p) for p in services.list_profiles(session, principal.user_id)]
+    return json_response({"profiles": profiles}, headers=_NO_STORE)
+
+
+def create_profile(request: Request) -> Response:
+    principal = require_principal(request)
+    body = json_body(request, PROFILE_CREATE)
+    with session_scope() as session:
+        data = services.profile_json(services.create_profile(session, principal.user_id, body))
+    return json_response(data, 201, {"Location": f"/api/v1/profile/{data['id']}"})
+
+
+def get_profile(request: Request, profile_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        data = services.profile_json(services.get_profile(session, principal.user_id, profile_id))
+    return json_response(data, headers=_NO_STORE)
+
+
+def put_profile(request: Request, profile_id: str) -> Response:
+    principal = require_principal(request)
+    body = json_body(request, PROFILE_UPDATE)
+    with session_scope() as session:
+        data = services.profile_json(services.update_profile(session, principal.user_id, profile_id, body))
+    return json_response(data)
+
+
+def delete_profile(request: Request, profile_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        services.delete_profile(session, principal.user_id, profile_id)
+    return no_content()
