@@ -64,6 +64,10 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class PreconditionFailed(ApiError):
+    status, code = 412, "precondition_failed"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 

@@ -1,0 +1,115 @@
+"""/api/v1/apps, /api/v1/apps/<app_id>, /api/v1/apps/<app_id>/team[/<user_id>]."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Request, Response
+
+from boardrun.accounts.auth import optional_principal, require_principal
+from boardrun.apps import services
+from boardrun.apps.access import require_app_permission
+from boardrun.apps.permissions import ADMIN_ROLE, MEMBER_ROLE, Permission
+from boardrun.db import session_scope
+from boardrun.errors import Unprocessable
+from boardrun.web import json_body, json_response, no_content, query_int
+
+_TAGS = {"type": "array", "maxItems": 50, "items": {"type": "string", "minLength": 1, "maxLength": 64}}
+_CATEGORY = {"enum": [*services.CATEGORIES, None]}
+_COMMON = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": {"type": ["string", "null"], "maxLength": 10_000},
+    "tags": _TAGS,
+    "visibility": {"enum": list(services.VISIBILITIES)},
+    "primary_category": _CATEGORY,
+    "secondary_category": _CATEGORY,
+}
+APP_CREATE = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": _COMMON}
+APP_UPDATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **_COMMON,
+        "changelog": {"type": ["string", "null"], "maxLength": 100_000},
+        "version": {"type": ["string", "null"], "maxLength": 32},
+        "execution_mode": {"enum": list(services.EXECUTION_MODES)},
+        "status": {"enum": list(services.STATUSES)},
+    },
+}
+TEAM_ADD = {
+    "type": "object",
+    "required": ["email", "role"],
+    "additionalProperties": False,
+    "properties": {"email": {"type": "string", "minLength": 3, "maxLength": 320}, "role": {"enum": [ADMIN_ROLE, MEMBER_ROLE]}},
+}
+_PRIVATE = {"Cache-Control": "private, no-cache"}
+
+
+def list_apps(request: Request) -> Response:
+    principal = require_principal(request)
+    limit = query_int(request, "limit", 20, minimum=1, maximum=100)
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and len(cursor) > 512:
+        raise Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "invalid or tampered cursor"}])
+    with session_scope() as session:
+        data = services.list_apps(session, principal, limit=limit, cursor=cursor)
+    return json_response(data, headers=_PRIVATE)
+
+
+def create_app(request: Request) -> Response:
+    principal = require_principal(request)
+    body = json_body(request, APP_CREATE)
+    with session_scope() as session:
+        data = services.create_app(session, principal, body)
+    return json_response(data, 201, {"Location": f"/api/v1/apps/{data['id']}"})
+
+
+def get_app(request: Request, app_id: str) -> Response:
+    principal = optional_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.NONE)
+        data = services.access_json(session, access)
+    return json_response(data, headers=_PRIVATE)
+
+
+def update_app(request: Request, app_id: str) -> Response:
+    principal = require_principal(request)
+    body = json_body(request, APP_UPDATE)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.WriteMeta)
+        data = services.update_app(session, access, body)
+    return json_response(data)
+
+
+def delete_app(request: Request, app_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.Owner)
+        services.delete_app_rows(session, access)
+    # Only after the rows are committed; a storage failure leaves unreachable objects, logged.
+    services.delete_app_storage(app_id)
+    return no_content()
+
+
+def list_team(request: Request, app_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        members = services.list_team(session, app_id)
+    return json_response({"members": members}, headers=_PRIVATE)
+
+
+def add_member(request: Request, app_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        # Membership is checked before the body, so outsiders learn nothing from validation errors.
+        access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        body = json_body(request, TEAM_ADD)
+        member = services.add_member(session, access, body["email"], body["role"])
+    return json_response(member, 201, {"Location": f"/api/v1/apps/{app_id}/team/{member['user_id']}"})
+
+
+def remove_member(request: Request, app_id: str, user_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        services.remove_member(session, access, user_id)
+    return no_content()
