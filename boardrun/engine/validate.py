@@ -49,7 +49,9 @@ def _check_node_pins(node: Node, problems: list[Problem]) -> None:
     defs = {(p.name, p.pin_type): p for p in reversed(definition.pins)}  # first definition of a name wins
     expected = Counter((p.name, p.pin_type) for p in definition.pins)
     seen: Counter[tuple[str, str]] = Counter()
-    has_exec = any(p.data_type == "Execution" for p in definition.pins) or not is_pure(node)
+    # Retyped Generic pins (reroute) can make a node impure; On Error pins themselves do not count.
+    has_exec = any(p.data_type == "Execution" for p in definition.pins) or any(
+        p.data_type == "Execution" and p.name not in ON_ERROR_PINS for p in node.pins.values())
     for pin in sorted(node.pins.values(), key=lambda p: (p.pin_type, p.index, p.id)):
         key = (pin.name, pin.pin_type)
         pin_def = defs.get(key)

@@ -44,6 +44,7 @@ class BoardBuilder:
         self.layers: dict[str, dict[str, Any]] = {}
         self.log_level = log_level
         self._count = 0
+        self._pin_owner: dict[str, dict[str, Any]] = {}  # pin id -> the pins map holding it
 
     def add(self, node_name: str, node_id: str | None = None, **defaults: Any) -> str:
         """Add a node of type ``node_name``; keyword arguments set input defaults by pin name."""
@@ -56,6 +57,7 @@ class BoardBuilder:
             pin = copy.deepcopy(pin)
             pin["id"] = f"{node_id}:{pin['pin_type'][0].lower()}{pin['index']}:{pin['name']}"
             node["pins"][pin["id"]] = pin
+            self._pin_owner[pin["id"]] = node["pins"]
         self.nodes[node_id] = node
         for name, value in defaults.items():
             self.set_default(node_id, name, value)
@@ -83,6 +85,7 @@ class BoardBuilder:
                         "data_type": data_type, "schema": None, "value_type": value_type, "depends_on": [],
                         "connected_to": [], "default_value": None if default is _UNSET else encode(default),
                         "index": index, "options": None}
+        self._pin_owner[pin_id] = pins
         return pin_id
 
     def on_error(self, node_id: str) -> None:
@@ -91,13 +94,7 @@ class BoardBuilder:
         self.add_pin(node_id, "auto_handle_error_string", "Output", "String", default="")
 
     def _pin(self, pin_id: str) -> dict[str, Any]:
-        for node in self.nodes.values():
-            if pin_id in node["pins"]:
-                return node["pins"][pin_id]
-        for layer in self.layers.values():
-            if pin_id in layer["pins"]:
-                return layer["pins"][pin_id]
-        raise KeyError(pin_id)
+        return self._pin_owner[pin_id][pin_id]
 
     def link(self, out_pin: str, in_pin: str) -> None:
         """Wire two pins by id, on both ends."""
@@ -121,6 +118,7 @@ class BoardBuilder:
         layer["pins"][pin_id] = {"id": pin_id, "name": pin_id, "friendly_name": "", "description": "",
                                  "pin_type": pin_type, "data_type": data_type, "value_type": "Normal",
                                  "depends_on": [], "connected_to": [], "default_value": None, "index": 1}
+        self._pin_owner[pin_id] = layer["pins"]
         return pin_id
 
     def variable(self, name: str, default: Any = _UNSET, data_type: str = "Generic", var_id: str | None = None) -> str:
