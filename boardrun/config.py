@@ -78,12 +78,11 @@ def _load() -> Settings:
     data_dir = Path(os.environ.get("DATA_DIR", "./.data")).resolve()
     production = env == "production"
 
-    database_url = os.environ.get("DATABASE_URL") or ""
-    storage_url = os.environ.get("STORAGE_URL") or ""
-    if production and not database_url:
-        raise ConfigError("DATABASE_URL is required when BOARDRUN_ENV=production")
-    if production and not storage_url:
-        raise ConfigError("STORAGE_URL is required when BOARDRUN_ENV=production")
+    # In production nothing is defaulted: a missing value stays empty and the code that
+    # needs it (db, storage, tokens) fails with a ConfigError naming it. Processes that
+    # never use it (the executor has no database) still start.
+    database_url = os.environ.get("DATABASE_URL") or ("" if production else f"sqlite:///{data_dir / 'boardrun.db'}")
+    storage_url = os.environ.get("STORAGE_URL") or ("" if production else f"file://{data_dir / 'storage'}")
 
     signing_key = os.environ.get("AUTH_SIGNING_KEY") or None
     key_file = os.environ.get("AUTH_SIGNING_KEY_FILE")
@@ -92,17 +91,13 @@ def _load() -> Settings:
             signing_key = Path(key_file).read_text()
         except OSError as exc:
             raise ConfigError(f"AUTH_SIGNING_KEY_FILE {key_file!r} cannot be read: {exc}") from exc
-    if production and not signing_key:
-        raise ConfigError(
-            "AUTH_SIGNING_KEY or AUTH_SIGNING_KEY_FILE is required when BOARDRUN_ENV=production"
-        )
 
     port = env_int("PORT", 8080)
     return Settings(
         env=env,
         data_dir=data_dir,
-        database_url=database_url or f"sqlite:///{data_dir / 'boardrun.db'}",
-        storage_url=storage_url or f"file://{data_dir / 'storage'}",
+        database_url=database_url,
+        storage_url=storage_url,
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
         signing_key_pem=signing_key,
         access_token_ttl=env_int("ACCESS_TOKEN_TTL_SECONDS", 900),
@@ -133,6 +128,9 @@ def reset_settings() -> None:
     from boardrun.accounts import tokens
 
     tokens.reset_keys()
+    from boardrun.jobs import signing
+
+    signing.reset_secret()
 
 
 __all__ = ["ConfigError", "Settings", "env_bool", "env_float", "env_int", "get_settings", "reset_settings"]

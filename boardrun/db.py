@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from boardrun.config import get_settings
+from boardrun.config import ConfigError, get_settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -83,12 +83,19 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10)
 
 
+def database_url() -> str:
+    url = get_settings().database_url
+    if not url:
+        raise ConfigError("DATABASE_URL is required when BOARDRUN_ENV=production")
+    return url
+
+
 def get_engine() -> Engine:
     global _engine, _sessions
     if _engine is None:
         with _lock:
             if _engine is None:
-                _engine = _make_engine(get_settings().database_url)
+                _engine = _make_engine(database_url())
                 _sessions = sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
@@ -138,7 +145,7 @@ def migrate(url: str | None = None) -> None:
     """Apply every pending migration (alembic upgrade head)."""
     from alembic import command
 
-    url = url or get_settings().database_url
+    url = url or database_url()
     _ensure_sqlite_dir(url)
     command.upgrade(_alembic_config(url), "head")
 
@@ -148,7 +155,7 @@ def is_migrated() -> bool:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(_alembic_config(get_settings().database_url)).get_heads())
+    heads = set(ScriptDirectory.from_config(_alembic_config(database_url())).get_heads())
     with get_engine().connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current == heads

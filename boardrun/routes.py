@@ -59,4 +59,17 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/apps/<app_id>/board/<board_id>/version", "apps", "boardrun.apps.board_views:list_versions", "List a board's frozen versions"),
 ]
 
+ROUTES += [
+    # --- jobs ---
+    Route("POST", "/jobs/submit", "jobs", "boardrun.jobs.views:submit", "Submit a workflow job", auth=True),
+    Route("GET", "/jobs/<job_id>", "jobs", "boardrun.jobs.views:get", "Get a job's status", auth=True),
+    Route("POST", "/jobs/<job_id>/cancel", "jobs", "boardrun.jobs.views:cancel", "Cancel a job", auth=True),
+    # --- execution ---
+    Route("POST", "/api/v1/execution/run", "execution", "boardrun.jobs.views:execution_run", "Execute a workflow", auth=True),
+    Route("GET", "/api/v1/execution/<run_id>", "execution", "boardrun.jobs.views:execution_get", "Get an execution's status", auth=True),
+    # --- dispatcher (CloudEvents from the broker, PingSources and the ApiServerSource) ---
+    Route("POST", "/events", "dispatcher", "boardrun.jobs.dispatcher_views:events", "Receive a CloudEvent"),
+    Route("POST", "/events/dead-letter", "dispatcher", "boardrun.jobs.dispatcher_views:dead_letter", "Receive a dead-lettered CloudEvent"),
+]
+
 FUNCTIONS = sorted({r.function for r in ROUTES})

@@ -106,14 +106,19 @@ class Router:
         return self.dispatch(Request(environ))(environ, start_response)
 
 
+PROBES = ("/health/live", "/health/ready", "/health/startup")
+
+
 def function_router(function: str) -> Router:
-    """The router of one endpoint group, for its functions-framework target."""
+    """The router of one endpoint group, for its functions-framework target. Every
+    function also answers the Kubernetes probes, so each Knative Service can be probed."""
     from boardrun.routes import ROUTES
 
     routes = [r for r in ROUTES if r.function == function]
     if not routes:
         raise ValueError(f"no routes for function {function!r}")
-    return Router(routes)
+    probes = [r for r in ROUTES if r.path in PROBES and r.function != function]
+    return Router(routes + probes)
 
 
 def full_router() -> Router:

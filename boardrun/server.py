@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from gunicorn.app.base import BaseApplication
 
@@ -35,9 +36,72 @@ class EmbeddedServer(BaseApplication):
         self.cfg.set("timeout", 0)  # requests are bounded by their own deadlines (sync jobs)
         self.cfg.set("accesslog", None)  # the router writes one access line per request
         self.cfg.set("loglevel", "warning")
+        self.cfg.set("worker_exit", _worker_exit)
 
     def load(self):
-        return full_router().wsgi
+        # Runs in the worker process: the background services live there too.
+        return start_embedded_services(self.bind)
+
+
+BROKER_INGRESS = "/_broker/ingress"
+_cleanups: list = []
+
+
+def _worker_exit(server, worker) -> None:
+    """Gunicorn hook: stop runners (SIGTERM, grace, SIGKILL), the broker and the tick."""
+    while _cleanups:
+        _cleanups.pop()()
+
+
+def start_embedded_services(bind: str):
+    """The in-process broker, the local job backend and the periodic tick, wired as a
+    cluster wires Knative Eventing, Kubernetes Jobs and the PingSources."""
+    from boardrun.eventing.embedded import EmbeddedBroker, load_manifests
+    from boardrun.jobs import dispatcher
+    from boardrun.jobs.backends import set_backend
+    from boardrun.jobs.backends.local import LocalBackend
+
+    host, _, port = bind.rpartition(":")
+    own_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '', '::') else host}:{port}"
+    os.environ.setdefault("K_SINK", own_url + BROKER_INGRESS)  # executors inherit it
+    broker = EmbeddedBroker(load_manifests(), own_url, workers=int(os.environ.get("BROKER_WORKERS", "8")))
+    backend = LocalBackend.from_env()
+    backend.on_exit = dispatcher.on_runner_exit
+    set_backend(backend)
+    router = full_router()
+    ticker = Ticker(float(os.environ.get("TICK_SECONDS", "5")))
+    ticker.start()
+    _cleanups.append(lambda: (ticker.stop(), set_backend(None), broker.close()))
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == BROKER_INGRESS:
+            return broker.ingress_wsgi(environ, start_response)
+        return router.wsgi(environ, start_response)
+
+    return app
+
+
+class Ticker(threading.Thread):
+    """What the PingSources do in a cluster: relay the outbox, reconcile jobs."""
+
+    def __init__(self, interval: float):
+        super().__init__(name="tick", daemon=True)
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from boardrun.jobs.dispatcher import reconcile
+        from boardrun.jobs.services import relay_outbox
+
+        while not self._stop_event.wait(self.interval):
+            for task in (relay_outbox, reconcile):
+                try:
+                    task()
+                except Exception:
+                    log.exception("periodic %s failed", task.__name__)
+
+    def stop(self) -> None:
+        self._stop_event.set()
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ def _load_or_create_key() -> Ed25519PrivateKey:
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigError("AUTH_SIGNING_KEY must be an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)")
         return key
-    if settings.production:  # config already refuses this; kept as a guard for direct callers
-        raise ConfigError("no signing key configured in production")
+    if settings.production:  # never generated in production
+        raise ConfigError("AUTH_SIGNING_KEY or AUTH_SIGNING_KEY_FILE is required when BOARDRUN_ENV=production")
     path = settings.data_dir / "signing-key.pem"
     if path.exists():
         return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]

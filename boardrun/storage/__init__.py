@@ -35,6 +35,10 @@ def get_storage() -> Storage:
                 from boardrun.config import get_settings
 
                 settings = get_settings()
+                if not settings.storage_url:
+                    from boardrun.config import ConfigError
+
+                    raise ConfigError("STORAGE_URL is required when BOARDRUN_ENV=production")
                 _storage = storage_from_url(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     return _storage
 

@@ -141,8 +141,9 @@ def test_signing_key_persists_in_embedded_mode(env):
 
 
 def test_production_requires_a_signing_key(monkeypatch):
-    """BOARDRUN_ENV=production never generates a key: configuration fails clearly instead."""
-    from boardrun.config import ConfigError, get_settings
+    """BOARDRUN_ENV=production never generates a key: signing fails clearly instead."""
+    from boardrun.accounts.tokens import issue_access_token
+    from boardrun.config import ConfigError
 
     monkeypatch.setenv("BOARDRUN_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/x.db")
@@ -151,6 +152,6 @@ def test_production_requires_a_signing_key(monkeypatch):
     monkeypatch.delenv("AUTH_SIGNING_KEY_FILE", raising=False)
     reset_settings()
     with pytest.raises(ConfigError, match="AUTH_SIGNING_KEY"):
-        get_settings()
+        issue_access_token("usr-1")
     monkeypatch.delenv("BOARDRUN_ENV")
     reset_settings()

@@ -1,0 +1,56 @@
+"""The catalogue of event types this product emits and consumes (events/README.md).
+
+Each type's data has a JSON Schema in events/schemas/<type>.json; producers validate
+before sending and consumers validate before acting, so a malformed event is a
+permanent (4xx) error, not a retry loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(os.environ.get("EVENTS_DIR") or Path(__file__).resolve().parents[2] / "events")
+
+JOB_SUBMITTED = "dev.boardrun.job.submitted"
+JOB_CANCEL_REQUESTED = "dev.boardrun.job.cancel.requested"
+JOB_STARTED = "dev.boardrun.job.started"
+JOB_PROGRESS = "dev.boardrun.job.progress"
+JOB_COMPLETED = "dev.boardrun.job.completed"
+JOB_FAILED = "dev.boardrun.job.failed"
+JOB_CANCELLED = "dev.boardrun.job.cancelled"
+
+OUR_TYPES = (JOB_SUBMITTED, JOB_CANCEL_REQUESTED, JOB_STARTED, JOB_PROGRESS, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED)
+EXECUTOR_TYPES = (JOB_STARTED, JOB_PROGRESS, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED)
+
+# Foreign types the dispatcher consumes.
+PING = "dev.knative.sources.ping"
+APISERVER_PREFIX = "dev.knative.apiserver.resource."
+
+# Sources (URI references). Executor events carry the job id so source+id is unique per job.
+JOBS_SOURCE = "/boardrun/jobs"
+
+
+def executor_source(job_id: str) -> str:
+    return f"/boardrun/executor/{job_id}"
+
+
+# Extension attributes (CloudEvents names: lowercase letters and digits only).
+EXT_JOB_ID = "jobid"
+EXT_APP_ID = "appid"
+EXT_SIGNATURE = "jobsig"  # HMAC of an executor event with the job's token
+
+
+@lru_cache(maxsize=None)
+def schema_for(event_type: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / "schemas" / f"{event_type}.json").read_text())
+
+
+def data_problems(event_type: str, data: Any) -> list[dict[str, str]]:
+    """Schema violations of an event's data ([] when valid)."""
+    from boardrun.web import schema_problems
+
+    return schema_problems(data, schema_for(event_type))

@@ -1,0 +1,77 @@
+"""The one module that touches the CloudEvents SDK (1.x, pinned by functions-framework).
+
+Everything else uses `Event` below. A move to the 2.x SDK changes this file only.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from cloudevents.conversion import to_binary
+from cloudevents.exceptions import GenericException
+from cloudevents.http import CloudEvent, from_http
+
+_CORE = {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema", "data"}
+
+
+class EventParseError(ValueError):
+    """The request is not a valid CloudEvent (binary or structured mode)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    source: str
+    data: Any = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    subject: str | None = None
+    extensions: dict[str, str] = field(default_factory=dict)  # lowercase a-z0-9 names
+
+    def with_extensions(self, **ext: str) -> "Event":
+        return Event(self.type, self.source, self.data, self.id, self.time, self.subject, {**self.extensions, **ext})
+
+
+def parse(headers: Mapping[str, str], body: bytes) -> Event:
+    """Binary mode (ce-* headers) or structured mode (application/cloudevents+json)."""
+    try:
+        ce = from_http(dict(headers), body)
+    except (GenericException, ValueError, TypeError) as exc:
+        raise EventParseError(f"not a CloudEvent: {exc}") from None
+    attrs = ce.get_attributes()
+    data = ce.get_data()
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = json.loads(data) if data else None
+        except ValueError:
+            raise EventParseError("event data is not JSON") from None
+    return Event(
+        type=str(attrs["type"]),
+        source=str(attrs["source"]),
+        data=data,
+        id=str(attrs["id"]),
+        time=str(attrs.get("time") or ""),
+        subject=attrs.get("subject"),
+        extensions={k: str(v) for k, v in attrs.items() if k not in _CORE},
+    )
+
+
+def to_http_binary(event: Event) -> tuple[dict[str, str], bytes]:
+    """Binary-mode HTTP headers and body, data as application/json."""
+    attributes: dict[str, Any] = {
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "specversion": "1.0",
+        "time": event.time,
+        "datacontenttype": "application/json",
+        **event.extensions,
+    }
+    if event.subject:
+        attributes["subject"] = event.subject
+    headers, body = to_binary(CloudEvent(attributes, event.data))
+    return dict(headers), body if isinstance(body, bytes) else str(body).encode()

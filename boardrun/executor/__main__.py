@@ -1,0 +1,5 @@
+import sys
+
+from boardrun.executor.run import main
+
+sys.exit(main())

@@ -1,0 +1,220 @@
+"""The embedded job backend: one executor subprocess per job (isolated like a pod).
+
+A concurrency limit (jobs beyond it wait in launch order), a per-job deadline
+(SIGTERM, a grace period, then SIGKILL), and cancel the same way. When a process
+ends, `on_exit` is told how, so a runner that crashed or was killed ends its job
+`failed` instead of leaving it running forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from boardrun.config import env_float, env_int, get_settings
+from boardrun.executor import EXIT_REPORTED_FAILURE
+from boardrun.jobs.backends.base import (
+    FAILED,
+    MISSING,
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    JobBackend,
+    LaunchSpec,
+    RunnerStatus,
+)
+
+log = logging.getLogger(__name__)
+
+ExitCallback = Callable[[RunnerStatus], None]
+
+
+@dataclass
+class _Runner:
+    spec: LaunchSpec
+    proc: subprocess.Popen | None = None
+    stop_reason: str | None = None  # why we signalled it: "Cancelled" | "DeadlineExceeded"
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class LocalBackend(JobBackend):
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        max_concurrent: int = 4,
+        cancel_grace: float = 5.0,
+        log_dir: Path | None = None,
+        on_exit: ExitCallback | None = None,
+        python: str = sys.executable,
+    ):
+        self.max_concurrent = max_concurrent
+        self.cancel_grace = cancel_grace
+        self.log_dir = log_dir
+        self.on_exit = on_exit
+        self.python = python
+        self._lock = threading.Lock()
+        self._active: dict[str, _Runner] = {}  # started, not finished
+        self._waiting: deque[_Runner] = deque()  # launched beyond the concurrency limit
+        self._finished: OrderedDict[str, RunnerStatus] = OrderedDict()  # recent exits, for status()
+        self._closed = False
+
+    @classmethod
+    def from_env(cls) -> "LocalBackend":
+        return cls(
+            max_concurrent=env_int("JOB_CONCURRENCY", 4),
+            cancel_grace=env_float("JOB_CANCEL_GRACE_SECONDS", 5.0),
+            log_dir=get_settings().data_dir / "runner-logs",
+        )
+
+    # -- JobBackend -------------------------------------------------------------
+    def launch(self, spec: LaunchSpec) -> None:
+        with self._lock:
+            if self._known(spec.job_id):
+                return  # idempotent: a redelivered job.submitted starts nothing
+            runner = _Runner(spec)
+            if len(self._active) < self.max_concurrent:
+                self._start(runner)
+            else:
+                self._waiting.append(runner)
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            waiting = next((r for r in self._waiting if r.spec.job_id == job_id), None)
+            if waiting is not None:
+                self._waiting.remove(waiting)
+                self._record(RunnerStatus(job_id, FAILED, reason="Cancelled", message="cancelled before it started"))
+                return
+            runner = self._active.get(job_id)
+        if runner is not None:
+            self._stop(runner, "Cancelled")
+
+    def status(self, job_id: str) -> RunnerStatus:
+        with self._lock:
+            if job_id in self._active:
+                return RunnerStatus(job_id, RUNNING)
+            if any(r.spec.job_id == job_id for r in self._waiting):
+                return RunnerStatus(job_id, PENDING)
+            return self._finished.get(job_id) or RunnerStatus(job_id, MISSING)
+
+    def list_runners(self) -> list[RunnerStatus]:
+        with self._lock:
+            return [RunnerStatus(j, RUNNING) for j in self._active] + [
+                RunnerStatus(r.spec.job_id, PENDING) for r in self._waiting
+            ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._waiting.clear()
+            runners = list(self._active.values())
+        for runner in runners:
+            self._stop(runner, "Shutdown")
+        for runner in runners:
+            runner.done.wait(self.cancel_grace + 2)
+
+    # -- internals --------------------------------------------------------------
+    def _known(self, job_id: str) -> bool:
+        return job_id in self._active or job_id in self._finished or any(r.spec.job_id == job_id for r in self._waiting)
+
+    def _start(self, runner: _Runner) -> None:
+        """Start the process (caller holds the lock)."""
+        spec = runner.spec
+        env = {**os.environ, **spec.env, **spec.secret_env, "JOB_ATTEMPT": str(spec.attempt), "BOARDRUN_EXIT_WITH_PARENT": "1"}
+        out = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{spec.job_id}.log", "ab")
+        try:
+            runner.proc = subprocess.Popen(
+                [self.python, "-m", "boardrun.executor"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: signals reach all it starts
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()
+        self._active[spec.job_id] = runner
+        threading.Thread(target=self._watch, args=(runner,), name=f"runner-{spec.job_id}", daemon=True).start()
+
+    def _watch(self, runner: _Runner) -> None:
+        proc = runner.proc
+        assert proc is not None
+        try:
+            proc.wait(timeout=runner.spec.deadline_seconds)
+        except subprocess.TimeoutExpired:
+            self._stop(runner, "DeadlineExceeded")
+            proc.wait()
+        status = self._exit_status(runner, proc.returncode)
+        with self._lock:
+            self._active.pop(runner.spec.job_id, None)
+            self._record(status)
+            while self._waiting and len(self._active) < self.max_concurrent and not self._closed:
+                self._start(self._waiting.popleft())
+        runner.done.set()
+        if self.on_exit is not None:
+            try:
+                self.on_exit(status)
+            except Exception:
+                log.exception("on_exit for job %s failed", status.job_id)
+
+    def _exit_status(self, runner: _Runner, code: int) -> RunnerStatus:
+        job_id = runner.spec.job_id
+        if runner.stop_reason is not None and code != 0:
+            return RunnerStatus(job_id, FAILED, reason=runner.stop_reason, message=f"exit status {code}")
+        if code == 0:
+            return RunnerStatus(job_id, SUCCEEDED)
+        if code == EXIT_REPORTED_FAILURE:
+            return RunnerStatus(job_id, FAILED, reason="ReportedFailure")
+        if code < 0:
+            return RunnerStatus(job_id, FAILED, reason=f"Signal{-code}", message=f"killed by signal {-code}")
+        return RunnerStatus(job_id, FAILED, reason="Crashed", message=f"exit status {code}")
+
+    def _stop(self, runner: _Runner, reason: str) -> None:
+        """SIGTERM the process group, then SIGKILL after the grace period."""
+        proc = runner.proc
+        if proc is None or proc.poll() is not None:
+            return
+        runner.stop_reason = runner.stop_reason or reason
+        self._signal(proc, signal.SIGTERM)
+
+        def escalate() -> None:
+            if not runner.done.wait(self.cancel_grace) and proc.poll() is None:
+                self._signal(proc, signal.SIGKILL)
+
+        threading.Thread(target=escalate, daemon=True).start()
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, sig: int) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _record(self, status: RunnerStatus) -> None:
+        self._finished[status.job_id] = status
+        while len(self._finished) > 10_000:
+            self._finished.popitem(last=False)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no runner is active or waiting (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._active and not self._waiting:
+                    return True
+            time.sleep(0.05)
+        return False

@@ -1,0 +1,375 @@
+"""The dispatcher: turns events into job launches, cancellations and status writes.
+
+Every status write goes through `states.transition` on a locked job row, in the same
+transaction that records the event as processed (source + id), so redelivered
+events are no-ops. Errors are classified for the broker: `PermanentEventError` → 4xx
+(not retried; dead-lettered), `TransientEventError` → 5xx (retried).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from boardrun.config import env_int, get_settings
+from boardrun.db import session_scope, utcnow
+from boardrun.eventing import catalog
+from boardrun.eventing.cloudevents_adapter import Event
+from boardrun.eventing.publisher import sink_url
+from boardrun.jobs import signing, states
+from boardrun.jobs.backends import get_backend
+from boardrun.jobs.backends.base import (
+    FAILED,
+    MISSING,
+    SUCCEEDED,
+    LaunchSpec,
+    PermanentBackendError,
+    RunnerStatus,
+    TransientBackendError,
+)
+from boardrun.jobs.models import DeadLetter, Job, ProcessedEvent
+from boardrun.jobs.services import job_key, relay_outbox
+from boardrun.storage import StorageError, StorageNotFound, get_storage
+
+log = logging.getLogger(__name__)
+
+
+class PermanentEventError(Exception):
+    """Retrying this event cannot help (malformed, forged, unknown type)."""
+
+
+class TransientEventError(Exception):
+    """Try again later (backend or database unavailable)."""
+
+
+def _already_processed(session: Session, event: Event, source: str | None = None) -> bool:
+    return session.get(ProcessedEvent, (source or event.source, event.id)) is not None
+
+
+def _mark_processed(session: Session, event: Event, source: str | None = None) -> None:
+    session.add(ProcessedEvent(source=source or event.source, event_id=event.id, type=event.type))
+
+
+def _locked_job(session: Session, job_id: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+
+
+def handle(event: Event) -> str:
+    """Act on one event; returns a short description of what was done."""
+    if event.type == catalog.PING:
+        return _handle_ping(event)
+    if event.type.startswith(catalog.APISERVER_PREFIX):
+        return _handle_apiserver(event)
+    if event.type not in catalog.OUR_TYPES:
+        raise PermanentEventError(f"the dispatcher does not consume {event.type}")
+    problems = catalog.data_problems(event.type, event.data)
+    if problems:
+        raise PermanentEventError(f"invalid {event.type} data: {problems}")
+    try:
+        with session_scope() as session:
+            if _already_processed(session, event):
+                return "duplicate"
+        if event.type == catalog.JOB_SUBMITTED:
+            return _launch(event)
+        if event.type == catalog.JOB_CANCEL_REQUESTED:
+            return _cancel(event)
+        return _executor_report(event)
+    except IntegrityError:
+        return "duplicate"  # a concurrent delivery of the same event recorded it first
+
+
+def _launch(event: Event) -> str:
+    data = event.data
+    job_id = data["job_id"]
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            _mark_processed(session, event)
+            return "no such job (its app was deleted)"
+        if states.is_terminal(job.status) or job.cancel_requested_at is not None:
+            _mark_processed(session, event)
+            return f"not launched: job is {job.status}"
+    spec = launch_spec(job_id, job.attempt, job.app_id, job.board_id, job.spec_key, job.deadline_seconds)
+    try:
+        get_backend().launch(spec)
+    except TransientBackendError as exc:
+        raise TransientEventError(str(exc)) from exc
+    except PermanentBackendError as exc:
+        with session_scope() as session:
+            job = _locked_job(session, job_id)
+            if job is not None:
+                states.transition(job, states.FAILED, error={"code": states.LAUNCH_FAILED, "message": str(exc)})
+            _mark_processed(session, event)
+        return "launch failed"
+    with session_scope() as session:
+        job = _locked_job(session, job_id)
+        if job is not None and job.launched_at is None:
+            job.launched_at = utcnow()
+        _mark_processed(session, event)
+    return "launched"
+
+
+def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key: str, deadline: int) -> LaunchSpec:
+    settings = get_settings()
+    env = {
+        "JOB_ID": job_id,
+        "JOB_SPEC_KEY": spec_key,
+        "STORAGE_URL": settings.storage_url,
+        "LOG_LEVEL": settings.log_level,
+    }
+    if sink_url():
+        env["K_SINK"] = sink_url()  # type: ignore[assignment]
+    if settings.s3_endpoint_url:
+        env["S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    return LaunchSpec(
+        job_id=job_id,
+        attempt=attempt,
+        app_id=app_id,
+        board_id=board_id,
+        deadline_seconds=deadline,
+        env=env,
+        secret_env={"JOB_TOKEN": signing.job_token(job_id)},
+    )
+
+
+def _cancel(event: Event) -> str:
+    job_id = event.data["job_id"]
+    try:
+        get_backend().cancel(job_id)
+    except TransientBackendError as exc:
+        raise TransientEventError(str(exc)) from exc
+    except PermanentBackendError as exc:
+        log.error("cancel of job %s refused by the backend: %s", job_id, exc)
+    with session_scope() as session:
+        job = _locked_job(session, job_id)
+        if job is not None:
+            states.transition(job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled by request"})
+        _mark_processed(session, event)
+    return "cancelled"
+
+
+def _executor_report(event: Event) -> str:
+    job_id = event.extensions.get(catalog.EXT_JOB_ID) or ""
+    if event.data.get("job_id") != job_id or event.source != catalog.executor_source(job_id):
+        raise PermanentEventError("executor event's job id, extension and source disagree")
+    if not signing.verify(event, job_id, event.extensions.get(catalog.EXT_SIGNATURE)):
+        raise PermanentEventError(f"executor event for job {job_id} has no valid signature: refused")
+    data = event.data
+    with session_scope() as session:
+        job = _locked_job(session, job_id)
+        if job is None:
+            _mark_processed(session, event)
+            return "no such job"
+        if event.type == catalog.JOB_STARTED:
+            states.transition(job, states.RUNNING)
+        elif event.type == catalog.JOB_PROGRESS:
+            if not states.is_terminal(job.status):
+                states.transition(job, states.RUNNING)
+                job.progress = {k: data.get(k) for k in ("node_id", "node_name", "kind", "level", "message", "progress")}
+                job.steps = data.get("steps", job.steps)
+        else:
+            apply_outcome(job, event.type, data)
+        _mark_processed(session, event)
+        return job.status
+
+
+def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
+    """A terminal report (an event, or the outcome file the executor stored) → status."""
+    steps = data.get("steps")
+    if event_type == catalog.JOB_COMPLETED:
+        ref = data.get("result_ref")
+        return states.transition(
+            job, states.COMPLETED, result=data.get("result"), result_ref=ref["key"] if ref else None, steps=steps
+        )
+    if event_type == catalog.JOB_FAILED:
+        return states.transition(job, states.FAILED, error=data["error"], steps=steps)
+    if event_type == catalog.JOB_CANCELLED:
+        return states.transition(
+            job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled by request"}, steps=steps
+        )
+    raise ValueError(event_type)
+
+
+def read_outcome(job_id: str) -> dict[str, Any] | None:
+    """The terminal report the executor stores before it emits its last event."""
+    try:
+        return json.loads(get_storage().get(job_key(job_id, "outcome.json")))
+    except StorageNotFound:
+        return None
+
+
+_RUNNER_FAILURES = {
+    "OOMKilled": (states.OOM_KILLED, "the executor ran out of memory and was killed"),
+    "DeadlineExceeded": (states.TIMEOUT, "the job ran past its deadline"),
+    "ImagePullBackOff": (states.LAUNCH_FAILED, "the executor image could not be pulled"),
+    "ErrImagePull": (states.LAUNCH_FAILED, "the executor image could not be pulled"),
+    "CreateContainerConfigError": (states.LAUNCH_FAILED, "the executor container could not be configured"),
+    "Evicted": (states.LOST_RUNNER, "the executor pod was evicted"),
+}
+
+
+def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float = 30.0) -> bool:
+    """What the backend saw (Kubernetes Job status, a local process exit) → status.
+
+    The executor's stored outcome wins when there is one: it is what the board did.
+    Otherwise a failed, finished-without-report or vanished runner fails the job."""
+    if states.is_terminal(job.status) or status.phase not in (FAILED, SUCCEEDED, MISSING):
+        return False
+    try:
+        outcome = read_outcome(job.id)
+    except (StorageError, ValueError) as exc:
+        log.warning("cannot read the outcome of job %s: %s", job.id, exc)
+        return False
+    if outcome is not None:
+        return apply_outcome(job, outcome["type"], outcome["data"])
+    if status.reason == "Cancelled":  # we stopped it on request before it could report
+        return states.transition(job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled by request"})
+    if status.phase == MISSING:
+        if job.launched_at is None or utcnow() - job.launched_at < timedelta(seconds=missing_grace):
+            return False
+        code, message = states.LOST_RUNNER, "the executor vanished without reporting"
+    elif status.phase == SUCCEEDED:
+        code, message = states.LOST_RUNNER, "the executor finished without reporting an outcome"
+    else:
+        code, message = _RUNNER_FAILURES.get(status.reason or "", (states.LOST_RUNNER, "the executor failed"))
+        if status.message:
+            message = f"{message}: {status.message}"
+    return states.transition(job, states.FAILED, error={"code": code, "message": message, "runner_reason": status.reason})
+
+
+def on_runner_exit(status: RunnerStatus) -> None:
+    """The local backend saw an executor process end."""
+    with session_scope() as session:
+        job = _locked_job(session, status.job_id)
+        if job is not None:
+            apply_runner_status(job, status, missing_grace=0)
+
+
+def _handle_apiserver(event: Event) -> str:
+    from boardrun.jobs.backends.kubernetes import job_id_of, runner_status_from_job
+
+    obj = event.data if isinstance(event.data, dict) else {}
+    job_id = job_id_of(obj)
+    if job_id is None:
+        return "not one of our Jobs"
+    status = runner_status_from_job(obj)
+    if event.type.endswith(".delete"):
+        status = RunnerStatus(job_id=job_id, phase=MISSING, reason="Deleted")
+    if status is None:
+        return "no change"
+    with session_scope() as session:
+        job = _locked_job(session, job_id)
+        # A deleted Job's pods may still be reporting: give the executor its grace period.
+        changed = job is not None and apply_runner_status(job, status)
+    return "updated" if changed else "no change"
+
+
+def _handle_ping(event: Event) -> str:
+    task = event.data.get("task") if isinstance(event.data, dict) else None
+    if task == "outbox-relay":
+        return f"relayed {relay_outbox()}"
+    if task == "reconcile":
+        return f"reconciled {reconcile()}"
+    raise PermanentEventError(f"unknown ping task {task!r}")
+
+
+def record_dead_letter(event: Event) -> str:
+    """The broker gave up on an event: keep it, and fail the job it would have started."""
+    job_id = event.extensions.get(catalog.EXT_JOB_ID)
+    dedupe_source = "dead-letter:" + event.source  # the same event may also have been processed normally
+    with session_scope() as session:
+        if _already_processed(session, event, dedupe_source):
+            return "duplicate"
+        session.add(
+            DeadLetter(
+                event_id=event.id,
+                type=event.type,
+                source=event.source,
+                job_id=job_id,
+                error_code=event.extensions.get("knativeerrorcode"),
+                destination=event.extensions.get("knativeerrordest"),
+                data=event.data,
+            )
+        )
+        _mark_processed(session, event, dedupe_source)
+        if job_id and event.type in (catalog.JOB_SUBMITTED, catalog.JOB_CANCEL_REQUESTED):
+            job = _locked_job(session, job_id)
+            if job is not None:
+                states.transition(
+                    job,
+                    states.FAILED,
+                    error={"code": states.UNDELIVERABLE, "message": f"the {event.type} event could not be delivered"},
+                )
+    log.error("dead-lettered %s %s (job %s)", event.type, event.id, job_id)
+    return "recorded"
+
+
+# -- the periodic reconcile ---------------------------------------------------
+
+
+def reconcile() -> int:
+    """Compare the jobs the database thinks are active with the backend's runners and
+    repair both ways. Returns how many jobs or runners were changed."""
+    backend = get_backend()
+    try:
+        runners = {r.job_id: r for r in backend.list_runners()}
+    except TransientBackendError as exc:
+        raise TransientEventError(str(exc)) from exc
+    queue_timeout = timedelta(seconds=env_int("JOB_QUEUE_TIMEOUT_SECONDS", 3600))
+    redispatch_after = timedelta(seconds=env_int("JOB_REDISPATCH_AFTER_SECONDS", 60))
+    grace = timedelta(seconds=env_int("JOB_DEADLINE_GRACE_SECONDS", 30))
+    now = utcnow()
+    changed = 0
+    with session_scope() as session:
+        active = session.scalars(select(Job.id).where(Job.status.in_([states.QUEUED, states.RUNNING]))).all()
+    for job_id in active:
+        relaunch = None
+        with session_scope() as session:
+            job = _locked_job(session, job_id)
+            if job is None or states.is_terminal(job.status):
+                continue
+            if job.launched_at is None:
+                if now - job.created_at > queue_timeout:
+                    changed += states.transition(
+                        job, states.FAILED, error={"code": states.NOT_DISPATCHED, "message": "the job was never launched"}
+                    )
+                elif now - job.created_at > redispatch_after and job.cancel_requested_at is None:
+                    relaunch = launch_spec(job.id, job.attempt, job.app_id, job.board_id, job.spec_key, job.deadline_seconds)
+            else:
+                runner = runners.get(job.id) or RunnerStatus(job_id=job.id, phase=MISSING)
+                if apply_runner_status(job, runner):
+                    changed += 1
+                elif now - job.launched_at > timedelta(seconds=job.deadline_seconds) + grace:
+                    changed += states.transition(
+                        job, states.FAILED, error={"code": states.TIMEOUT, "message": "the job ran past its deadline"}
+                    )
+                    runners.setdefault(job.id, RunnerStatus(job_id=job.id, phase="running"))
+        if relaunch is not None:  # its job.submitted event was lost or dead-lettered
+            try:
+                backend.launch(relaunch)
+            except (TransientBackendError, PermanentBackendError) as exc:
+                log.warning("re-launch of job %s failed: %s", job_id, exc)
+                continue
+            with session_scope() as session:
+                job = _locked_job(session, job_id)
+                if job is not None and job.launched_at is None:
+                    job.launched_at = utcnow()
+                    changed += 1
+    # Runners whose job is finished (or unknown) must not keep running.
+    with session_scope() as session:
+        live = {r for r, s in runners.items() if s.phase in ("pending", "running")}
+        finished = set(session.scalars(select(Job.id).where(Job.id.in_(live), Job.status.in_(states.TERMINAL))).all()) if live else set()
+        known = set(session.scalars(select(Job.id).where(Job.id.in_(live))).all()) if live else set()
+    for job_id in finished | (live - known):
+        try:
+            backend.cancel(job_id)
+            changed += 1
+        except (TransientBackendError, PermanentBackendError) as exc:
+            log.warning("could not stop the runner of finished job %s: %s", job_id, exc)
+    return changed

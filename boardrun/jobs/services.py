@@ -1,0 +1,379 @@
+"""Submitting, reading and cancelling jobs; the outbox and its relay.
+
+`POST /jobs/submit` and `POST /api/v1/execution/run` both call `submit`; their
+views differ only in how they render the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta, timezone
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from boardrun.accounts.tokens import Principal
+from boardrun.apps.access import require_app_permission
+from boardrun.apps.boards import resolve_board
+from boardrun.apps.permissions import Permission
+from boardrun.config import env_int
+from boardrun.db import session_scope, utcnow
+from boardrun.errors import Conflict, NotFound, Unprocessable
+from boardrun.eventing import catalog
+from boardrun.eventing.cloudevents_adapter import Event
+from boardrun.eventing.publisher import PublishError, get_publisher
+from boardrun.ids import new_id
+from boardrun.jobs import states
+from boardrun.jobs.models import Job, OutboxEvent
+from boardrun.jobs.signing import data_digest
+from boardrun.storage import get_storage
+
+log = logging.getLogger(__name__)
+
+SUBMIT_SCHEMA = {
+    "type": "object",
+    "required": ["app_id", "board_id"],
+    "additionalProperties": False,
+    "properties": {
+        "app_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "board_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "version": {"type": "string", "minLength": 1, "maxLength": 32},
+        "payload": {},
+        "mode": {"enum": ["async", "sync"]},
+        "node_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "variables": {"type": "object"},
+        "deadline_seconds": {"type": "integer", "minimum": 1},
+    },
+}
+
+
+def deadline_limits() -> tuple[int, int]:
+    """(default, maximum) run time of a job in seconds."""
+    return env_int("JOB_DEFAULT_DEADLINE_SECONDS", 600), env_int("JOB_MAX_DEADLINE_SECONDS", 3600)
+
+
+def sync_wait_seconds() -> float:
+    """How long a sync-mode request waits before answering 202 (below Knative's timeout)."""
+    return float(env_int("SYNC_WAIT_SECONDS", 30))
+
+
+def job_key(job_id: str, name: str) -> str:
+    return f"jobs/{job_id}/{name}"
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    replayed: bool  # True: an Idempotency-Key replay, no new job
+
+
+def _visible_job(session: Session, job_id: str, principal: Principal, needed: Permission, *, lock: bool = False) -> Job:
+    query = select(Job).where(Job.id == job_id)
+    if lock:
+        query = query.with_for_update()
+    job = session.scalar(query)
+    if job is None:
+        raise NotFound(f"no job {job_id}", code="job_not_found")
+    try:
+        require_app_permission(session, job.app_id, principal, needed)
+    except NotFound:
+        raise NotFound(f"no job {job_id}", code="job_not_found") from None
+    return job
+
+
+def _replay(session: Session, principal: Principal, key: str, digest: str) -> Job | None:
+    job = session.scalar(select(Job).where(Job.created_by == principal.user_id, Job.idempotency_key == key))
+    if job is not None and job.request_hash != digest:
+        raise Conflict("this Idempotency-Key was used with a different request body", code="idempotency_key_reused")
+    return job
+
+
+def _validated_start(doc: dict, node_id: str | None) -> str:
+    """The node the run starts at, after the engine's validation of the whole board."""
+    from boardrun.engine import BoardFormatError, default_start_node, load_board, validate_board
+
+    try:
+        board = load_board(doc)
+    except BoardFormatError as exc:
+        raise Unprocessable(f"the board cannot be read: {exc}", code="invalid_board") from None
+    problems = validate_board(board)
+    if problems:
+        raise Unprocessable(
+            f"the board has {len(problems)} problem(s); fix them before running it",
+            code="invalid_board",
+            details=[p.to_dict() for p in problems],
+        )
+    if node_id is None:
+        node_id = default_start_node(board)
+        if node_id is None:
+            raise Unprocessable(
+                "the board has no single start node; name one with node_id",
+                details=[{"field": "node_id", "message": "required for this board"}],
+            )
+    elif node_id not in board.nodes:
+        raise Unprocessable(f"the board has no node {node_id}", details=[{"field": "node_id", "message": "no such node"}])
+    return node_id
+
+
+def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | None) -> Submission:
+    digest = data_digest(body)
+    default_deadline, max_deadline = deadline_limits()
+    deadline = body.get("deadline_seconds", default_deadline)
+    if deadline > max_deadline:
+        raise Unprocessable(
+            f"deadline_seconds is at most {max_deadline}",
+            details=[{"field": "deadline_seconds", "message": f"must be at most {max_deadline}"}],
+        )
+    with session_scope() as session:
+        require_app_permission(session, body["app_id"], principal, Permission.ExecuteBoards)
+        if idempotency_key:
+            existing = _replay(session, principal, idempotency_key, digest)
+            if existing is not None:
+                return Submission(existing, replayed=True)
+        resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+    doc = resolved.load()
+    node_id = _validated_start(doc, body.get("node_id"))
+
+    job_id = new_id("job")
+    storage = get_storage()
+    board_key = resolved.storage_key
+    if resolved.version == "draft":  # the working copy may change: run a snapshot of it
+        board_key = job_key(job_id, "board.json")
+        storage.put(board_key, json.dumps(doc).encode(), "application/json")
+    spec = {
+        "job_id": job_id,
+        "app_id": resolved.app_id,
+        "board_id": resolved.board_id,
+        "version": resolved.version,
+        "board_key": board_key,
+        "node_id": node_id,
+        "payload": body.get("payload"),
+        "variables": body.get("variables") or {},
+        "deadline_seconds": deadline,
+    }
+    spec_bytes = json.dumps(spec).encode()
+    spec_key = job_key(job_id, "spec.json")
+    # Storage first: a job row must never point at a spec that is not there.
+    storage.put(spec_key, spec_bytes, "application/json")
+
+    event = Event(
+        type=catalog.JOB_SUBMITTED,
+        source=catalog.JOBS_SOURCE,
+        subject=job_id,
+        data={
+            "job_id": job_id,
+            "app_id": resolved.app_id,
+            "board_id": resolved.board_id,
+            "version": resolved.version,
+            "attempt": 1,
+            "spec": {"key": spec_key, "size_bytes": len(spec_bytes)},
+            "deadline_seconds": deadline,
+        },
+        extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: resolved.app_id},
+    )
+    job = Job(
+        id=job_id,
+        app_id=resolved.app_id,
+        board_id=resolved.board_id,
+        version=resolved.version,
+        node_id=node_id,
+        mode=body.get("mode", "async"),
+        status=states.QUEUED,
+        attempt=1,
+        created_by=principal.user_id,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        spec_key=spec_key,
+        deadline_seconds=deadline,
+    )
+    try:
+        with session_scope() as session:
+            session.add(job)
+            _add_outbox(session, event)  # the same transaction as the job row
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        with session_scope() as session:  # a concurrent request with the same key won
+            existing = _replay(session, principal, idempotency_key, digest)
+        storage.delete(spec_key)
+        if existing is None:
+            raise
+        return Submission(existing, replayed=True)
+    publish_outbox(event.id)
+    return Submission(job, replayed=False)
+
+
+def get_job(principal: Principal, job_id: str) -> Job:
+    with session_scope() as session:
+        return _visible_job(session, job_id, principal, Permission.ReadLogs)
+
+
+def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
+    """Poll until the job is terminal (returned) or the timeout passes (None)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            if job is not None and states.is_terminal(job.status):
+                return job
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.2)
+
+
+def cancel(principal: Principal, job_id: str) -> None:
+    """Ask for cancellation. Harmless to repeat; a completed or failed job is 409."""
+    with session_scope() as session:
+        job = _visible_job(session, job_id, principal, Permission.ExecuteBoards, lock=True)
+        if job.status in (states.COMPLETED, states.FAILED):
+            raise Conflict(f"job {job_id} already {job.status}", code="job_finished")
+        if job.status == states.CANCELLED or job.cancel_requested_at is not None:
+            return
+        job.cancel_requested_at = utcnow()
+        if job.launched_at is None:
+            # Nothing runs yet: the job is cancelled now, and the dispatcher will not launch it.
+            states.transition(job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled before it started"})
+        event = Event(
+            type=catalog.JOB_CANCEL_REQUESTED,
+            source=catalog.JOBS_SOURCE,
+            subject=job_id,
+            data={"job_id": job_id, "requested_by": principal.user_id},
+            extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: job.app_id},
+        )
+        _add_outbox(session, event)
+    publish_outbox(event.id)
+
+
+# -- the outbox ---------------------------------------------------------------
+
+CLAIM_SECONDS = 30
+
+
+def _add_outbox(session: Session, event: Event) -> None:
+    session.add(
+        OutboxEvent(
+            event_id=event.id,
+            type=event.type,
+            source=event.source,
+            subject=event.subject,
+            data=event.data,
+            extensions=event.extensions,
+        )
+    )
+
+
+def _event_of(row: OutboxEvent) -> Event:
+    return Event(
+        type=row.type,
+        source=row.source,
+        data=row.data,
+        id=row.event_id,
+        time=row.created_at.isoformat(),
+        subject=row.subject,
+        extensions=dict(row.extensions or {}),
+    )
+
+
+def _claim(session: Session, row_id: int) -> bool:
+    """Take a row for publishing, so the immediate path and the relay never both send it."""
+    now = utcnow()
+    return bool(
+        session.execute(
+            update(OutboxEvent)
+            .where(
+                OutboxEvent.id == row_id,
+                OutboxEvent.published_at.is_(None),
+                or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
+            )
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=OutboxEvent.attempts + 1)
+        ).rowcount
+    )
+
+
+def _publish_row(row_id: int) -> bool:
+    with session_scope() as session:
+        if not _claim(session, row_id):
+            return False
+        row = session.get(OutboxEvent, row_id)
+        assert row is not None
+        event = _event_of(row)
+    try:
+        get_publisher().publish(event)
+    except PublishError as exc:
+        log.warning("event %s (%s) not published yet: %s", event.id, event.type, exc)
+        with session_scope() as session:
+            session.execute(
+                update(OutboxEvent).where(OutboxEvent.id == row_id).values(claimed_until=None, last_error=str(exc)[:1000])
+            )
+        return False
+    with session_scope() as session:
+        session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id).values(published_at=utcnow(), last_error=None))
+    return True
+
+
+def publish_outbox(event_id: str) -> bool:
+    """Publish one outbox event now; on failure it stays for the relay."""
+    with session_scope() as session:
+        row_id = session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id))
+    return row_id is not None and _publish_row(row_id)
+
+
+def relay_outbox(limit: int = 200) -> int:
+    """Publish what is left in the outbox, oldest first; returns how many went out."""
+    with session_scope() as session:
+        ids = session.scalars(
+            select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+        ).all()
+    sent = 0
+    for row_id in ids:
+        if _publish_row(row_id):
+            sent += 1
+        else:
+            break  # the broker is down (or another relay holds the row): the next tick goes on
+    return sent
+
+
+# -- rendering ----------------------------------------------------------------
+
+
+def iso(value) -> str | None:
+    """RFC 3339 in UTC with milliseconds, e.g. 2025-01-01T12:00:00.000Z."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+def load_result(job: Job) -> Any:
+    if job.result_ref:
+        return json.loads(get_storage().get(job.result_ref))
+    return job.result
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """GET /jobs/{id}: the spec's fields first, then ours."""
+    body: dict[str, Any] = {
+        "job_id": job.id,
+        "status": job.status,
+        "started_at": iso(job.started_at),
+        "completed_at": iso(job.completed_at),
+        "error": job.error if job.status in (states.FAILED, states.CANCELLED) else None,
+        "created_at": iso(job.created_at),
+        "app_id": job.app_id,
+        "board_id": job.board_id,
+        "version": job.version,
+        "mode": job.mode,
+        "attempt": job.attempt,
+        "steps": job.steps,
+        "progress": job.progress,
+    }
+    if job.status == states.COMPLETED:
+        body["result"] = load_result(job)
+    return body

@@ -1,0 +1,66 @@
+"""The one state machine every status write goes through.
+
+queued → running → completed | failed | cancelled (queued may also go straight to a
+terminal state). Monotonic: a late or duplicated event never moves a job backwards,
+and a terminal state is final.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from boardrun.db import utcnow
+from boardrun.jobs.models import Job
+
+QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = "queued", "running", "completed", "failed", "cancelled"
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
+_RANK = {QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, CANCELLED: 2}
+
+# Failure codes a job's `error.code` can carry.
+NODE_ERROR = "node_error"
+INVALID_BOARD = "invalid_board"
+STEP_LIMIT = "step_limit"
+TIMEOUT = "timeout"  # deadline exceeded (engine or backend)
+LOST_RUNNER = "lost_runner"  # the runner vanished without reporting
+OOM_KILLED = "oom_killed"
+LAUNCH_FAILED = "launch_failed"
+UNDELIVERABLE = "undeliverable"  # an event about the job was dead-lettered
+NOT_DISPATCHED = "not_dispatched"
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL
+
+
+def transition(
+    job: Job,
+    to: str,
+    *,
+    at: datetime | None = None,
+    error: dict[str, Any] | None = None,
+    result: Any = None,
+    result_ref: str | None = None,
+    steps: int | None = None,
+) -> bool:
+    """Move `job` to `to` if that is forward; returns whether anything changed.
+    The caller holds the job row locked (SELECT … FOR UPDATE) and commits."""
+    if to not in _RANK:
+        raise ValueError(f"unknown job state {to!r}")
+    if job.status in TERMINAL or _RANK[to] <= _RANK[job.status]:
+        return False
+    at = at or utcnow()
+    job.status = to
+    if to == RUNNING:
+        job.started_at = job.started_at or at
+    if to in TERMINAL:
+        job.completed_at = at
+        if to == COMPLETED:
+            job.result, job.result_ref = result, result_ref
+        if to == FAILED:
+            job.error = error or {"code": "failed", "message": "the job failed"}
+        if to == CANCELLED:
+            job.error = error
+    if steps is not None:
+        job.steps = steps
+    return True

@@ -1,0 +1,105 @@
+"""/jobs/* (the spec's Job Management endpoints) and /api/v1/execution/* (the same
+pipeline, rendered in the user-facing run shape)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from werkzeug.wrappers import Request, Response
+
+from boardrun.accounts.auth import require_principal
+from boardrun.errors import Unprocessable
+from boardrun.jobs import services, states
+from boardrun.jobs.models import Job
+from boardrun.web import json_body, json_response, no_content
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not (1 <= len(key) <= 255) or not key.isprintable():
+        raise Unprocessable(
+            "Idempotency-Key must be 1 to 255 printable characters",
+            details=[{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 printable characters"}],
+        )
+    return key
+
+
+def _submit(request: Request, render: Callable[[Job], dict[str, Any]], location: str) -> Response:
+    principal = require_principal(request)
+    body = json_body(request, services.SUBMIT_SCHEMA)
+    submission = services.submit(principal, body, _idempotency_key(request))
+    job = submission.job
+    if body.get("mode") == "sync" and not states.is_terminal(job.status):
+        job = services.wait_for_terminal(job.id, services.sync_wait_seconds()) or job
+    headers = {"Location": location.format(id=job.id)}
+    if submission.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if states.is_terminal(job.status) and body.get("mode") == "sync":
+        return json_response(render(job), 200, headers)
+    return json_response(render(job), 202, headers)
+
+
+def submit(request: Request) -> Response:
+    return _submit(request, _queued_or_full, "/jobs/{id}")
+
+
+def _queued_or_full(job: Job) -> dict[str, Any]:
+    # async answers exactly the spec's {"job_id","status"}; a finished sync job the full record
+    if states.is_terminal(job.status):
+        return services.job_json(job)
+    return {"job_id": job.id, "status": job.status}
+
+
+def get(request: Request, job_id: str) -> Response:
+    job = services.get_job(require_principal(request), job_id)
+    return json_response(services.job_json(job), headers={"Cache-Control": "no-store"})
+
+
+def cancel(request: Request, job_id: str) -> Response:
+    services.cancel(require_principal(request), job_id)
+    return no_content()
+
+
+# -- /api/v1/execution: Flow-Like's run vocabulary -----------------------------
+
+_RUN_STATUS = {
+    states.QUEUED: "Pending",
+    states.RUNNING: "Running",
+    states.COMPLETED: "Completed",
+    states.FAILED: "Failed",
+    states.CANCELLED: "Cancelled",
+}
+
+
+def run_json(job: Job) -> dict[str, Any]:
+    body = {
+        "run_id": job.id,
+        "app_id": job.app_id,
+        "board_id": job.board_id,
+        "version": job.version,
+        "node_id": job.node_id,
+        "status": _RUN_STATUS[job.status],
+        "mode": job.mode,
+        "progress": job.progress,
+        "error": job.error if job.status in (states.FAILED, states.CANCELLED) else None,
+        "steps": job.steps,
+        "created_at": services.iso(job.created_at),
+        "started_at": services.iso(job.started_at),
+        "completed_at": services.iso(job.completed_at),
+    }
+    if job.status == states.COMPLETED:
+        body["result"] = services.load_result(job)
+    return body
+
+
+def execution_run(request: Request) -> Response:
+    return _submit(request, run_json, "/api/v1/execution/{id}")
+
+
+def execution_get(request: Request, run_id: str) -> Response:
+    job = services.get_job(require_principal(request), run_id)
+    return json_response(run_json(job), headers={"Cache-Control": "no-store"})
