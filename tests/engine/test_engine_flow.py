@@ -5,11 +5,6 @@ from __future__ import annotations
 from engine_testkit import BoardBuilder
 
 
-def _collector(b: BoardBuilder, start_node: str) -> tuple[str, str]:
-    """Add an accumulator variable 'seen' and return (variable id, helper-free id)."""
-    return b.variable("seen", []), start_node
-
-
 def append_to(b: BoardBuilder, var: str, value_pin: tuple[str, str] | None = None, literal=None) -> tuple[str, str]:
     """A 'seen.append(value)' fragment: array_push -> variable_set. Returns (first, last) node ids."""
     get = b.add("variable_get", var_ref=var)
