@@ -1,0 +1,160 @@
+"""Fixtures for the apps tests: clients of the apps/users/auth functions, signed-in
+users, and a small valid Flow-Like board built by hand."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.conftest import function_client
+
+
+def encode(value) -> list[int]:
+    """A pin default as a board stores it: the UTF-8 bytes of its JSON text."""
+    return list(json.dumps(value).encode())
+
+
+def _pin(pin_id, name, friendly, pin_type, data_type, index, default=None, *, depends_on=(), connected_to=()):
+    return {
+        "id": pin_id,
+        "name": name,
+        "friendly_name": friendly,
+        "description": "",
+        "pin_type": pin_type,
+        "data_type": data_type,
+        "value_type": "Normal",
+        "depends_on": list(depends_on),
+        "connected_to": list(connected_to),
+        "default_value": default,
+        "index": index,
+        "options": None,
+    }
+
+
+def _time():
+    return {"secs_since_epoch": 1_700_000_000, "nanos_since_epoch": 0}
+
+
+def make_board(board_id: str = "hello", message: str = "hello from boardrun", name: str = "Hello") -> dict:
+    """events_simple.exec_out -> log_info.exec_in, both ends of the wire recorded."""
+    start = {
+        "id": "n_start",
+        "name": "events_simple",
+        "friendly_name": "Simple Event",
+        "description": "",
+        "category": "Events",
+        "coordinates": [0, 0, 0],
+        "start": True,
+        "pins": {"p_start_out": _pin("p_start_out", "exec_out", "Output", "Output", "Execution", 1, connected_to=["p_log_in"])},
+    }
+    log = {
+        "id": "n_log",
+        "name": "log_info",
+        "friendly_name": "Print Info",
+        "description": "",
+        "category": "Logging",
+        "coordinates": [200, 0, 0],
+        "pins": {
+            "p_log_in": _pin("p_log_in", "exec_in", "Input", "Input", "Execution", 1, depends_on=["p_start_out"]),
+            "p_log_msg": _pin("p_log_msg", "message", "Message", "Input", "Generic", 2, encode(message)),
+            "p_log_toast": _pin("p_log_toast", "toast", "On Screen?", "Input", "Boolean", 3, encode(False)),
+            "p_log_out": _pin("p_log_out", "exec_out", "Output", "Output", "Execution", 1),
+        },
+    }
+    return {
+        "id": board_id,
+        "name": name,
+        "description": "logs one line",
+        "nodes": {"n_start": start, "n_log": log},
+        "variables": {},
+        "comments": {},
+        "viewport": [0, 0, 1],
+        "version": [0, 0, 1],
+        "stage": "Dev",
+        "log_level": "Debug",
+        "refs": {},
+        "layers": {},
+        "created_at": _time(),
+        "updated_at": _time(),
+    }
+
+
+@pytest.fixture
+def board():
+    return copy.deepcopy(make_board())
+
+
+@pytest.fixture
+def auth(env):
+    return function_client("auth")
+
+
+@pytest.fixture
+def apps(env):
+    return function_client("apps")
+
+
+@pytest.fixture
+def users(env):
+    return function_client("users")
+
+
+def sign_up(auth, email: str, password: str = "correct horse 1") -> dict:
+    """Register and sign in through the auth function; {'headers', 'email', 'user_id'}."""
+    import jwt
+
+    r = auth.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    r = auth.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    token = r.get_json()["access_token"]
+    user_id = jwt.decode(token, options={"verify_signature": False})["sub"]
+    return {"headers": {"Authorization": f"Bearer {token}"}, "email": email, "user_id": user_id}
+
+
+def create_app(apps, who: dict, **fields) -> str:
+    r = apps.post("/api/v1/apps", json={"name": "My app", **fields}, headers=who["headers"])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return r.get_json()["id"]
+
+
+def add_member(apps, owner: dict, app_id: str, who: dict, role: str) -> None:
+    r = apps.post(f"/api/v1/apps/{app_id}/team", json={"email": who["email"], "role": role}, headers=owner["headers"])
+    assert r.status_code == 201, r.get_data(as_text=True)
+
+
+def quick_user(email: str) -> dict:
+    """A real account created without a password (as an OAuth-only account is) and a
+    real access token for it: the matrix needs many users, and argon2 is slow on purpose."""
+    from boardrun.accounts.models import User
+    from boardrun.accounts.tokens import issue_access_token
+    from boardrun.db import session_scope
+    from boardrun.ids import new_id
+    from boardrun.users.services import create_default_profile
+
+    with session_scope() as session:
+        user = User(id=new_id("usr"), email=email, password_hash=None)
+        session.add(user)
+        session.flush()
+        create_default_profile(session, user)
+        user_id = user.id
+    token, _ = issue_access_token(user_id)
+    return {"headers": {"Authorization": f"Bearer {token}"}, "email": email, "user_id": user_id}
+
+
+@pytest.fixture
+def world(env, api):
+    """Owner, admin, member, an outsider and a spare account; a Private app with board
+    'hello' frozen at 0.0.1; the owner's default profile id."""
+    people = {name: quick_user(f"{name}@example.com") for name in ("owner", "admin", "member", "other", "extra")}
+    owner = people["owner"]
+    app_id = create_app(api, owner, name="Private app")
+    add_member(api, owner, app_id, people["admin"], "Admin")
+    add_member(api, owner, app_id, people["member"], "Member")
+    r = api.put(f"/api/v1/apps/{app_id}/board/hello", json=make_board(), headers=owner["headers"])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert api.patch(f"/api/v1/apps/{app_id}/board/hello?version_type=Patch", headers=owner["headers"]).status_code == 201
+    profiles = api.get("/api/v1/profile", headers=owner["headers"]).get_json()["profiles"]
+    return {"people": people, "app_id": app_id, "profile_id": profiles[0]["id"]}
