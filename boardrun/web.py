@@ -33,11 +33,29 @@ def read_body(request: Request, limit: int | None = None) -> bytes:
     limit = limit if limit is not None else get_settings().max_body_bytes
     length = request.content_length
     if length is not None and length > limit:
+        _drain(request, length)
         raise PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}")
     data = request.stream.read(limit + 1)
     if len(data) > limit:
+        _drain(request, None)
         raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
     return data
+
+
+# Reading (and dropping) a moderately oversized body lets the client receive the 413
+# instead of a reset connection; beyond this the connection is simply closed.
+_DRAIN_MAX = 32 * 1024 * 1024
+
+
+def _drain(request: Request, length: int | None) -> None:
+    if length is not None and length > _DRAIN_MAX:
+        return
+    remaining = _DRAIN_MAX
+    while remaining > 0:
+        chunk = request.stream.read(min(65536, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)
 
 
 def json_body(request: Request, schema: dict | None = None, *, limit: int | None = None) -> Any:

@@ -1,0 +1,38 @@
+"""The CloudEvents adapter reads both HTTP modes and writes binary mode with JSON data."""
+
+import json
+
+import pytest
+
+from boardrun.eventing.cloudevents_adapter import Event, EventParseError, parse, to_http_binary
+
+
+def test_binary_round_trip_keeps_attributes_and_extensions():
+    """An event written in binary mode parses back to the same type, source, id, data and extensions."""
+    event = Event("dev.boardrun.job.submitted", "/boardrun/jobs", {"job_id": "job-1"}, subject="job-1", extensions={"jobid": "job-1"})
+    headers, body = to_http_binary(event)
+    assert headers["content-type"] == "application/json" and headers["ce-specversion"] == "1.0"
+    back = parse(headers, body)
+    assert (back.type, back.source, back.id, back.subject, back.data) == (event.type, event.source, event.id, "job-1", {"job_id": "job-1"})
+    assert back.extensions == {"jobid": "job-1"}
+
+
+def test_structured_mode_is_parsed():
+    """A structured-mode event (application/cloudevents+json) is understood too."""
+    body = json.dumps({"specversion": "1.0", "id": "e1", "source": "/s", "type": "t", "data": {"a": 1}, "appid": "app-1"})
+    event = parse({"content-type": "application/cloudevents+json"}, body.encode())
+    assert (event.id, event.data, event.extensions) == ("e1", {"a": 1}, {"appid": "app-1"})
+
+
+@pytest.mark.parametrize(
+    "headers, body",
+    [
+        ({"content-type": "application/json"}, b'{"plain": "json"}'),
+        ({"ce-specversion": "1.0", "ce-type": "t", "ce-source": "/s", "content-type": "application/json"}, b"{}"),
+        ({"content-type": "application/cloudevents+json"}, b"{not json"),
+    ],
+)
+def test_non_events_are_refused(headers, body):
+    """Plain JSON, a binary event without an id, and broken JSON are not CloudEvents."""
+    with pytest.raises(EventParseError):
+        parse(headers, body)

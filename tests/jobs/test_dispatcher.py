@@ -1,0 +1,216 @@
+"""The dispatcher function (functions-framework test client) and the outbox: duplicate
+and out-of-order events, forged reports, transient failures, dead letters, and a
+broker that is down when a job is submitted."""
+
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.wrappers import Request, Response
+
+from boardrun.db import session_scope
+from boardrun.eventing import catalog
+from boardrun.eventing.cloudevents_adapter import Event, parse, to_http_binary
+from boardrun.jobs import signing
+from boardrun.jobs.backends import set_backend
+from boardrun.jobs.backends.base import MISSING, RUNNING, JobBackend, RunnerStatus, TransientBackendError
+from boardrun.jobs.models import DeadLetter, Job, OutboxEvent
+from boardrun.jobs.services import relay_outbox
+from tests.conftest import function_client, register_and_login
+from tests.jobs.conftest import echo_board
+
+
+class RecordingBackend(JobBackend):
+    """An in-memory backend: records launches and cancels; can fail transiently."""
+
+    name = "recording"
+
+    def __init__(self, transient_failures: int = 0):
+        self.launched: list[str] = []
+        self.cancelled: list[str] = []
+        self.transient_failures = transient_failures
+
+    def launch(self, spec):
+        if self.transient_failures:
+            self.transient_failures -= 1
+            raise TransientBackendError("API server unavailable")
+        if spec.job_id not in self.launched:
+            self.launched.append(spec.job_id)
+
+    def cancel(self, job_id):
+        self.cancelled.append(job_id)
+
+    def status(self, job_id):
+        return RunnerStatus(job_id, RUNNING if job_id in self.launched else MISSING)
+
+    def list_runners(self):
+        return [RunnerStatus(j, RUNNING) for j in self.launched if j not in self.cancelled]
+
+
+@pytest.fixture
+def backend(env, monkeypatch):
+    monkeypatch.delenv("K_SINK", raising=False)  # no broker: events stay in the outbox
+    b = RecordingBackend()
+    set_backend(b)
+    yield b
+    set_backend(None)
+
+
+@pytest.fixture
+def job_id(api, backend):
+    """A submitted job (its job.submitted event unpublished: no broker)."""
+    user = register_and_login(api)
+    app_id = api.post("/api/v1/apps", json={"name": "A"}, headers=user["headers"]).get_json()["id"]
+    api.put(f"/api/v1/apps/{app_id}/board/echo", json={**echo_board(), "id": "echo"}, headers=user["headers"])
+    api.patch(f"/api/v1/apps/{app_id}/board/echo?version_type=Patch", headers=user["headers"])
+    r = api.post("/jobs/submit", json={"app_id": app_id, "board_id": "echo", "payload": {}}, headers=user["headers"])
+    assert r.status_code == 202, r.get_data(as_text=True)
+    return r.get_json()["job_id"]
+
+
+def _submitted_event(job_id: str) -> Event:
+    with session_scope() as s:
+        row = s.scalar(select(OutboxEvent).where(OutboxEvent.type == catalog.JOB_SUBMITTED))
+        return Event(row.type, row.source, row.data, id=row.event_id, subject=row.subject, extensions=row.extensions)
+
+
+def _executor_event(job_id: str, event_type: str, data: dict, token: str | None = None) -> Event:
+    event = Event(event_type, catalog.executor_source(job_id), {"job_id": job_id, **data}, extensions={"jobid": job_id})
+    sig = signing.sign(event, job_id, token or signing.job_token(job_id))
+    return event.with_extensions(jobsig=sig)
+
+
+def _post(client, event: Event, path="/events"):
+    headers, body = to_http_binary(event)
+    return client.post(path, data=body, headers=headers)
+
+
+def _status(job_id):
+    with session_scope() as s:
+        return s.get(Job, job_id).status
+
+
+def test_submitted_event_launches_once_however_often_delivered(job_id, backend):
+    """job.submitted launches the job; redelivering the same event launches nothing more."""
+    client = function_client("dispatcher")
+    event = _submitted_event(job_id)
+    assert _post(client, event).status_code == 200
+    assert _post(client, event).get_json()["status"] == "duplicate"
+    assert backend.launched == [job_id]
+
+
+def test_transient_backend_failure_is_5xx_then_succeeds_on_retry(job_id, backend):
+    """A backend outage answers 503 (the broker retries); the retry launches the job."""
+    backend.transient_failures = 1
+    client = function_client("dispatcher")
+    event = _submitted_event(job_id)
+    assert _post(client, event).status_code == 503
+    assert backend.launched == []
+    assert _post(client, event).status_code == 200
+    assert backend.launched == [job_id]
+
+
+def test_reports_move_forward_only(job_id, backend):
+    """Completed then a late 'started' leaves the job completed with its result; duplicates are no-ops."""
+    client = function_client("dispatcher")
+    _post(client, _submitted_event(job_id))
+    done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result": {"ok": 1}, "result_ref": None, "steps": 2})
+    assert _post(client, done).status_code == 200
+    assert _post(client, _executor_event(job_id, catalog.JOB_STARTED, {"attempt": 1})).status_code == 200
+    assert _post(client, done).get_json()["status"] == "duplicate"
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.result) == ("completed", {"ok": 1})
+
+
+def test_forged_report_is_refused(job_id, backend):
+    """A completion signed with the wrong token is refused with 422 and changes nothing."""
+    client = function_client("dispatcher")
+    forged = _executor_event(job_id, catalog.JOB_COMPLETED, {"result": 1, "steps": 1}, token="guessed")
+    r = _post(client, forged)
+    assert r.status_code == 422 and "signature" in r.get_json()["error"]["message"]
+    unsigned = Event(catalog.JOB_FAILED, catalog.executor_source(job_id), {"job_id": job_id, "error": {"code": "x", "message": "y"}}, extensions={"jobid": job_id})
+    assert _post(client, unsigned).status_code == 422
+    assert _status(job_id) == "queued"
+
+
+def test_malformed_events_are_permanent_errors(job_id, backend):
+    """Not a CloudEvent → 400; an unknown type or invalid data → 422 (no retry)."""
+    client = function_client("dispatcher")
+    assert client.post("/events", json={"hello": 1}).status_code == 400
+    assert _post(client, Event("com.example.other", "/x", {})).status_code == 422
+    assert _post(client, Event(catalog.JOB_SUBMITTED, catalog.JOBS_SOURCE, {"job_id": job_id})).status_code == 422
+
+
+def test_dead_lettered_submission_fails_the_job(job_id, backend):
+    """A job.submitted the broker gave up on is recorded and its job fails as undeliverable."""
+    client = function_client("dispatcher")
+    event = _submitted_event(job_id).with_extensions(knativeerrorcode="500", knativeerrordest="http://dispatcher/events")
+    assert _post(client, event, "/events/dead-letter").status_code == 200
+    assert _post(client, event, "/events/dead-letter").get_json()["status"] == "duplicate"
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(DeadLetter)) == 1
+        assert s.get(Job, job_id).error["code"] == "undeliverable"
+
+
+def test_cancel_request_cancels_runner_and_job(job_id, backend):
+    """job.cancel.requested stops the runner and ends the job cancelled."""
+    client = function_client("dispatcher")
+    _post(client, _submitted_event(job_id))
+    event = Event(catalog.JOB_CANCEL_REQUESTED, catalog.JOBS_SOURCE, {"job_id": job_id}, extensions={"jobid": job_id})
+    assert _post(client, event).status_code == 200
+    assert backend.cancelled == [job_id] and _status(job_id) == "cancelled"
+
+
+def test_vanished_runner_is_repaired_by_reconcile(job_id, backend, monkeypatch):
+    """A launched job whose runner is gone (a lost status event) fails as lost_runner at the reconcile."""
+    from datetime import timedelta
+
+    from boardrun.jobs.dispatcher import reconcile
+
+    client = function_client("dispatcher")
+    _post(client, _submitted_event(job_id))
+    backend.launched.clear()  # the runner vanished
+    with session_scope() as s:
+        s.get(Job, job_id).launched_at -= timedelta(minutes=5)
+    assert reconcile() == 1
+    with session_scope() as s:
+        assert s.get(Job, job_id).error["code"] == "lost_runner"
+
+
+class _Sink:
+    """A real HTTP CloudEvents sink on 127.0.0.1 that records what it receives."""
+
+    def __init__(self):
+        self.events = []
+        handler = type("Quiet", (WSGIRequestHandler,), {"log_message": lambda *a: None})
+        self.server = make_server("127.0.0.1", 0, self.app, handler_class=handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+
+    def app(self, environ, start_response):
+        request = Request(environ)
+        self.events.append(parse(request.headers, request.get_data()))
+        return Response(status=202)(environ, start_response)
+
+
+def test_broker_down_at_submit_then_relayed_exactly_once(api, backend, monkeypatch):
+    """With the broker down, submit still answers 202; the relay sends the event once the broker is back, and only once."""
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("K_SINK", f"http://127.0.0.1:{free_port()}/")  # nothing listens there
+    user = register_and_login(api)
+    app_id = api.post("/api/v1/apps", json={"name": "A"}, headers=user["headers"]).get_json()["id"]
+    api.put(f"/api/v1/apps/{app_id}/board/echo", json={**echo_board(), "id": "echo"}, headers=user["headers"])
+    api.patch(f"/api/v1/apps/{app_id}/board/echo?version_type=Patch", headers=user["headers"])
+    r = api.post("/jobs/submit", json={"app_id": app_id, "board_id": "echo", "payload": {}}, headers=user["headers"])
+    assert r.status_code == 202
+    assert relay_outbox() == 0  # still down
+    sink = _Sink()
+    monkeypatch.setenv("K_SINK", sink.url)
+    assert relay_outbox() == 1
+    assert relay_outbox() == 0
+    sink.server.shutdown()
+    assert [e.type for e in sink.events] == [catalog.JOB_SUBMITTED]
+    assert sink.events[0].extensions["jobid"] == r.get_json()["job_id"]

@@ -1,0 +1,145 @@
+"""The jobs pipeline end to end on the embedded server over real HTTP (SQLite and
+PostgreSQL): submit → outbox → embedded broker → dispatcher → executor subprocess →
+signed status events → GET /jobs/{id}."""
+
+import signal
+import time
+
+from tests.jobs.conftest import failing_board, kill_executor, sign_in, slow_board
+
+
+def test_async_submit_answers_202_then_completes(workspace):
+    """Async submit answers exactly the spec's body with Location, and the job completes with its result."""
+    r = workspace.submit("echo", payload={"key": "value"}, mode="async", version="latest")
+    assert r.status_code == 202
+    body = r.json()
+    assert set(body) == {"job_id", "status"} and body["status"] == "queued" and body["job_id"].startswith("job-")
+    assert r.headers["Location"] == f"/jobs/{body['job_id']}"
+    job = workspace.wait(body["job_id"])
+    assert job["status"] == "completed" and job["result"] == {"key": "value"}
+    assert job["error"] is None and job["started_at"] and job["completed_at"] and job["created_at"]
+    assert {"app_id", "board_id", "version", "mode", "attempt"} <= set(job) and job["version"] == "0.1.0"
+
+
+def test_sync_submit_returns_the_final_record(workspace):
+    """Sync mode waits for the job and answers 200 with the terminal record and result."""
+    r = workspace.submit("echo", payload=[1, 2, 3], mode="sync")
+    assert r.status_code == 200
+    assert r.json()["status"] == "completed" and r.json()["result"] == [1, 2, 3]
+
+
+def test_execution_endpoints_share_the_pipeline(workspace):
+    """POST /api/v1/execution/run and GET /api/v1/execution/{id} run the same jobs, in run vocabulary."""
+    r = workspace.client.post(
+        "/api/v1/execution/run",
+        json={"app_id": workspace.app_id, "board_id": "echo", "payload": {"x": 1}, "mode": "sync"},
+        headers=workspace.headers,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "Completed" and r.json()["result"] == {"x": 1}
+    run_id = r.json()["run_id"]
+    assert workspace.client.get(f"/api/v1/execution/{run_id}", headers=workspace.headers).json()["status"] == "Completed"
+    assert workspace.job(run_id)["status"] == "completed"  # the same job
+
+
+def test_failed_board_reports_node_error(workspace):
+    """A node failure nobody handles fails the job with the node's id, name and message."""
+    workspace.put_board("bad", failing_board())
+    r = workspace.submit("bad", payload={}, mode="sync")
+    assert r.status_code == 200
+    job = r.json()
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "node_error" and job["error"]["node_id"] == "bad"
+    assert "not valid JSON" in job["error"]["message"]
+
+
+def test_unknown_app_board_or_version_is_404(workspace):
+    """Unknown app, board or frozen version answers 404."""
+    assert workspace.client.post("/jobs/submit", json={"app_id": "app-nope", "board_id": "echo"}, headers=workspace.headers).status_code == 404
+    assert workspace.submit("nope").status_code == 404
+    assert workspace.submit("echo", version="9.9.9").status_code == 404
+
+
+def test_invalid_bodies_are_rejected(workspace, server):
+    """Bad JSON 400, wrong fields 422 naming them, a board with problems 422, an oversized payload 413."""
+    c, h = workspace.client, workspace.headers
+    assert c.post("/jobs/submit", content=b"{", headers={**h, "Content-Type": "application/json"}).status_code == 400
+    r = c.post("/jobs/submit", json={"app_id": workspace.app_id, "mode": "later", "extra": 1}, headers=h)
+    assert r.status_code == 422
+    assert {d["field"] for d in r.json()["error"]["details"]} == {"board_id", "mode", "extra"}
+    assert workspace.submit("echo", payload="x" * (2 * 1024 * 1024)).status_code == 413
+    broken = slow_board(1)
+    del broken["nodes"]["ret"]["pins"][next(iter(broken["nodes"]["ret"]["pins"]))]
+    workspace.put_board("broken", broken)
+    r = workspace.submit("broken", payload={})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_board" and r.json()["error"]["details"]
+
+
+def test_idempotency_key_replays_and_conflicts(workspace, server):
+    """The same key and body return the original job; the same key with another body is 409."""
+    key = {"extra_headers": {"Idempotency-Key": "order-42"}}
+    first = workspace.submit("echo", payload={"n": 1}, **dict(key))
+    again = workspace.submit("echo", payload={"n": 1}, **dict(key))
+    assert first.status_code == again.status_code == 202
+    assert first.json()["job_id"] == again.json()["job_id"] and again.headers["Idempotent-Replayed"] == "true"
+    assert workspace.submit("echo", payload={"n": 2}, **dict(key)).status_code == 409
+    workspace.wait(first.json()["job_id"])
+
+
+def test_cancel_during_a_run(workspace):
+    """Cancelling a running job stops its executor and ends it cancelled; repeating is harmless."""
+    workspace.put_board("slow", slow_board(30))
+    job_id = workspace.submit("slow", payload={}).json()["job_id"]
+    workspace.wait(job_id, statuses=("running",))
+    started = time.monotonic()
+    r = workspace.client.post(f"/jobs/{job_id}/cancel", headers=workspace.headers)
+    assert r.status_code == 204
+    job = workspace.wait(job_id)
+    assert job["status"] == "cancelled" and time.monotonic() - started < 15
+    assert workspace.client.post(f"/jobs/{job_id}/cancel", headers=workspace.headers).status_code == 204
+
+
+def test_cancel_finished_job_is_409_and_unknown_404(workspace):
+    """A completed job cannot be cancelled (409); an unknown job is 404."""
+    job_id = workspace.submit("echo", payload={}, mode="sync").json()["job_id"]
+    assert workspace.client.post(f"/jobs/{job_id}/cancel", headers=workspace.headers).status_code == 409
+    assert workspace.client.post("/jobs/job-nope/cancel", headers=workspace.headers).status_code == 404
+
+
+def test_killed_executor_fails_the_job_as_lost(workspace, server):
+    """An executor killed with SIGKILL mid-run ends the job failed with reason lost_runner."""
+    workspace.put_board("slow", slow_board(30))
+    job_id = workspace.submit("slow", payload={}).json()["job_id"]
+    workspace.wait(job_id, statuses=("running",))
+    kill_executor(server.proc.pid, job_id)
+    job = workspace.wait(job_id, timeout=15)
+    assert job["status"] == "failed" and job["error"]["code"] == "lost_runner"
+
+
+def test_deadline_ends_the_job_as_timeout(workspace):
+    """A run past its deadline_seconds fails with code timeout."""
+    workspace.put_board("slow", slow_board(30))
+    job = workspace.submit("slow", payload={}, deadline_seconds=3, mode="sync").json()
+    if job["status"] not in ("failed",):
+        job = workspace.wait(job["job_id"], timeout=20)
+    assert job["status"] == "failed" and job["error"]["code"] == "timeout"
+
+
+def test_other_users_and_anonymous_callers(workspace):
+    """Anonymous callers get 401; another user cannot see, submit to or cancel this app's jobs (404)."""
+    job_id = workspace.submit("echo", payload={}, mode="sync").json()["job_id"]
+    c = workspace.client
+    assert c.get(f"/jobs/{job_id}").status_code == 401
+    assert c.post("/jobs/submit", json={"app_id": workspace.app_id, "board_id": "echo"}).status_code == 401
+    other = sign_in(c, "other@example.com")
+    assert c.get(f"/jobs/{job_id}", headers=other).status_code == 404
+    assert c.post(f"/jobs/{job_id}/cancel", headers=other).status_code == 404
+    assert c.post("/jobs/submit", json={"app_id": workspace.app_id, "board_id": "echo"}, headers=other).status_code == 404
+
+
+def test_server_shuts_down_cleanly_with_running_jobs(workspace, server):
+    """SIGTERM with a job running stops its executor and exits 0."""
+    workspace.put_board("slow", slow_board(30))
+    job_id = workspace.submit("slow", payload={}).json()["job_id"]
+    workspace.wait(job_id, statuses=("running",))
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=30) == 0
