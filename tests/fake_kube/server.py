@@ -396,6 +396,13 @@ class FakeKube:
         for field in ("name", "namespace", "uid"):
             if new["metadata"].get(field) != obj["metadata"].get(field):
                 raise ApiError(422, "Invalid", f"metadata.{field}: field is immutable")
+        if plural == "secrets" and "stringData" in new:  # write-only: merged into data on every write
+            import base64
+
+            data = dict(new.get("data") or {})
+            for k, v in (new.pop("stringData") or {}).items():
+                data[k] = base64.b64encode(v.encode()).decode()
+            new["data"] = data
         self._bump(new)
         self.objects[(plural, ns, name)] = new
         return new

@@ -150,6 +150,11 @@ class KubernetesBackend(JobBackend):
         self.core = k8s.CoreV1Api(self.api_client)
         self._timeout = (self.config.connect_timeout, self.config.read_timeout)
 
+    @classmethod
+    def from_env(cls) -> "KubernetesBackend":
+        """Settings and credentials from the environment (what JOB_BACKEND=kubernetes uses)."""
+        return cls(KubernetesConfig.from_env())
+
     # ------------------------------------------------------------ plumbing
 
     def _api(self, what: str, fn, *args, accept: tuple[int, ...] = (), **kwargs) -> tuple[int, dict[str, Any]]:
@@ -228,7 +233,9 @@ class KubernetesBackend(JobBackend):
                     log.info("job %s: Job %s/%s exists already (redelivered launch)", spec.job_id, ns, name)
                     return
                 # a previous attempt stopped after the Secret: refresh its values
-                self._api(f"replace Secret {ns}/{name}", self.core.replace_namespaced_secret, name, ns, secret)
+                # (a JSON patch: the dispatcher's Role has `patch`, not `update`)
+                refresh = [{"op": "add", "path": "/stringData", "value": secret["stringData"]}]
+                self._api(f"refresh Secret {ns}/{name}", self.core.patch_namespaced_secret, name, ns, refresh)
             else:
                 secret_created = True
         try:

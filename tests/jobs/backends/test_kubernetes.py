@@ -530,10 +530,10 @@ def test_config_from_env(monkeypatch):
 
 
 def test_backend_from_kubeconfig_env(kube, monkeypatch):
-    """With only KUBECONFIG and EXECUTOR_IMAGE set, KubernetesBackend() talks to the cluster of that kubeconfig."""
+    """With only KUBECONFIG and EXECUTOR_IMAGE set, KubernetesBackend.from_env() (what JOB_BACKEND=kubernetes uses) talks to that cluster."""
     monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
     monkeypatch.setenv("EXECUTOR_IMAGE", "img:1")
-    b = KubernetesBackend()
+    b = KubernetesBackend.from_env()
     try:
         b.launch(spec())
         assert b.status("job-abc123").phase == PENDING
@@ -626,3 +626,46 @@ def test_status_from_job_enriches_event_payloads(backend, kube):
     event_job = apiserver_event_job(failed=1, conditions=[{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}])
     assert runner_status_from_job(event_job).reason == "BackoffLimitExceeded"
     assert backend.status_from_job(event_job).reason == "OOMKilled"
+
+
+def test_job_backend_registry_builds_the_kubernetes_backend(kube, monkeypatch):
+    """JOB_BACKEND=kubernetes in boardrun.jobs.backends gives a working KubernetesBackend."""
+    from boardrun.jobs import backends
+
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    monkeypatch.setenv("EXECUTOR_IMAGE", "img:1")
+    b = backends._create("kubernetes")
+    try:
+        assert isinstance(b, KubernetesBackend) and b.status("job-x").phase == MISSING
+    finally:
+        b.close()
+
+
+def test_backend_needs_only_the_verbs_of_the_dispatchers_role(backend, kube):
+    """Every call the backend makes (launch, redelivery, half-done launch, status, list, cancel) is allowed by infra/rbac/roles.yaml."""
+    from pathlib import Path
+
+    import yaml
+
+    role = next(d for d in yaml.safe_load_all((Path(__file__).resolve().parents[3] / "infra/rbac/roles.yaml").read_text())
+                if d["kind"] == "Role" and d["metadata"]["name"] == "boardrun-dispatcher")
+    allowed = {(res, verb) for rule in role["rules"] for res in rule["resources"] for verb in rule["verbs"]}
+    kube.fail_next(1, 500, method="POST", plural="jobs")
+    with pytest.raises(TransientBackendError):
+        backend.launch(spec(job_id="job-half"))
+    backend.launch(spec(job_id="job-half"))
+    backend.launch(spec())
+    backend.launch(spec())
+    kube.add_pod(NS, "br-job-abc123", phase="Failed", state={"terminated": {"reason": "OOMKilled", "exitCode": 137}})
+    kube.set_job_condition(NS, "br-job-abc123", "Failed", "BackoffLimitExceeded", "", failed=1)
+    backend.status("job-abc123")
+    backend.list_runners()
+    backend.cancel("job-abc123")
+    backend.cancel("job-gone")
+    used = set()
+    for method, path in kube.requests:
+        resource = path.split("?")[0].split("/namespaces/")[1].split("/")
+        verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(method) or ("get" if len(resource) > 2 else "list")
+        used.add((resource[1], verb))
+    assert used <= allowed, used - allowed
+    assert ("secrets", "patch") in used and ("pods", "list") in used
