@@ -317,7 +317,7 @@ def test_apiserversource_watches_boardrun_jobs_with_a_rights_holding_account():
     sa = src["spec"]["serviceAccountName"]
     binding = [b for b in find(ALL, "RoleBinding", namespace="flow-like-jobs") if b["subjects"][0]["name"] == sa]
     assert binding and binding[0]["roleRef"]["name"] == "boardrun-job-watcher"
-    assert src["spec"]["sink"]["ref"] == {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker", "name": "boardrun", "namespace": "flow-like"}
+    assert src["spec"]["sink"] == {"uri": one(ALL, "ConfigMap", "boardrun-config")["data"]["K_SINK"]}
     trig = one(ALL, "Trigger", "dispatcher-job-watch")
     assert trig["spec"]["filters"] == [{"prefix": {"type": "dev.knative.apiserver.resource."}}]
     assert trig["spec"]["subscriber"]["ref"]["name"] == "dispatcher"
