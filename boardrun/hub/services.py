@@ -27,6 +27,8 @@ def _served() -> set[tuple[str, str]]:
 def features() -> dict[str, Any]:
     """Only facts of this server: each flag is derived from what it really serves and
     how it is configured, never from a wish list."""
+    from boardrun.routes import ROUTES
+
     served = _served()
     oauth = list(providers())
     jobs = ("POST", "/jobs/submit") in served
@@ -37,7 +39,8 @@ def features() -> dict[str, Any]:
         "flow_hosting": jobs or execution,
         "governance": False,
         "ai_act": False,
-        "unauthorized_read": False,
+        # public apps (and their boards) readable without signing in, as Flow-Like means it
+        "unauthorized_read": any(r.method == "GET" and r.path.startswith("/api/v1/apps/") and not r.auth for r in ROUTES),
         "admin_interface": False,
         "premium": False,
         "wasm_registry": False,

@@ -130,6 +130,7 @@ def test_features_are_facts_of_this_server(hub, with_oauth):
     assert f["store"] is True and f["catalog"] is True
     assert f["jobs"] == (("POST", "/jobs/submit") in served)
     assert f["execution"] == (("POST", "/api/v1/execution/run") in served)
+    assert f["unauthorized_read"] == any(r.method == "GET" and r.path.startswith("/api/v1/apps/") and not r.auth for r in ROUTES)
     assert not any(f[k] for k in ("model_hosting", "governance", "ai_act", "premium", "wasm_registry", "admin_interface"))
     assert all(isinstance(v, bool) for k, v in f.items() if k != "oauth_providers")
 
