@@ -121,9 +121,10 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings and every cache built from them (tests change the env)."""
     get_settings.cache_clear()
-    from boardrun import db, storage  # local import: both import this module
+    from boardrun import db, dbprobe, storage  # local import: they import this module
 
     db.reset_engine()
+    dbprobe.reset()
     storage.reset_storage()
     from boardrun.accounts import tokens
 

@@ -7,7 +7,7 @@ import logging
 
 from werkzeug.wrappers import Request, Response
 
-from boardrun import __version__, db
+from boardrun import __version__, dbprobe
 from boardrun.errors import ServiceUnavailable
 from boardrun.storage import get_storage
 from boardrun.web import json_response
@@ -33,7 +33,7 @@ def _check(name: str, fn) -> str:
 
 
 def ready(request: Request) -> Response:
-    checks = {"database": _check("database", db.ping), "storage": _check("storage", lambda: get_storage().check())}
+    checks = {"database": _check("database", dbprobe.ping), "storage": _check("storage", lambda: get_storage().check())}
     if all(v == "ok" for v in checks.values()):
         return json_response({"status": "healthy", "version": __version__, "checks": checks}, headers=_NO_CACHE)
     return json_response({"status": "unavailable", "version": __version__, "checks": checks}, 503, _NO_CACHE)
@@ -42,6 +42,8 @@ def ready(request: Request) -> Response:
 def startup(request: Request) -> Response:
     global _migrated
     if not _migrated:
+        from boardrun import db  # Alembic and the ORM, only until migrations are seen applied
+
         try:
             _migrated = db.is_migrated()
         except Exception as exc:
@@ -59,7 +61,7 @@ def api_health(request: Request) -> Response:
 
 def api_health_db(request: Request) -> Response:
     try:
-        rtt = db.ping()
+        rtt = dbprobe.ping()
     except Exception as exc:
         log.warning("database health check failed: %s", exc)
         raise ServiceUnavailable("the database is unreachable", code="database_unavailable") from None
