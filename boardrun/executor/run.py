@@ -25,6 +25,13 @@ log = logging.getLogger("boardrun.executor")
 # and the event carries a reference (CloudEvents intermediaries promise only 64 KiB).
 INLINE_RESULT_BYTES = 16 * 1024
 PROGRESS_EVENTS_PER_SECOND = 5
+PUBLISH_ATTEMPTS = 4
+# Texts from the board (log lines, error messages) are cut so an event stays small.
+MAX_MESSAGE_CHARS = 2000
+
+
+def _clip(text: str | None) -> str | None:
+    return text if text is None or len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
 
 
 class Reporter:
@@ -40,13 +47,14 @@ class Reporter:
         event = Event(type=event_type, source=self.source, subject=self.job_id, data={"job_id": self.job_id, **data},
                       extensions={catalog.EXT_JOB_ID: self.job_id})
         event = event.with_extensions(**{catalog.EXT_SIGNATURE: signing.sign(event, self.job_id, self.token)})
-        for attempt in range(4):
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 get_publisher().publish(event)
                 return
             except PublishError as exc:
-                log.warning("could not send %s (attempt %d): %s", event_type, attempt + 1, exc)
-                time.sleep(0.2 * 2**attempt)
+                log.warning("could not send %s (attempt %d): %s", event_type, attempt, exc)
+                if attempt < PUBLISH_ATTEMPTS:
+                    time.sleep(0.2 * 2**attempt)
 
     def progress(self, data: dict[str, Any], *, force: bool = False) -> None:
         now = time.monotonic()
@@ -91,7 +99,7 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
         states.TIMEOUT: "the run exceeded its deadline",
         states.INVALID_BOARD: "the board is not valid",
     }.get(code, "the board failed")
-    return catalog.JOB_FAILED, {**common, "error": {"code": code, "message": message, **error}}
+    return catalog.JOB_FAILED, {**common, "error": {"code": code, "message": _clip(message), **error}}
 
 
 def main() -> int:
@@ -125,7 +133,7 @@ def main() -> int:
             important = ev.kind == "progress" or ev.level in ("Error", "Fatal")
             reporter.progress(
                 {"kind": ev.kind, "node_id": ev.node_id, "node_name": ev.node_name, "level": ev.level,
-                 "message": ev.message, "progress": ev.data if isinstance(ev.data, (int, float)) else None},
+                 "message": _clip(ev.message), "progress": ev.data if isinstance(ev.data, (int, float)) else None},
                 force=important and ev.kind == "progress",
             )
 

@@ -252,15 +252,21 @@ def on_runner_exit(status: RunnerStatus) -> None:
 
 
 def _handle_apiserver(event: Event) -> str:
-    from boardrun.jobs.backends.kubernetes import job_id_of, runner_status_from_job
+    """A Kubernetes Job changed (ApiServerSource): what the executor cannot report
+    itself (OOM kill, deadline, image pull failure, eviction) becomes a status write."""
+    from boardrun.jobs.backends.k8s_objects import job_id_of, runner_status_from_job
 
     obj = event.data if isinstance(event.data, dict) else {}
     job_id = job_id_of(obj)
     if job_id is None:
         return "not one of our Jobs"
-    status = runner_status_from_job(obj)
-    if event.type.endswith(".delete"):
-        status = RunnerStatus(job_id=job_id, phase=MISSING, reason="Deleted")
+    # The Kubernetes backend adds the pods' story (OOMKilled, ImagePullBackOff …); a
+    # delete event keeps a finished Job's final phase and means MISSING otherwise.
+    read = getattr(get_backend(), "status_from_job", None) or runner_status_from_job
+    try:
+        status = read(obj, event.type)
+    except TransientBackendError as exc:
+        raise TransientEventError(str(exc)) from exc
     if status is None:
         return "no change"
     with session_scope() as session:

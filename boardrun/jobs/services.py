@@ -194,7 +194,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     try:
         with session_scope() as session:
             session.add(job)
-            _add_outbox(session, event)  # the same transaction as the job row
+            outbox = _add_outbox(session, event)  # the same transaction as the job row
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -204,7 +204,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
         if existing is None:
             raise
         return Submission(existing, replayed=True)
-    publish_outbox(event.id)
+    _send(outbox.id, event)
     return Submission(job, replayed=False)
 
 
@@ -216,7 +216,7 @@ def get_job(principal: Principal, job_id: str) -> Job:
 def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
     """Poll until the job is terminal (returned) or the timeout passes (None)."""
     deadline = time.monotonic() + timeout
-    delay = 0.01
+    delay = 0.005
     while True:
         with session_scope() as session:
             job = session.get(Job, job_id)
@@ -225,7 +225,7 @@ def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
         if time.monotonic() >= deadline:
             return None
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.2)
+        delay = min(delay * 1.5, 0.05)  # a sync answer should trail completion by little
 
 
 def cancel(principal: Principal, job_id: str) -> None:
@@ -247,8 +247,8 @@ def cancel(principal: Principal, job_id: str) -> None:
             data={"job_id": job_id, "requested_by": principal.user_id},
             extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: job.app_id},
         )
-        _add_outbox(session, event)
-    publish_outbox(event.id)
+        outbox = _add_outbox(session, event)
+    _send(outbox.id, event)
 
 
 # -- the outbox ---------------------------------------------------------------
@@ -256,17 +256,22 @@ def cancel(principal: Principal, job_id: str) -> None:
 CLAIM_SECONDS = 30
 
 
-def _add_outbox(session: Session, event: Event) -> None:
-    session.add(
-        OutboxEvent(
-            event_id=event.id,
-            type=event.type,
-            source=event.source,
-            subject=event.subject,
-            data=event.data,
-            extensions=event.extensions,
-        )
+def _add_outbox(session: Session, event: Event) -> OutboxEvent:
+    """The outbox row, claimed by the writer: it publishes right after the commit, and
+    the relay takes the row only if that fails or the claim runs out."""
+    row = OutboxEvent(
+        event_id=event.id,
+        type=event.type,
+        source=event.source,
+        subject=event.subject,
+        data=event.data,
+        extensions=event.extensions,
+        claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS),
+        attempts=1,
     )
+    session.add(row)
+    session.flush()  # assigns row.id
+    return row
 
 
 def _event_of(row: OutboxEvent) -> Event:
@@ -297,13 +302,8 @@ def _claim(session: Session, row_id: int) -> bool:
     )
 
 
-def _publish_row(row_id: int) -> bool:
-    with session_scope() as session:
-        if not _claim(session, row_id):
-            return False
-        row = session.get(OutboxEvent, row_id)
-        assert row is not None
-        event = _event_of(row)
+def _send(row_id: int, event: Event) -> bool:
+    """Publish a row we hold the claim of; on failure release it for the relay."""
     try:
         get_publisher().publish(event)
     except PublishError as exc:
@@ -318,11 +318,14 @@ def _publish_row(row_id: int) -> bool:
     return True
 
 
-def publish_outbox(event_id: str) -> bool:
-    """Publish one outbox event now; on failure it stays for the relay."""
+def _publish_row(row_id: int) -> bool:
     with session_scope() as session:
-        row_id = session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id))
-    return row_id is not None and _publish_row(row_id)
+        if not _claim(session, row_id):
+            return False
+        row = session.get(OutboxEvent, row_id)
+        assert row is not None
+        event = _event_of(row)
+    return _send(row_id, event)
 
 
 def relay_outbox(limit: int = 200) -> int:

@@ -7,11 +7,11 @@ and a terminal state is final.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
-from boardrun.db import utcnow
-from boardrun.jobs.models import Job
+if TYPE_CHECKING:  # the executor imports the codes below; it must not pay for the ORM
+    from boardrun.jobs.models import Job
 
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = "queued", "running", "completed", "failed", "cancelled"
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
@@ -34,7 +34,7 @@ def is_terminal(status: str) -> bool:
 
 
 def transition(
-    job: Job,
+    job: "Job",
     to: str,
     *,
     at: datetime | None = None,
@@ -49,7 +49,7 @@ def transition(
         raise ValueError(f"unknown job state {to!r}")
     if job.status in TERMINAL or _RANK[to] <= _RANK[job.status]:
         return False
-    at = at or utcnow()
+    at = at or datetime.now(timezone.utc)
     job.status = to
     if to == RUNNING:
         job.started_at = job.started_at or at

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
+import re
 import time
 from dataclasses import dataclass
 
@@ -100,29 +100,14 @@ def workspace(server):
     client.close()
 
 
-def executor_pids(server_pid: int, job_id: str) -> list[int]:
-    """Executor processes the server started for this job (found by their environment)."""
-    out = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
-    workers = [int(p) for p in out]
-    pids = []
-    for parent in [server_pid, *workers]:
-        for child in subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split():
-            try:
-                environ = open(f"/proc/{child}/environ", "rb").read().split(b"\0")
-            except OSError:
-                continue
-            if f"JOB_ID={job_id}".encode() in environ:
-                pids.append(int(child))
-    return pids
-
-
-def kill_executor(server_pid: int, job_id: str, timeout: float = 10) -> None:
+def kill_executor(server, job_id: str, timeout: float = 10) -> None:
+    """SIGKILL the executor process of this job (the server logs its pid when it starts it)."""
+    pattern = re.compile(rf"job {re.escape(job_id)}: executor started as pid (\d+)")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = executor_pids(server_pid, job_id)
-        if pids:
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
+        match = pattern.search(server.log())
+        if match:
+            os.kill(int(match.group(1)), signal.SIGKILL)
             return
         time.sleep(0.05)
     raise AssertionError(f"no executor process for {job_id}")

@@ -110,7 +110,7 @@ def test_killed_executor_fails_the_job_as_lost(workspace, server):
     workspace.put_board("slow", slow_board(30))
     job_id = workspace.submit("slow", payload={}).json()["job_id"]
     workspace.wait(job_id, statuses=("running",))
-    kill_executor(server.proc.pid, job_id)
+    kill_executor(server, job_id)
     job = workspace.wait(job_id, timeout=15)
     assert job["status"] == "failed" and job["error"]["code"] == "lost_runner"
 

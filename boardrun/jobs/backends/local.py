@@ -1,17 +1,20 @@
 """The embedded job backend: one executor subprocess per job (isolated like a pod).
 
-A concurrency limit (jobs beyond it wait in launch order), a per-job deadline
-(SIGTERM, a grace period, then SIGKILL), and cancel the same way. When a process
-ends, `on_exit` is told how, so a runner that crashed or was killed ends its job
-`failed` instead of leaving it running forever.
+Each executor is forked from a multiprocessing fork server that has already imported
+the executor and the board engine, so a job does not pay for a Python start and its
+imports (hundreds of milliseconds) yet still runs in a process of its own, with its
+own environment, log file and process group. A concurrency limit (jobs beyond it
+wait in launch order), a per-job deadline (SIGTERM, a grace period, then SIGKILL),
+and cancel the same way. When a process ends, `on_exit` is told how, so a runner
+that crashed or was killed ends its job `failed` instead of leaving it running.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -38,10 +41,40 @@ log = logging.getLogger(__name__)
 ExitCallback = Callable[[RunnerStatus], None]
 
 
+# Imported once by the fork server; every executor forked from it starts warm.
+PRELOAD = ["boardrun.executor.run", "boardrun.jobs.states", "boardrun.engine", "boardrun.storage.local", "httpx"]
+_context = None
+_context_lock = threading.Lock()
+
+
+def _fork_context():
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD)
+            _context = ctx
+        return _context
+
+
+def _executor_main(env: dict[str, str], log_path: str | None) -> None:
+    """The executor process's entry point (runs in the forked child)."""
+    os.setpgrp()  # its own process group: signals reach all it starts
+    if log_path:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    os.environ.update(env)
+    from boardrun.executor.run import main
+
+    sys.exit(main())
+
+
 @dataclass
 class _Runner:
     spec: LaunchSpec
-    proc: subprocess.Popen | None = None
+    proc: multiprocessing.process.BaseProcess | None = None
     stop_reason: str | None = None  # why we signalled it: "Cancelled" | "DeadlineExceeded"
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -56,13 +89,11 @@ class LocalBackend(JobBackend):
         cancel_grace: float = 5.0,
         log_dir: Path | None = None,
         on_exit: ExitCallback | None = None,
-        python: str = sys.executable,
     ):
         self.max_concurrent = max_concurrent
         self.cancel_grace = cancel_grace
         self.log_dir = log_dir
         self.on_exit = on_exit
-        self.python = python
         self._lock = threading.Lock()
         self._active: dict[str, _Runner] = {}  # started, not finished
         self._waiting: deque[_Runner] = deque()  # launched beyond the concurrency limit
@@ -130,35 +161,25 @@ class LocalBackend(JobBackend):
     def _start(self, runner: _Runner) -> None:
         """Start the process (caller holds the lock)."""
         spec = runner.spec
-        env = {**os.environ, **spec.env, **spec.secret_env, "JOB_ATTEMPT": str(spec.attempt), "BOARDRUN_EXIT_WITH_PARENT": "1"}
-        out = subprocess.DEVNULL
+        env = {**spec.env, **spec.secret_env, "JOB_ATTEMPT": str(spec.attempt), "BOARDRUN_EXIT_WITH_PARENT": "1"}
+        log_path = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{spec.job_id}.log", "ab")
-        try:
-            runner.proc = subprocess.Popen(
-                [self.python, "-m", "boardrun.executor"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: signals reach all it starts
-            )
-        finally:
-            if out is not subprocess.DEVNULL:
-                out.close()
+            log_path = str(self.log_dir / f"{spec.job_id}.log")
+        runner.proc = _fork_context().Process(target=_executor_main, args=(env, log_path), name=f"executor-{spec.job_id}")
+        runner.proc.start()
+        log.info("job %s: executor started as pid %d", spec.job_id, runner.proc.pid)
         self._active[spec.job_id] = runner
         threading.Thread(target=self._watch, args=(runner,), name=f"runner-{spec.job_id}", daemon=True).start()
 
     def _watch(self, runner: _Runner) -> None:
         proc = runner.proc
         assert proc is not None
-        try:
-            proc.wait(timeout=runner.spec.deadline_seconds)
-        except subprocess.TimeoutExpired:
+        proc.join(timeout=runner.spec.deadline_seconds)
+        if proc.exitcode is None:
             self._stop(runner, "DeadlineExceeded")
-            proc.wait()
-        status = self._exit_status(runner, proc.returncode)
+            proc.join()
+        status = self._exit_status(runner, proc.exitcode)
         with self._lock:
             self._active.pop(runner.spec.job_id, None)
             self._record(status)
@@ -186,23 +207,26 @@ class LocalBackend(JobBackend):
     def _stop(self, runner: _Runner, reason: str) -> None:
         """SIGTERM the process group, then SIGKILL after the grace period."""
         proc = runner.proc
-        if proc is None or proc.poll() is not None:
+        if proc is None or proc.exitcode is not None:
             return
         runner.stop_reason = runner.stop_reason or reason
         self._signal(proc, signal.SIGTERM)
 
         def escalate() -> None:
-            if not runner.done.wait(self.cancel_grace) and proc.poll() is None:
+            if not runner.done.wait(self.cancel_grace) and proc.exitcode is None:
                 self._signal(proc, signal.SIGKILL)
 
         threading.Thread(target=escalate, daemon=True).start()
 
     @staticmethod
-    def _signal(proc: subprocess.Popen, sig: int) -> None:
+    def _signal(proc, sig: int) -> None:
         try:
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
+        except (ProcessLookupError, PermissionError):
+            try:  # not in its own group yet (just forked), or already gone
+                os.kill(proc.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def _record(self, status: RunnerStatus) -> None:
         self._finished[status.job_id] = status
