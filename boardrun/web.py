@@ -7,12 +7,21 @@ and return a werkzeug `Response`; these helpers keep that short and uniform.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from werkzeug.wrappers import Request, Response
 
 from boardrun.config import get_settings
 from boardrun.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """Every timestamp the API renders: RFC 3339 in UTC with milliseconds (…T12:00:00.000Z)."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -22,6 +22,7 @@ from boardrun.apps.models import Board, BoardVersion
 from boardrun.db import utcnow
 from boardrun.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from boardrun.ids import CLIENT_ID
+from boardrun.web import iso_time
 
 _VERSION = re.compile(r"^(\d{1,9})[._](\d{1,9})[._](\d{1,9})$")
 VERSION_TYPES = ("Major", "Minor", "Patch")
@@ -176,15 +177,11 @@ def list_boards(session: Session, app_id: str) -> list[dict[str, Any]]:
             "description": b.description,
             "revision": b.revision,
             "size_bytes": b.size_bytes,
-            "updated_at": _iso(b.updated_at),
+            "updated_at": iso_time(b.updated_at),
             "latest_version": label(latest[b.id]) if b.id in latest else None,
         }
         for b in boards
     ]
-
-
-def _iso(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -216,7 +213,7 @@ def list_versions(session: Session, app_id: str, board_id: str) -> list[dict[str
         {
             "version": [v.major, v.minor, v.patch],
             "label": v.label,
-            "created_at": _iso(v.created_at),
+            "created_at": iso_time(v.created_at),
             "size_bytes": v.size_bytes,
         }
         for v in _versions(session, app_id, board_id)

@@ -31,6 +31,7 @@ from boardrun.apps.permissions import (
 from boardrun.db import utcnow
 from boardrun.errors import Conflict, Forbidden, NotFound, Unprocessable
 from boardrun.ids import new_id
+from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ APP_EDITABLE = (
 )  # fmt: skip
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def app_json(app: App, *, board_ids: list[str], role: str | None, permissions: Permission) -> dict[str, Any]:
     return {
         "id": app.id,
@@ -66,8 +63,8 @@ def app_json(app: App, *, board_ids: list[str], role: str | None, permissions: P
         "changelog": app.changelog,
         "version": app.version,
         "execution_mode": app.execution_mode,
-        "created_at": iso(app.created_at),
-        "updated_at": iso(app.updated_at),
+        "created_at": iso_time(app.created_at),
+        "updated_at": iso_time(app.updated_at),
         "boards": board_ids,
         "role": role,
         "permissions": names(permissions),
@@ -126,7 +123,8 @@ def _cursor_key() -> bytes:
 
 
 def encode_cursor(created_at: datetime, app_id: str) -> str:
-    payload = json.dumps([iso(created_at), app_id], separators=(",", ":")).encode()
+    # full precision, not the rendered milliseconds: keyset pagination compares it
+    payload = json.dumps([created_at.isoformat(), app_id], separators=(",", ":")).encode()
     mac = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 
@@ -232,7 +230,7 @@ def member_json(user: User, role: Role, membership: Membership) -> dict[str, Any
         "name": user.name,
         "username": user.username,
         "role": role.name,
-        "joined_at": iso(membership.joined_at),
+        "joined_at": iso_time(membership.joined_at),
     }
 
 

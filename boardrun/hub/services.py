@@ -15,6 +15,7 @@ from boardrun.config import get_settings
 from boardrun.hub import config as hub_config
 from boardrun.oauth.config import providers
 from boardrun.users.models import ProfileTemplate
+from boardrun.users.services import profile_json
 
 def version() -> dict[str, Any]:
     return {"version": __version__, "commit": (os.environ.get("BOARDRUN_COMMIT") or "").strip() or None}
@@ -107,25 +108,6 @@ def page(name: str) -> dict[str, str | None]:
 def contact() -> dict[str, str | None]:
     return dict(hub_config.load().contact)
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-def template_json(t: ProfileTemplate) -> dict[str, Any]:
-    """The same shape as a user's profile."""
-    return {
-        "id": t.id,
-        "name": t.name,
-        "description": t.description,
-        "icon": t.icon,
-        "thumbnail": t.thumbnail,
-        "interests": list(t.interests or []),
-        "tags": list(t.tags or []),
-        "theme": t.theme,
-        "settings": dict(t.settings or {}),
-        "created_at": _iso(t.created_at),
-        "updated_at": _iso(t.updated_at),
-    }
-
 def profile_templates(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(ProfileTemplate).order_by(ProfileTemplate.name, ProfileTemplate.id))
-    return [template_json(t) for t in rows]
+    return [profile_json(t) for t in rows]

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -32,6 +32,7 @@ from boardrun.jobs import states
 from boardrun.jobs.models import Job, OutboxEvent
 from boardrun.jobs.signing import data_digest
 from boardrun.storage import get_storage
+from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
 
@@ -346,14 +347,6 @@ def relay_outbox(limit: int = 200) -> int:
 # -- rendering ----------------------------------------------------------------
 
 
-def iso(value) -> str | None:
-    """RFC 3339 in UTC with milliseconds, e.g. 2025-01-01T12:00:00.000Z."""
-    if value is None:
-        return None
-    value = value.astimezone(timezone.utc)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
-
-
 def load_result(job: Job) -> Any:
     if job.result_ref:
         return json.loads(get_storage().get(job.result_ref))
@@ -365,10 +358,10 @@ def job_json(job: Job) -> dict[str, Any]:
     body: dict[str, Any] = {
         "job_id": job.id,
         "status": job.status,
-        "started_at": iso(job.started_at),
-        "completed_at": iso(job.completed_at),
+        "started_at": iso_time(job.started_at),
+        "completed_at": iso_time(job.completed_at),
         "error": job.error if job.status in (states.FAILED, states.CANCELLED) else None,
-        "created_at": iso(job.created_at),
+        "created_at": iso_time(job.created_at),
         "app_id": job.app_id,
         "board_id": job.board_id,
         "version": job.version,

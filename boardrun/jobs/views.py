@@ -11,7 +11,7 @@ from boardrun.accounts.auth import require_principal
 from boardrun.errors import Unprocessable
 from boardrun.jobs import services, states
 from boardrun.jobs.models import Job
-from boardrun.web import json_body, json_response, no_content
+from boardrun.web import iso_time, json_body, json_response, no_content
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -87,9 +87,9 @@ def run_json(job: Job) -> dict[str, Any]:
         "progress": job.progress,
         "error": job.error if job.status in (states.FAILED, states.CANCELLED) else None,
         "steps": job.steps,
-        "created_at": services.iso(job.created_at),
-        "started_at": services.iso(job.started_at),
-        "completed_at": services.iso(job.completed_at),
+        "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at),
+        "completed_at": iso_time(job.completed_at),
     }
     if job.status == states.COMPLETED:
         body["result"] = services.load_result(job)

@@ -13,13 +13,10 @@ from sqlalchemy.orm import Session
 
 from boardrun.apps.models import App, Board, BoardVersion
 from boardrun.errors import NotFound, Unprocessable
+from boardrun.web import iso_time
 
 PUBLIC = "Public"
 SORTS = ("newest", "name")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def app_json(app: App) -> dict[str, Any]:
@@ -34,8 +31,8 @@ def app_json(app: App) -> dict[str, Any]:
         "changelog": app.changelog,
         "execution_mode": app.execution_mode,
         "status": app.status,
-        "created_at": _iso(app.created_at),
-        "updated_at": _iso(app.updated_at),
+        "created_at": iso_time(app.created_at),
+        "updated_at": iso_time(app.updated_at),
     }
 
 
@@ -49,7 +46,7 @@ def _query_key(sort: str, q: str | None, category: str | None) -> str:
 
 
 def encode_cursor(sort: str, q: str | None, category: str | None, last: App) -> str:
-    key = last.name if sort == "name" else _iso(last.created_at)
+    key = last.name if sort == "name" else last.created_at.isoformat()  # full precision: keyset pagination
     payload = json.dumps({"s": sort, "q": _query_key(sort, q, category), "k": key, "id": last.id}, separators=(",", ":"))
     digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
     return base64.urlsafe_b64encode(f"{digest}.{payload}".encode()).decode().rstrip("=")
@@ -136,7 +133,7 @@ def get_public(session: Session, app_id: str) -> dict[str, Any]:
     by_board: dict[str, list[dict[str, Any]]] = {}
     for v in versions:
         by_board.setdefault(v.board_id, []).append(
-            {"version": v.label, "major": v.major, "minor": v.minor, "patch": v.patch, "created_at": _iso(v.created_at)}
+            {"version": v.label, "major": v.major, "minor": v.minor, "patch": v.patch, "created_at": iso_time(v.created_at)}
         )
     return {
         **app_json(app),
@@ -145,7 +142,7 @@ def get_public(session: Session, app_id: str) -> dict[str, Any]:
                 "id": b.id,
                 "name": b.name,
                 "description": b.description,
-                "updated_at": _iso(b.updated_at),
+                "updated_at": iso_time(b.updated_at),
                 "versions": by_board.get(b.id, []),
             }
             for b in boards

@@ -13,16 +13,13 @@ from boardrun.accounts.models import User
 from boardrun.db import utcnow
 from boardrun.errors import Conflict, NotFound
 from boardrun.ids import new_id
-from boardrun.users.models import Profile
+from boardrun.users.models import Profile, ProfileFields
+from boardrun.web import iso_time
 
 # Fields of the user record the user may change themselves (PUT /api/v1/user).
 USER_EDITABLE = ("name", "username", "description", "avatar", "accepted_terms_version", "tutorial_completed")
 PROFILE_FIELDS = ("name", "description", "icon", "thumbnail", "interests", "tags", "theme", "settings")
 MAX_PROFILES = 100
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def create_default_profile(session: Session, user: User) -> Profile:
@@ -47,8 +44,8 @@ def user_json(user: User) -> dict[str, Any]:
         "tutorial_completed": bool(user.tutorial_completed),
         "status": user.status,
         "tier": user.tier,
-        "created_at": iso(user.created_at),
-        "updated_at": iso(user.updated_at),
+        "created_at": iso_time(user.created_at),
+        "updated_at": iso_time(user.updated_at),
     }
 
 
@@ -80,7 +77,8 @@ def update_user(session: Session, user_id: str, changes: dict[str, Any]) -> User
 # --- profiles ------------------------------------------------------------------------
 
 
-def profile_json(profile: Profile) -> dict[str, Any]:
+def profile_json(profile: ProfileFields) -> dict[str, Any]:
+    """A profile, or a profile template (the same shape)."""
     return {
         "id": profile.id,
         "name": profile.name,
@@ -91,8 +89,8 @@ def profile_json(profile: Profile) -> dict[str, Any]:
         "tags": list(profile.tags or []),
         "theme": profile.theme,
         "settings": dict(profile.settings or {}),
-        "created_at": iso(profile.created_at),
-        "updated_at": iso(profile.updated_at),
+        "created_at": iso_time(profile.created_at),
+        "updated_at": iso_time(profile.updated_at),
     }
 
 
