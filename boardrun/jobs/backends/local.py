@@ -42,7 +42,7 @@ ExitCallback = Callable[[RunnerStatus], None]
 
 
 # Imported once by the fork server; every executor forked from it starts warm.
-PRELOAD = ["boardrun.executor.run", "boardrun.jobs.states", "boardrun.engine", "boardrun.storage.local", "httpx"]
+PRELOAD = ["boardrun.executor.run", "boardrun.jobs.states", "boardrun.engine", "boardrun.storage.local", "httpx", "httpcore"]
 _context = None
 _context_lock = threading.Lock()
 
@@ -52,7 +52,10 @@ def _fork_context():
     with _context_lock:
         if _context is None:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)
+            # Each child re-runs the parent's main module (multiprocessing's "safe
+            # importing of main"); with it preloaded that costs its body, not its imports.
+            main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+            ctx.set_forkserver_preload(PRELOAD + ([main_spec.name] if main_spec and main_spec.name else []))
             _context = ctx
         return _context
 
