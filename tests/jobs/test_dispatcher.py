@@ -58,9 +58,14 @@ def backend(env, monkeypatch):
 
 
 @pytest.fixture
-def job_id(api, backend):
+def owner(api, backend):
+    return register_and_login(api)
+
+
+@pytest.fixture
+def job_id(api, backend, owner):
     """A submitted job (its job.submitted event unpublished: no broker)."""
-    user = register_and_login(api)
+    user = owner
     app_id = api.post("/api/v1/apps", json={"name": "A"}, headers=user["headers"]).get_json()["id"]
     api.put(f"/api/v1/apps/{app_id}/board/echo", json={**echo_board(), "id": "echo"}, headers=user["headers"])
     api.patch(f"/api/v1/apps/{app_id}/board/echo?version_type=Patch", headers=user["headers"])
@@ -161,6 +166,15 @@ def test_cancel_request_cancels_runner_and_job(job_id, backend):
     event = Event(catalog.JOB_CANCEL_REQUESTED, catalog.JOBS_SOURCE, {"job_id": job_id}, extensions={"jobid": job_id})
     assert _post(client, event).status_code == 200
     assert backend.cancelled == [job_id] and _status(job_id) == "cancelled"
+
+
+def test_cancel_before_start_means_never_launched(api, job_id, backend, owner):
+    """A job cancelled while still queued ends cancelled at once, and its late job.submitted launches nothing."""
+    assert api.post(f"/jobs/{job_id}/cancel", headers=owner["headers"]).status_code == 204
+    assert _status(job_id) == "cancelled"
+    r = _post(function_client("dispatcher"), _submitted_event(job_id))
+    assert r.status_code == 200 and "not launched" in r.get_json()["status"]
+    assert backend.launched == []
 
 
 def test_vanished_runner_is_repaired_by_reconcile(job_id, backend, monkeypatch):
