@@ -74,8 +74,8 @@ class DeliverySpec:
     dead_letter: Destination | None = None
 
     @classmethod
-    def from_manifest(cls, spec: dict[str, Any] | None, fallback: "DeliverySpec | None" = None) -> "DeliverySpec":
-        base = fallback or cls()
+    def from_manifest(cls, spec: dict[str, Any] | None) -> "DeliverySpec":
+        base = cls()
         if not spec:
             return base
         dls = spec.get("deadLetterSink")
@@ -142,11 +142,14 @@ class Trigger:
         else:
             wanted = (spec.get("filter") or {}).get("attributes") or {}
             matches = lambda attrs: all(v == "" or attrs.get(k) == v for k, v in wanted.items())  # noqa: E731
+        # A Trigger's own delivery spec replaces the Broker's as a whole (its dead-letter
+        # sink included); fields it leaves out take Knative's defaults.
+        delivery = DeliverySpec.from_manifest(spec["delivery"]) if spec.get("delivery") else broker_delivery
         return cls(
             name=doc["metadata"]["name"],
             matches=matches,
             subscriber=Destination.from_manifest(spec["subscriber"]),
-            delivery=DeliverySpec.from_manifest(spec.get("delivery"), broker_delivery),
+            delivery=delivery,
         )
 
 

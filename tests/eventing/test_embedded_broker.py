@@ -185,3 +185,11 @@ def test_unreachable_subscriber_counts_as_retryable(subscriber):
         assert broker.stats["retried"] == 2
     finally:
         broker.close()
+
+
+def test_trigger_delivery_replaces_the_brokers():
+    """A Trigger with its own delivery spec does not inherit the Broker's dead-letter sink."""
+    triggers = {t.name: t for t in load_manifests()}
+    assert triggers["dispatcher-job-commands"].delivery.dead_letter is not None  # the Broker's
+    watch = triggers["dispatcher-job-watch"].delivery
+    assert watch.dead_letter is None and watch.retry == 5
