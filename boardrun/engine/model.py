@@ -2,21 +2,27 @@
 
 The loader is lenient about content (unknown fields are ignored, semantic problems are left to
 :mod:`validate`) and strict only about structure it cannot read at all.
+
+A loaded board is immutable: pins, nodes and variables are named tuples and every map is a
+read-only view. That is what lets validation and the runtime's prepared form be computed once
+per ``Board`` object and reused by later runs (see ``runtime.run_board``); to change a board,
+load a new one.
 """
 
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 from .errors import BoardFormatError
 
 MISSING: Any = object()  # "no value"; distinct from JSON null
 
 
-@dataclass
-class Pin:
+class Pin(NamedTuple):
     id: str
     name: str
     friendly_name: str
@@ -31,12 +37,11 @@ class Pin:
     node_id: str | None = None  # None for a layer's relay pin
 
 
-@dataclass
-class Node:
+class Node(NamedTuple):
     id: str
     name: str
     friendly_name: str
-    pins: dict[str, Pin]
+    pins: Mapping[str, Pin]  # read-only, in canonical order: inputs then outputs, each by (index, id)
     layer: str | None = None
     key: str = ""  # the key the node was stored under in the board's map
 
@@ -45,8 +50,7 @@ class Node:
         return sorted(found, key=lambda p: (p.index, p.id))
 
 
-@dataclass
-class Variable:
+class Variable(NamedTuple):
     id: str
     name: str
     data_type: str
@@ -57,15 +61,26 @@ class Variable:
     secret: bool = False
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Board:
+    """A loaded board; immutable (maps are read-only views), compared by identity."""
+
     id: str
     name: str
-    nodes: dict[str, Node]
-    pins: dict[str, Pin]  # every pin on the board: node pins and layer relay pins
-    variables: dict[str, Variable]
+    nodes: Mapping[str, Node]
+    pins: Mapping[str, Pin]  # every pin on the board: node pins and layer relay pins
+    variables: Mapping[str, Variable]
     log_level: str = "Debug"
-    duplicate_pin_ids: list[tuple[str, str]] = field(default_factory=list)  # (pin id, node id)
+    duplicate_pin_ids: tuple[tuple[str, str], ...] = ()  # (pin id, node id)
+    # Derived once per board and reused: validation problems and the runtime's prepared form.
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("nodes", "pins", "variables"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+        object.__setattr__(self, "duplicate_pin_ids", tuple(self.duplicate_pin_ids))
 
 
 def decode_default(raw: Any) -> tuple[Any, str | None]:
@@ -130,18 +145,23 @@ def _load_pin(key: str, raw: Any, where: str, node_id: str | None) -> Pin:
     )
 
 
+# Canonical pin order: inputs before outputs ("Input" < "Output"), then by index, then by id.
+_PIN_ORDER = attrgetter("pin_type", "index", "id")
+
+
 def _load_node(key: str, raw: Any, layer_id: str | None) -> Node:
     if not isinstance(raw, dict):
         raise BoardFormatError(f"node {key!r} must be an object")
     where = f"node {key!r}"
     node_id = _str(raw, "id", where, key)
+    loaded = [_load_pin(pin_key, pin_raw, where, node_id) for pin_key, pin_raw in _map(raw, "pins", where).items()]
+    loaded.sort(key=_PIN_ORDER)
     pins = {}
-    for pin_key, pin_raw in _map(raw, "pins", where).items():
-        pin = _load_pin(pin_key, pin_raw, where, node_id)
-        pins[pin.id] = pin
+    for pin in loaded:
+        pins.setdefault(pin.id, pin)  # a repeated id within one node: the first in canonical order wins
     layer = raw.get("layer", layer_id)
     return Node(id=node_id, name=_str(raw, "name", where), friendly_name=_str(raw, "friendly_name", where, ""),
-                pins=pins, layer=layer if isinstance(layer, str) else None, key=key)
+                pins=MappingProxyType(pins), layer=layer if isinstance(layer, str) else None, key=key)
 
 
 def _load_variable(key: str, raw: Any) -> Variable:
@@ -198,6 +218,6 @@ def load_board(data: Any) -> Board:
         variable = _load_variable(key, raw)
         variables[variable.id] = variable
     log_level = data.get("log_level", "Debug")
-    return Board(id=str(data.get("id", "")), name=str(data.get("name", "")), nodes=nodes, pins=pins,
-                 variables=variables, log_level=log_level if isinstance(log_level, str) else "Debug",
-                 duplicate_pin_ids=duplicates)
+    return Board(id=str(data.get("id", "")), name=str(data.get("name", "")), nodes=MappingProxyType(nodes),
+                 pins=MappingProxyType(pins), variables=MappingProxyType(variables),
+                 log_level=log_level if isinstance(log_level, str) else "Debug", duplicate_pin_ids=tuple(duplicates))
