@@ -22,12 +22,14 @@ class RunLimits:
 class CancelToken:
     """Thread-safe cancellation flag that the engine checks between steps and while waiting."""
 
-    __slots__ = ("_event",)
+    __slots__ = ("_event", "_flag")
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._flag = False  # mirrors the event; a plain attribute is what the scheduler reads per step
 
     def cancel(self) -> None:
+        self._flag = True
         self._event.set()
 
     @property

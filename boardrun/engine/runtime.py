@@ -16,17 +16,19 @@ while, sequence, parallel) that asked for a body to be run.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Callable, Iterator
 
 from . import events as ev
 from .errors import NodeError
 from .events import EngineEvent, EventSink
-from .graph import is_pure, sources_of, targets_of
+from .graph import sources_of, targets_of
 from .http_egress import EgressPolicy
 from .limits import CancelToken, RunLimits
-from .model import MISSING, Board, Node
+from .model import MISSING, Board, Node, Pin
 from .registry import get as get_node_type
 from .validate import Problem, validate_board
 
@@ -60,41 +62,192 @@ class _Stop(Exception):
 class _PureFailure(NodeError):
     """A pure dependency failed while a node was being prepared; remembers which one."""
 
-    def __init__(self, node: "_RNode", message: str) -> None:
+    def __init__(self, node: "_PNode", message: str) -> None:
         super().__init__(message)
         self.node = node
 
 
-class _InPin:
-    __slots__ = ("id", "name", "data_type", "source", "source_default", "default")
+class _Shape:
+    """Name tables of one node layout (node type plus its pins in canonical order), shared by every
+    node of a board laid out the same way. Pins are numbered 0.. in the node's canonical pin order."""
 
-    def __init__(self, pin_id: str, name: str, data_type: str, source: str | None, source_default: Any,
-                 default: Any) -> None:
-        self.id = pin_id
-        self.name = name
-        self.data_type = data_type
-        self.source = source
-        self.source_default = source_default
-        self.default = default
+    __slots__ = ("in_first", "ins", "outs", "names", "output_pins", "gen")
+
+    def __init__(self, pins: tuple[Pin, ...], fn: Callable[..., Any]) -> None:
+        ins: dict[str, tuple[int, ...]] = {}
+        outs: dict[str, tuple[int, ...]] = {}
+        for k, pin in enumerate(pins):
+            if pin.pin_type == "Input":
+                ins[pin.name] = ins.get(pin.name, ()) + (k,)
+            else:
+                outs[pin.name] = outs.get(pin.name, ()) + (k,)
+        self.ins = ins
+        self.in_first = {name: ks[0] for name, ks in ins.items()}
+        self.outs = outs
+        self.names = tuple(pin.name for pin in pins)
+        self.output_pins = [(pin.name, pin.data_type) for pin in pins if pin.pin_type != "Input"]
+        # Generator nodes (loops, sequences) keep their context across the bodies they run.
+        self.gen = inspect.isgeneratorfunction(fn)
 
 
-class _RNode:
-    """A board node bound to its implementation, with all pin lookups precomputed."""
+class _PNode:
+    """A board node bound to its implementation, with every pin lookup precomputed.
 
-    __slots__ = ("id", "name", "fn", "ctx", "pure", "pure_deps", "exec_outs", "error_flag", "error_text",
-                 "error_targets")
+    Part of a board's prepared form: shared by all runs of the board, never changed by a run. A
+    run's pin values live in a list; this node's pins occupy slots ``base`` .. ``base + len - 1``.
+    """
 
-    def __init__(self, node: Node, fn: Callable[["NodeContext"], Any]) -> None:
+    __slots__ = ("id", "name", "fn", "pure", "gen", "base", "srcs", "in_first", "ins", "outs", "shape", "pure_deps",
+                 "exec_outs", "error_flag", "error_text", "error_targets")
+
+    def __init__(self, node: Node, fn: Callable[["NodeContext"], Any], shape: _Shape, base: int, pure: bool) -> None:
         self.id = node.id
         self.name = node.name
         self.fn = fn
-        self.pure = is_pure(node)
-        self.ctx: NodeContext
-        self.pure_deps: tuple[_RNode, ...] = ()
-        self.exec_outs: tuple[tuple[str, tuple[_RNode, ...]], ...] = ()
-        self.error_flag: str | None = None
-        self.error_text: str | None = None
-        self.error_targets: tuple[_RNode, ...] = ()
+        self.pure = pure
+        self.gen = shape.gen
+        self.base = base
+        self.shape = shape
+        self.in_first = shape.in_first
+        self.ins = shape.ins
+        self.outs = shape.outs
+        self.srcs: tuple[int, ...] = ()  # per pin: slot of the output an input reads from, or -1
+        self.pure_deps: tuple[_PNode, ...] = ()
+        self.exec_outs: tuple[tuple[int, tuple[_PNode, ...]], ...] = ()  # (slot, nodes it starts)
+        self.error_flag = -1
+        self.error_text = -1
+        self.error_targets: tuple[_PNode, ...] = ()
+
+
+class _Prepared:
+    """What a run needs from a valid board, computed once per Board object (boards are immutable)."""
+
+    __slots__ = ("nodes", "template", "variables")
+
+    def __init__(self, nodes: dict[str, _PNode], template: list[Any], variables: dict[str, Any]) -> None:
+        self.nodes = nodes
+        self.template = template  # initial pin values by slot (see _prepare)
+        self.variables = variables  # initial variable values by id
+
+
+_PIN_SIGNATURE = attrgetter("pin_type", "name", "data_type")
+
+
+def _prepare(board: Board) -> _Prepared:
+    """Bind every node to its implementation and number every node pin (a slot in a run's values).
+
+    Linear in the size of the board. Nodes laid out alike share one :class:`_Shape`.
+    The template holds, per slot, what a read finds before the run writes anything: an
+    unconnected data input's own default and a data output's default (what a connected input
+    falls back to); Execution pins and connected inputs start as MISSING.
+    """
+    shapes: dict[tuple[Any, ...], _Shape] = {}
+    pnodes: dict[str, _PNode] = {}
+    slot_of: dict[str, int] = {}
+    template: list[Any] = []
+    base = 0
+    for node in board.nodes.values():
+        pins = tuple(node.pins.values())
+        key = (node.name, *map(_PIN_SIGNATURE, pins))
+        shape = shapes.get(key)
+        node_type = get_node_type(node.name)
+        assert node_type is not None  # validation guarantees known node names
+        if shape is None:
+            shape = shapes[key] = _Shape(pins, node_type.run)
+        pure = True
+        for k, pin in enumerate(pins, base):
+            slot_of[pin.id] = k
+            if pin.data_type == "Execution":
+                pure = False
+                template.append(MISSING)
+            else:
+                template.append(pin.default)  # inputs found connected are reset below
+        pnodes[node.id] = _PNode(node, node_type.run, shape, base, pure)
+        base += len(pins)
+    # For each node, the nodes feeding its data inputs (first source of each input only).
+    data_sources: dict[str, list[str]] = {}
+    for node in board.nodes.values():
+        pnode = pnodes[node.id]
+        srcs: list[int] | None = None
+        exec_outs = []
+        feeders: list[str] = []
+        for k, pin in enumerate(node.pins.values()):
+            if pin.pin_type == "Input":
+                if pin.depends_on:
+                    sources = sources_of(board, pin)
+                    if sources:
+                        source = sources[0]
+                        if srcs is None:
+                            srcs = [-1] * len(node.pins)
+                        srcs[k] = slot_of[source.id]
+                        template[pnode.base + k] = MISSING  # a connected input reads its source first
+                        if pin.data_type != "Execution":
+                            feeders.append(source.node_id)  # type: ignore[arg-type]
+                continue
+            if pin.data_type != "Execution":
+                if pin.name == ON_ERROR_TEXT:
+                    pnode.error_text = pnode.base + k
+                continue
+            targets = tuple(dict.fromkeys(pnodes[t.node_id] for t in targets_of(board, pin)))  # type: ignore[index]
+            if pin.name == ON_ERROR_FLAG:
+                pnode.error_flag = pnode.base + k
+                pnode.error_targets = targets
+            else:
+                exec_outs.append((pnode.base + k, targets))
+        if srcs is not None:
+            pnode.srcs = tuple(srcs)
+        else:
+            pnode.srcs = _NO_SOURCES.get(len(node.pins)) or _NO_SOURCES.setdefault(len(node.pins), (-1,) * len(node.pins))
+        if exec_outs:
+            pnode.exec_outs = tuple(exec_outs)
+        if feeders:
+            data_sources[node.id] = feeders
+    for pnode in pnodes.values():
+        if not pnode.pure and pnode.id in data_sources:
+            pnode.pure_deps = _pure_deps(pnode.id, pnodes, data_sources)
+    variables = {vid: (None if v.default is MISSING else v.default) for vid, v in board.variables.items()}
+    return _Prepared(pnodes, template, variables)
+
+
+_NO_SOURCES: dict[int, tuple[int, ...]] = {}
+
+
+def _pure_deps(node_id: str, pnodes: dict[str, _PNode], data_sources: dict[str, list[str]]) -> tuple[_PNode, ...]:
+    """Pure nodes upstream of ``node_id``'s data inputs, dependencies first (iterative DFS)."""
+
+    def pure_sources(nid: str) -> Iterator[str]:
+        return (source for source in data_sources.get(nid, ()) if pnodes[source].pure)
+
+    order: list[_PNode] = []
+    done: set[str] = set()
+    stack: list[tuple[str, Iterator[str]]] = [(node_id, pure_sources(node_id))]
+    on_path = {node_id}
+    while stack:
+        nid, children = stack[-1]
+        for child in children:
+            if child not in done and child not in on_path:
+                on_path.add(child)
+                stack.append((child, pure_sources(child)))
+                break
+        else:
+            stack.pop()
+            on_path.discard(nid)
+            done.add(nid)
+            if nid != node_id:
+                order.append(pnodes[nid])
+    return tuple(order)
+
+
+def prepared_form(board: Board) -> tuple[list[Problem], _Prepared | None]:
+    """Validation problems and, for a valid board, its prepared form; both computed once per Board."""
+    problems = validate_board(board)
+    if problems:
+        return problems, None
+    derived = board._derived
+    prepared = derived.get("prepared")
+    if prepared is None:
+        prepared = derived["prepared"] = _prepare(board)
+    return problems, prepared
 
 
 class _Chain:
@@ -102,10 +255,10 @@ class _Chain:
 
     __slots__ = ("wave", "pos", "next", "body", "first")
 
-    def __init__(self, wave: list[_RNode], body: bool) -> None:
-        self.wave = wave
+    def __init__(self, wave: list[_PNode], body: bool) -> None:
+        self.wave = wave  # owned by the chain: reused as the next wave's buffer
         self.pos = 0
-        self.next: list[_RNode] = []
+        self.next: list[_PNode] = []
         self.body = body  # inside a loop/sequence/parallel body
         self.first = True  # still in the body's first wave
 
@@ -115,7 +268,7 @@ class _Body:
 
     __slots__ = ("gen", "node", "chain", "started")
 
-    def __init__(self, gen: Iterator[list[_RNode]], node: _RNode, chain: _Chain, started: float) -> None:
+    def __init__(self, gen: Iterator[list[_PNode]], node: _PNode, chain: _Chain, started: float) -> None:
         self.gen = gen
         self.node = node
         self.chain = chain
@@ -123,115 +276,133 @@ class _Body:
 
 
 class NodeContext:
-    """What a node implementation sees: its pins by name and the run's services."""
+    """What a node implementation sees: its pins by name and the run's services.
 
-    __slots__ = ("node_id", "node_name", "_run", "_values", "_in", "_ins", "_outs", "_rnode")
+    A run passes one context to every plain node, pointed at the node being run; a generator
+    node (loop, sequence, parallel) gets a context of its own, since it runs across bodies.
+    """
 
-    def __init__(self, run: "_Run", rnode: _RNode, inputs: list[_InPin], outputs: list[tuple[str, str, str]]) -> None:
-        self.node_id = rnode.id
-        self.node_name = rnode.name
+    __slots__ = ("_node", "_run", "_values")
+
+    def __init__(self, run: "_Run", node: _PNode | None) -> None:
+        self._node = node
         self._run = run
-        self._rnode = rnode
         self._values = run.values
-        self._ins: dict[str, list[_InPin]] = {}
-        for pin in inputs:
-            self._ins.setdefault(pin.name, []).append(pin)
-        self._in = {name: pins[0] for name, pins in self._ins.items()}
-        self._outs: dict[str, list[str]] = {}
-        for pin_id, name, _ in outputs:
-            self._outs.setdefault(name, []).append(pin_id)
+
+    @property
+    def node_id(self) -> str:
+        return self._node.id  # type: ignore[union-attr]
+
+    @property
+    def node_name(self) -> str:
+        return self._node.name  # type: ignore[union-attr]
 
     # -- inputs ---------------------------------------------------------------------------
-    def _read(self, pin: _InPin) -> Any:
+    def _read(self, node: _PNode, k: int) -> Any:
         # Own run-time value first, then the connected pin's value or default, then our default.
-        value = self._values.get(pin.id, MISSING)
+        values = self._values
+        value = values[node.base + k]
         if value is not MISSING:
             return value
-        if pin.source is not None:
-            value = self._values.get(pin.source, MISSING)
+        name = node.shape.names[k]
+        pin = tuple(self._run.board.nodes[node.id].pins.values())[k]
+        source = node.srcs[k]
+        if source >= 0:
+            value = values[source]
             if value is MISSING:
-                value = pin.source_default
+                value = sources_of(self._run.board, pin)[0].default
                 if value is MISSING:
-                    raise NodeError(f"input '{pin.name}' has no value: its source has not produced one")
+                    raise NodeError(f"input '{name}' has no value: its source has not produced one")
             return value
         value = pin.default
         if value is MISSING:
-            raise NodeError(f"input '{pin.name}' is not connected and has no default value")
+            raise NodeError(f"input '{name}' is not connected and has no default value")
         return value
 
     def get(self, name: str) -> Any:
-        pin = self._in.get(name)
-        if pin is None:
+        node = self._node
+        k = node.in_first.get(name)  # type: ignore[union-attr]
+        if k is None:
             raise NodeError(f"node has no input pin named '{name}'")
-        # Same as _read, inlined for the common cases: this is the hottest call in the engine.
+        # Same as _read for the common cases (the slot template holds the defaults): this is the
+        # hottest call in the engine.
         values = self._values
-        value = values.get(pin.id, MISSING)
+        value = values[node.base + k]  # type: ignore[union-attr]
         if value is MISSING:
-            source = pin.source
-            value = pin.default if source is None else values.get(source, MISSING)
-            if value is MISSING:
-                return self._read(pin)
+            source = node.srcs[k]  # type: ignore[union-attr]
+            if source < 0 or (value := values[source]) is MISSING:
+                return self._read(node, k)  # type: ignore[arg-type]
         return value
 
     def get_each(self, name: str) -> Iterator[Any]:
         """Values of every input called ``name`` in pin order, read lazily (for short-circuiting)."""
-        for pin in self._ins.get(name, ()):
-            yield self._read(pin)
+        node = self._node
+        for k in node.ins.get(name, ()):  # type: ignore[union-attr]
+            yield self._read(node, k)  # type: ignore[arg-type]
 
     def has_input(self, name: str) -> bool:
-        return name in self._in
+        return name in self._node.in_first  # type: ignore[union-attr]
 
     def exec_inputs_arrived(self, name: str) -> bool:
         """True when every Execution input called ``name`` is wired and its source flag is active."""
-        for pin in self._ins.get(name, ()):
-            value = self._values.get(pin.id, MISSING)
+        node = self._node
+        values = self._values
+        for k in node.ins.get(name, ()):  # type: ignore[union-attr]
+            value = values[node.base + k]  # type: ignore[union-attr]
             if value is MISSING:
-                if pin.source is None:
+                source = node.srcs[k]  # type: ignore[union-attr]
+                if source < 0:
                     return False
-                value = self._values.get(pin.source, MISSING)
+                value = values[source]
             if value is not True:
                 return False
         return True
 
     def set_inputs(self, name: str, value: Any) -> None:
-        for pin in self._ins.get(name, ()):
-            self._values[pin.id] = value
+        node = self._node
+        for k in node.ins.get(name, ()):  # type: ignore[union-attr]
+            self._values[node.base + k] = value  # type: ignore[union-attr]
 
     # -- outputs --------------------------------------------------------------------------
     def set(self, name: str, value: Any) -> None:
-        for pin_id in self._outs.get(name, ()):
-            self._values[pin_id] = value
+        node = self._node
+        ks = node.outs.get(name)  # type: ignore[union-attr]
+        if ks is not None:
+            base = node.base  # type: ignore[union-attr]
+            values = self._values
+            for k in ks:
+                values[base + k] = value
 
     def activate(self, name: str) -> None:
-        for pin_id in self._outs.get(name, ()):
-            self._values[pin_id] = True
+        self.set(name, True)
 
     def deactivate(self, name: str) -> None:
-        for pin_id in self._outs.get(name, ()):
-            self._values[pin_id] = False
+        self.set(name, False)
 
     def output_pins(self) -> list[tuple[str, str]]:
         """(name, data_type) of every output pin, in pin order; includes editor-added ones."""
-        return [(name, data_type) for _, name, data_type in self._run.outputs_of[self.node_id]]
+        return list(self._node.shape.output_pins)  # type: ignore[union-attr]
 
-    def targets(self, name: str) -> list[_RNode]:
+    def targets(self, name: str) -> list[_PNode]:
         """Nodes wired to the Execution outputs called ``name``, in pin order, each node once."""
-        found: dict[_RNode, None] = {}
-        for pin_id, nodes in self._rnode.exec_outs:
-            if self._run.pin_names[pin_id] == name:
+        node = self._node
+        names = node.shape.names  # type: ignore[union-attr]
+        found: dict[_PNode, None] = {}
+        for slot, nodes in node.exec_outs:  # type: ignore[union-attr]
+            if names[slot - node.base] == name:  # type: ignore[union-attr]
                 found.update(dict.fromkeys(nodes))
         return list(found)
 
     def refresh_pure(self) -> None:
         """Re-evaluate the pure nodes feeding this node (the while loop does this per iteration)."""
-        for dep in self._rnode.pure_deps:
+        for dep in self._node.pure_deps:  # type: ignore[union-attr]
             self._run.run_pure(dep)
 
     # -- run services ---------------------------------------------------------------------
     @property
     def payload(self) -> Any:
         """The run payload; only the node the run was started at can see it."""
-        return self._run.payload if self.node_id == self._run.start_id else MISSING
+        return self._run.payload if self._node.id == self._run.start_id else MISSING  # type: ignore[union-attr]
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -250,22 +421,24 @@ class NodeContext:
 
     def log(self, level: str, message: str) -> None:
         if self._run.on_event is not None:
-            self._run.log(self._rnode, level, message)
+            self._run.log(self._node, level, message)  # type: ignore[arg-type]
 
     def toast(self, message: str, level: str) -> None:
-        self._run.emit(ev.TOAST, self._rnode, message=message, data={"message": message, "level": level})
+        self._run.emit(ev.TOAST, self._node, message=message, data={"message": message, "level": level})
 
     def progress(self, payload: dict[str, Any]) -> None:
-        self._run.emit(ev.PROGRESS, self._rnode, message=payload.get("message"), data=payload)
+        self._run.emit(ev.PROGRESS, self._node, message=payload.get("message"), data=payload)
 
     def emit_result(self, value: Any) -> None:
-        self._run.set_result(self._rnode, value)
+        self._run.set_result(self._node, value)  # type: ignore[arg-type]
 
 
 class _Run:
-    def __init__(self, board: Board, start_id: str, payload: Any, variables: dict[str, Any], limits: RunLimits,
-                 cancel: CancelToken, on_event: EventSink | None, egress: EgressPolicy, began: float) -> None:
+    def __init__(self, board: Board, prepared: _Prepared, start_id: str, payload: Any, variables: dict[str, Any],
+                 limits: RunLimits, cancel: CancelToken, on_event: EventSink | None, egress: EgressPolicy,
+                 began: float) -> None:
         self.board = board
+        self.nodes = prepared.nodes
         self.start_id = start_id
         self.payload = payload
         self.variables = variables
@@ -273,102 +446,28 @@ class _Run:
         self.cancel = cancel
         self.on_event = on_event
         self.egress = egress
-        self.values: dict[str, Any] = {}
+        self.values: list[Any] = prepared.template.copy()  # this run's pin values, by slot
         self.steps = 0
         self.result: Any = None
         self.has_result = False
         self.failure: dict[str, Any] | None = None
         self.min_log_rank = ev.LEVEL_RANK.get(board.log_level, 0)
-        self.pin_names = {pin.id: pin.name for pin in board.pins.values()}
-        self.outputs_of: dict[str, list[tuple[str, str, str]]] = {}
-        self.nodes = self._compile(board)
-        self._is_cancelled = cancel._event.is_set  # bound once: checked on every step
+        self.ctx = NodeContext(self, None)  # shared by plain nodes, pointed at the running one
         self._max_steps = limits.max_steps
         self._began = began  # when run_board was called: durations include validation and preparation
         self._deadline_at = time.monotonic() + limits.deadline_seconds
 
-    # -- compilation ----------------------------------------------------------------------
-    def _compile(self, board: Board) -> dict[str, _RNode]:
-        rnodes: dict[str, _RNode] = {}
-        for node in board.nodes.values():
-            node_type = get_node_type(node.name)
-            assert node_type is not None  # validation guarantees known node names
-            rnodes[node.id] = _RNode(node, node_type.run)
-        # For each node, the nodes feeding its data inputs (first source of each input only).
-        data_sources: dict[str, list[str]] = {}
-        for node in board.nodes.values():
-            rnode = rnodes[node.id]
-            ordered = sorted(node.pins.values(), key=lambda p: (p.index, p.id))
-            inputs: list[_InPin] = []
-            outputs: list[tuple[str, str, str]] = []
-            exec_outs = []
-            feeders: list[str] = []
-            for pin in ordered:
-                if pin.pin_type == "Input":
-                    sources = sources_of(board, pin) if pin.depends_on else ()
-                    source = sources[0] if sources else None
-                    inputs.append(_InPin(pin.id, pin.name, pin.data_type, source.id if source else None,
-                                         source.default if source else MISSING, pin.default))
-                    if source is not None and pin.data_type != "Execution":
-                        feeders.append(source.node_id)  # type: ignore[arg-type]
-                    continue
-                outputs.append((pin.id, pin.name, pin.data_type))
-                if pin.data_type != "Execution":
-                    if pin.name == ON_ERROR_TEXT:
-                        rnode.error_text = pin.id
-                    continue
-                targets = tuple(dict.fromkeys(rnodes[t.node_id] for t in targets_of(board, pin)))  # type: ignore[index]
-                if pin.name == ON_ERROR_FLAG:
-                    rnode.error_flag = pin.id
-                    rnode.error_targets = targets
-                else:
-                    exec_outs.append((pin.id, targets))
-            rnode.exec_outs = tuple(exec_outs)
-            data_sources[node.id] = feeders
-            self.outputs_of[node.id] = outputs
-            rnode.ctx = NodeContext(self, rnode, inputs, outputs)
-        for rnode in rnodes.values():
-            if not rnode.pure and data_sources[rnode.id]:
-                rnode.pure_deps = self._pure_deps(rnode.id, rnodes, data_sources)
-        return rnodes
-
-    @staticmethod
-    def _pure_deps(node_id: str, rnodes: dict[str, _RNode], data_sources: dict[str, list[str]]) -> tuple[_RNode, ...]:
-        """Pure nodes upstream of ``node_id``'s data inputs, dependencies first (iterative DFS)."""
-
-        def pure_sources(nid: str) -> Iterator[str]:
-            return (source for source in data_sources[nid] if rnodes[source].pure)
-
-        order: list[_RNode] = []
-        done: set[str] = set()
-        stack: list[tuple[str, Iterator[str]]] = [(node_id, pure_sources(node_id))]
-        on_path = {node_id}
-        while stack:
-            nid, children = stack[-1]
-            for child in children:
-                if child not in done and child not in on_path:
-                    on_path.add(child)
-                    stack.append((child, pure_sources(child)))
-                    break
-            else:
-                stack.pop()
-                on_path.discard(nid)
-                done.add(nid)
-                if nid != node_id:
-                    order.append(rnodes[nid])
-        return tuple(order)
-
     # -- services used by nodes -----------------------------------------------------------
-    def emit(self, kind: str, rnode: _RNode | None, **fields: Any) -> None:
+    def emit(self, kind: str, rnode: _PNode | None, **fields: Any) -> None:
         if self.on_event is not None:
             self.on_event(EngineEvent(kind, rnode.id if rnode else None, rnode.name if rnode else None,
                                       time.time(), **fields))
 
-    def log(self, rnode: _RNode, level: str, message: str) -> None:
+    def log(self, rnode: _PNode, level: str, message: str) -> None:
         if self.on_event is not None and ev.LEVEL_RANK.get(level, 0) >= self.min_log_rank:
             self.emit(ev.LOG, rnode, level=level, message=message)
 
-    def set_result(self, rnode: _RNode, value: Any) -> None:
+    def set_result(self, rnode: _PNode, value: Any) -> None:
         # Callers answer with the first result event, so the first value is the run's result.
         if not self.has_result:
             self.result = value
@@ -386,7 +485,7 @@ class _Run:
     def _stop_reason(self) -> _Stop | None:
         if self.steps > self.limits.max_steps:
             return _Stop("failed", "step_limit", f"step limit of {self.limits.max_steps} exceeded")
-        if self._is_cancelled():
+        if self.cancel._flag:
             return _Stop("cancelled", "cancelled", "the run was cancelled")
         if time.monotonic() > self._deadline_at:
             return _Stop("failed", "deadline", f"deadline of {self.limits.deadline_seconds} s exceeded")
@@ -395,59 +494,67 @@ class _Run:
     def _tick(self) -> None:
         """Count a step and stop the run if a limit is hit or it was cancelled.
 
-        The clock is read every 32 steps only: it is the costliest check and a step is short
-        (nodes that wait, like delay, watch the deadline themselves).
+        The step count and the cancel flag are checked on every step; the clock is read every 32
+        steps only: it is the costliest check and a step is short (nodes that wait, like delay,
+        watch the deadline themselves). ``execute`` inlines this.
         """
         steps = self.steps = self.steps + 1
-        if steps > self._max_steps or self._is_cancelled() or (not steps & 31 and time.monotonic() > self._deadline_at):
+        if steps > self._max_steps or self.cancel._flag or (not steps & 31 and time.monotonic() > self._deadline_at):
             stop = self._stop_reason()
             if stop is not None:
                 raise stop
 
-    def run_pure(self, rnode: _RNode) -> None:
+    def run_pure(self, rnode: _PNode) -> None:
         self._tick()
+        ctx = self.ctx
+        previous = ctx._node
+        ctx._node = rnode
         on_event = self.on_event
         if on_event is None:
             try:
-                rnode.fn(rnode.ctx)
+                rnode.fn(ctx)
             except _Stop:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure inside a node is that node's failure
                 raise _PureFailure(rnode, _message(exc)) from None
+            finally:
+                ctx._node = previous
             return
         started = time.perf_counter()
         self.emit(ev.NODE_START, rnode)
         try:
-            rnode.fn(rnode.ctx)
+            rnode.fn(ctx)
         except _Stop:
             raise
         except Exception as exc:  # noqa: BLE001
             message = _message(exc)
             self._end_event(rnode, started, False, message)
             raise _PureFailure(rnode, message) from None
+        finally:
+            ctx._node = previous
         self._end_event(rnode, started, True, None)
 
-    def _end_event(self, rnode: _RNode, started: float, ok: bool, message: str | None) -> None:
+    def _end_event(self, rnode: _PNode, started: float, ok: bool, message: str | None) -> None:
         self.emit(ev.NODE_END, rnode, ok=ok, message=message,
                   duration_ms=round((time.perf_counter() - started) * 1000.0, 3))
 
-    def _succeeded(self, rnode: _RNode, chain: _Chain, started: float) -> None:
+    def _succeeded(self, rnode: _PNode, chain: _Chain, started: float) -> None:
         if self.on_event is not None:
             self._end_event(rnode, started, True, None)
         values = self.values
-        for pin_id, targets in rnode.exec_outs:
-            if values.get(pin_id) is True:
+        for slot, targets in rnode.exec_outs:
+            if values[slot] is True:
                 chain.next.extend(targets)
 
-    def _failed(self, rnode: _RNode, chain: _Chain, exc: BaseException, started: float) -> None:
+    def _failed(self, rnode: _PNode, chain: _Chain, exc: BaseException, started: float) -> None:
         message = _message(exc)
         culprit = exc.node if isinstance(exc, _PureFailure) else rnode
         if self.on_event is not None:
             self._end_event(rnode, started, False, message)
         self.log(culprit, "Error", message)
-        if rnode.error_flag is not None:
+        if rnode.error_flag >= 0:
             self.values[rnode.error_flag] = True
-            if rnode.error_text is not None:
+            if rnode.error_text >= 0:
                 self.values[rnode.error_text] = message
         # As in Flow-Like, inside a body only the body's first nodes get their handler chain run.
         if rnode.error_targets and (not chain.body or chain.first):
@@ -455,53 +562,21 @@ class _Run:
         elif self.failure is None:
             self.failure = {"node_id": culprit.id, "node_name": culprit.name, "message": message}
 
-    def _start(self, rnode: _RNode, chain: _Chain, stack: list[Any]) -> None:
-        self._tick()
-        started = 0.0
-        if self.on_event is not None:
-            started = time.perf_counter()
-            self.emit(ev.NODE_START, rnode)
-        try:
-            for dep in rnode.pure_deps:
-                self.run_pure(dep)
-            body = rnode.fn(rnode.ctx)
-        except _Stop:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure inside a node is that node's failure
-            self._failed(rnode, chain, exc, started)
-            return
-        if body is not None:
-            stack.append(_Body(body, rnode, chain, started))
-        elif self.on_event is not None:
-            self._succeeded(rnode, chain, started)
-        else:
-            # Hot path of _succeeded without events, inlined: it runs once per scheduled node.
-            values = self.values
-            for pin_id, targets in rnode.exec_outs:
-                if values.get(pin_id) is True:
-                    chain.next.extend(targets)
-
     def execute(self) -> RunResult:
         stack: list[Any] = [_Chain([self.nodes[self.start_id]], body=False)]
-        start = self._start
+        values = self.values
+        ctx = self.ctx
+        run_pure = self.run_pure
+        observed = self.on_event is not None
+        cancel = self.cancel
+        max_steps = self._max_steps
+        deadline_at = self._deadline_at
+        monotonic = time.monotonic
+        perf_counter = time.perf_counter
         try:
             while stack:
                 top = stack[-1]
-                if type(top) is _Chain:
-                    pos = top.pos
-                    if pos >= len(top.wave):
-                        wave = top.next
-                        if not wave:
-                            stack.pop()
-                            continue
-                        # A node reached several times within one wave runs once.
-                        top.wave = list(dict.fromkeys(wave)) if len(wave) > 1 else wave
-                        top.next = []
-                        top.first = False
-                        pos = 0
-                    top.pos = pos + 1
-                    start(top.wave[pos], top, stack)
-                else:
+                if type(top) is not _Chain:
                     try:
                         request = next(top.gen)
                     except StopIteration:
@@ -513,7 +588,58 @@ class _Run:
                         stack.pop()
                         self._failed(top.node, top.chain, exc, top.started)
                     else:
-                        stack.append(_Chain(list(request), body=True))
+                        stack.append(_Chain(list(request), True))
+                    continue
+                wave = top.wave
+                pos = top.pos
+                if pos >= len(wave):
+                    following = top.next
+                    if not following:
+                        stack.pop()
+                        continue
+                    if len(following) == 1:
+                        wave.clear()  # reuse the spent wave as the buffer for the one after
+                        top.next = wave
+                        wave = top.wave = following
+                    else:
+                        # A node reached several times within one wave runs once.
+                        wave = top.wave = list(dict.fromkeys(following))
+                        following.clear()
+                    top.first = False
+                    pos = 0
+                top.pos = pos + 1
+                node = wave[pos]
+                # One step: the checks of _tick, inlined.
+                steps = self.steps = self.steps + 1
+                if steps > max_steps or cancel._flag or (not steps & 31 and monotonic() > deadline_at):
+                    stop = self._stop_reason()
+                    if stop is not None:
+                        raise stop
+                started = 0.0
+                if observed:
+                    started = perf_counter()
+                    self.emit(ev.NODE_START, node)
+                try:
+                    for dep in node.pure_deps:
+                        run_pure(dep)
+                    if node.gen:
+                        body = node.fn(NodeContext(self, node))
+                    else:
+                        ctx._node = node
+                        body = node.fn(ctx)
+                except _Stop:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - any failure inside a node is that node's failure
+                    self._failed(node, top, exc, started)
+                    continue
+                if body is not None:
+                    stack.append(_Body(body, node, top, started))
+                    continue
+                if observed:
+                    self._end_event(node, started, True, None)
+                for slot, targets in node.exec_outs:
+                    if values[slot] is True:
+                        top.next.extend(targets)
         except _Stop as stop:
             return self._finish(stop.status, stop.reason, {"node_id": None, "node_name": None, "message": str(stop)})
         if self.failure is not None:
@@ -532,12 +658,15 @@ def _message(exc: BaseException) -> str:
     return f"internal error in node: {type(exc).__name__}: {exc}"
 
 
-def _initial_variables(board: Board, overrides: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
-    values = {vid: (None if v.default is MISSING else v.default) for vid, v in board.variables.items()}
+def _initial_variables(board: Board, defaults: dict[str, Any], overrides: dict[str, Any] | None
+                       ) -> tuple[dict[str, Any], list[Problem]]:
+    values = dict(defaults)  # a run's own copy: runs never share variable state
+    problems: list[Problem] = []
+    if not overrides:
+        return values, problems
     by_name: dict[str, list[str]] = {}
     for vid, variable in board.variables.items():
         by_name.setdefault(variable.name, []).append(vid)
-    problems = []
     for key, value in overrides.items():
         if key in values:
             values[key] = value
@@ -552,20 +681,27 @@ def _initial_variables(board: Board, overrides: dict[str, Any]) -> tuple[dict[st
 def run_board(board: Board, start_node_id: str, payload: Any = None, *, variables: dict[str, Any] | None = None,
               limits: RunLimits | None = None, cancel: CancelToken | None = None,
               on_event: EventSink | None = None, egress: EgressPolicy | None = None) -> RunResult:
-    """Validate ``board`` and run it from ``start_node_id``. Never raises for board content."""
+    """Validate ``board`` and run it from ``start_node_id``. Never raises for board content.
+
+    Validation and the prepared form (nodes bound to their implementations, pin tables) are
+    computed on the first run of a Board object and reused by later runs of the same object:
+    a loaded Board is immutable. Each run has its own pin values, variables and counters.
+    """
     began = time.monotonic()
 
     def early(reason: str, error: dict[str, Any]) -> RunResult:
         return RunResult("failed", reason, None, error, 0, round((time.monotonic() - began) * 1000.0, 3))
 
-    problems = validate_board(board)
-    initial, override_problems = _initial_variables(board, variables or {})
+    problems, prepared = prepared_form(board)
+    defaults = prepared.variables if prepared is not None else {
+        vid: (None if v.default is MISSING else v.default) for vid, v in board.variables.items()}
+    initial, override_problems = _initial_variables(board, defaults, variables)
     problems += override_problems
-    if problems:
+    if problems or prepared is None:
         return early("invalid_board", {"problems": [p.to_dict() for p in problems]})
     if start_node_id not in board.nodes:
         return early("unknown_start_node", {"node_id": start_node_id, "node_name": None,
                                             "message": f"no node with id '{start_node_id}' on this board"})
-    run = _Run(board, start_node_id, payload, initial, limits or RunLimits(), cancel or CancelToken(), on_event,
-               egress or EgressPolicy(), began)
+    run = _Run(board, prepared, start_node_id, payload, initial, limits or RunLimits(), cancel or CancelToken(),
+               on_event, egress or EgressPolicy(), began)
     return run.execute()

@@ -172,7 +172,18 @@ def _check_pure_cycles(board: Board, problems: list[Problem]) -> None:
 
 
 def validate_board(board: Board) -> list[Problem]:
-    """Every problem found on ``board``; an empty list means it can run."""
+    """Every problem found on ``board``; an empty list means it can run.
+
+    Computed once per Board object (boards are immutable) and returned as a fresh list.
+    """
+    derived = board._derived
+    problems = derived.get("problems")
+    if problems is None:
+        problems = derived["problems"] = tuple(_validate(board))
+    return list(problems)
+
+
+def _validate(board: Board) -> list[Problem]:
     problems: list[Problem] = []
     for pin_id, node_id in board.duplicate_pin_ids:
         problems.append(Problem(node_id or None, pin_id, "duplicate_pin_id", f"pin id '{pin_id}' is used more than once"))
