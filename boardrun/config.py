@@ -10,41 +10,44 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, TypeVar
 
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
 
 
-def env_int(name: str, default: int) -> int:
+T = TypeVar("T")
+
+
+def _env(name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        return parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {expected}, got {raw!r}") from None
 
 
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
+def _parse_bool(raw: str) -> bool:
     if raw.lower() in ("1", "true", "yes", "on"):
         return True
     if raw.lower() in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    raise ValueError(raw)
+
+
+def env_int(name: str, default: int) -> int:
+    return _env(name, default, int, "an integer")
+
+
+def env_float(name: str, default: float) -> float:
+    return _env(name, default, float, "a number")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return _env(name, default, _parse_bool, "true or false")
 
 
 @dataclass(frozen=True)
