@@ -282,12 +282,13 @@ class NodeContext:
     node (loop, sequence, parallel) gets a context of its own, since it runs across bodies.
     """
 
-    __slots__ = ("_node", "_run", "_values")
+    __slots__ = ("_node", "_run", "_values", "variables")
 
     def __init__(self, run: "_Run", node: _PNode | None) -> None:
         self._node = node
         self._run = run
         self._values = run.values
+        self.variables: dict[str, Any] = run.variables  # the run's variables by id (read and written by nodes)
 
     @property
     def node_id(self) -> str:
@@ -374,10 +375,22 @@ class NodeContext:
                 values[base + k] = value
 
     def activate(self, name: str) -> None:
-        self.set(name, True)
+        node = self._node
+        ks = node.outs.get(name)  # type: ignore[union-attr]
+        if ks is not None:
+            base = node.base  # type: ignore[union-attr]
+            values = self._values
+            for k in ks:
+                values[base + k] = True
 
     def deactivate(self, name: str) -> None:
-        self.set(name, False)
+        node = self._node
+        ks = node.outs.get(name)  # type: ignore[union-attr]
+        if ks is not None:
+            base = node.base  # type: ignore[union-attr]
+            values = self._values
+            for k in ks:
+                values[base + k] = False
 
     def output_pins(self) -> list[tuple[str, str]]:
         """(name, data_type) of every output pin, in pin order; includes editor-added ones."""
@@ -403,10 +416,6 @@ class NodeContext:
     def payload(self) -> Any:
         """The run payload; only the node the run was started at can see it."""
         return self._run.payload if self._node.id == self._run.start_id else MISSING  # type: ignore[union-attr]
-
-    @property
-    def variables(self) -> dict[str, Any]:
-        return self._run.variables
 
     @property
     def egress(self) -> EgressPolicy:
@@ -620,8 +629,25 @@ class _Run:
                     started = perf_counter()
                     self.emit(ev.NODE_START, node)
                 try:
-                    for dep in node.pure_deps:
-                        run_pure(dep)
+                    deps = node.pure_deps
+                    if deps:
+                        if observed:
+                            for dep in deps:
+                                run_pure(dep)
+                        else:
+                            for dep in deps:  # run_pure without events, inlined
+                                steps = self.steps = self.steps + 1
+                                if steps > max_steps or cancel._flag or (not steps & 31 and monotonic() > deadline_at):
+                                    stop = self._stop_reason()
+                                    if stop is not None:
+                                        raise stop
+                                ctx._node = dep
+                                try:
+                                    dep.fn(ctx)
+                                except _Stop:
+                                    raise
+                                except Exception as exc:  # noqa: BLE001
+                                    raise _PureFailure(dep, _message(exc)) from None
                     if node.gen:
                         body = node.fn(NodeContext(self, node))
                     else:
