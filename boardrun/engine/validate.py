@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from typing import Any
 
 from .graph import is_pure, sources_of, targets_of
@@ -143,6 +144,8 @@ def _check_wiring(board: Board, pin: Pin, problems: list[Problem]) -> None:
 def _check_pure_cycles(board: Board, problems: list[Problem]) -> None:
     """Pure nodes feeding each other in a circle could never be evaluated."""
     pure = {nid for nid, node in board.nodes.items() if is_pure(node)}
+    if not pure:
+        return
     feeds: dict[str, list[str]] = {nid: [] for nid in pure}
     for nid in pure:
         for pin in board.nodes[nid].pins.values():
@@ -183,20 +186,75 @@ def validate_board(board: Board) -> list[Problem]:
     return list(problems)
 
 
+_PIN_SIGNATURE = attrgetter("name", "pin_type", "data_type", "value_type")
+
+
 def _validate(board: Board) -> list[Problem]:
+    """One linear pass. Regular nodes and pins take inlined checks; anything irregular is handed
+    to the detailed checks above, which produce the problems (in the same order as before)."""
     problems: list[Problem] = []
     for pin_id, node_id in board.duplicate_pin_ids:
         problems.append(Problem(node_id or None, pin_id, "duplicate_pin_id", f"pin id '{pin_id}' is used more than once"))
+    # Whether a node's pins fit its type depends only on the type and the pins' names and types:
+    # check each distinct layout once.
+    clean_layouts: dict[tuple[Any, ...], bool] = {}
     for node in board.nodes.values():
         if node.key != node.id:
             problems.append(Problem(node.id, None, "node_key_mismatch",
                                     f"node stored under key '{node.key}' has id '{node.id}'"))
-        _check_node_pins(node, problems)
-    for pin in board.pins.values():
-        _check_pin_fields(pin, problems)
-        _check_mirrors(board, pin, problems)
-        if pin.node_id is not None:
-            _check_wiring(board, pin, problems)
+        layout = (node.name, *map(_PIN_SIGNATURE, node.pins.values()))
+        clean = clean_layouts.get(layout)
+        if clean is None:
+            found: list[Problem] = []
+            _check_node_pins(node, found)
+            clean_layouts[layout] = not found
+            problems.extend(found)
+        elif not clean:
+            _check_node_pins(node, problems)
+    pins = board.pins
+    get = pins.get
+    for pin in pins.values():
+        if (pin.pin_type not in PIN_TYPES or pin.data_type not in DATA_TYPES or pin.value_type not in VALUE_TYPES
+                or pin.default_error):
+            _check_pin_fields(pin, problems)
+        pin_id = pin.id
+        regular = pin.node_id is not None  # relay pins and anything odd take the detailed checks
+        for other_id in pin.connected_to:
+            other = get(other_id)
+            if other is None or pin_id not in other.depends_on or other.node_id is None:
+                regular = False
+                break
+        else:
+            for other_id in pin.depends_on:
+                other = get(other_id)
+                if other is None or pin_id not in other.connected_to or other.node_id is None:
+                    regular = False
+                    break
+        if regular:
+            if pin.pin_type == "Output":
+                if pin.depends_on or (pin.data_type == "Execution" and len(pin.connected_to) > 1):
+                    regular = False
+                else:
+                    for other_id in pin.connected_to:
+                        target = pins[other_id]
+                        if target.pin_type != "Input" or not (
+                                pin.data_type == target.data_type
+                                and (pin.data_type == "Execution" or pin.value_type == target.value_type)
+                                or compatible(pin, target)):
+                            regular = False
+                            break
+            elif pin.pin_type == "Input":
+                if pin.connected_to:
+                    regular = False
+                else:
+                    for other_id in pin.depends_on:
+                        if pins[other_id].pin_type != "Output":
+                            regular = False
+                            break
+        if not regular:
+            _check_mirrors(board, pin, problems)
+            if pin.node_id is not None:
+                _check_wiring(board, pin, problems)
     for variable in board.variables.values():
         if variable.default_error:
             problems.append(Problem(None, None, "bad_default_value", f"variable '{variable.id}': {variable.default_error}"))
