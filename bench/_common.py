@@ -172,6 +172,41 @@ def start_hello(workdir: Path, timeout: float = 30.0) -> Server:
     return _spawn("hello", argv, dict(os.environ), workdir, port, "/", timeout)
 
 
+def functions_framework_argv(source: Path | str, target: str, port: int) -> list[str]:
+    """`functions-framework --source … --target … --host 127.0.0.1 --port …` (the venv's own)."""
+    exe = Path(sys.executable).with_name("functions-framework")
+    return [str(exe) if exe.exists() else "functions-framework", "--source", str(source), "--target", target,
+            "--host", HOST, "--port", str(port)]
+
+
+def start_timed(name: str, argv: list[str], env: dict[str, str], workdir: Path, port: int, ready_path: str,
+                timeout: float = 30.0, poll: float = 0.005) -> tuple[Server, float]:
+    """Start a server process and poll `ready_path` every `poll` seconds; returns the
+    running server and the seconds from process start to its first 200 (cold start)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / f"{name}.log"
+    log_file = open(log_path, "ab")
+    url = f"http://{HOST}:{port}{ready_path}"
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            cwd=ROOT, start_new_session=True)
+    server = Server(name, f"http://{HOST}:{port}", proc, log_path, workdir, log_file)
+    with httpx.Client(timeout=1.0) as probe:
+        while True:
+            elapsed = time.perf_counter() - started
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log()[-4000:]}")
+            if elapsed > timeout:
+                server.stop(timeout=5)
+                raise RuntimeError(f"{name} not ready in {timeout}s:\n{server.log()[-4000:]}")
+            try:
+                if probe.get(url).status_code == 200:
+                    return server, time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(poll)
+
+
 def temp_root(prefix: str) -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix=prefix)
 
