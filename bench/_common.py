@@ -87,9 +87,7 @@ class Server:
         return self.proc.returncode
 
 
-def process_cpu(pid: int) -> tuple[float, float] | None:
-    """(own CPU seconds, CPU seconds of its reaped children) of a process, from /proc
-    (Linux); None where /proc is not available."""
+def _stat_cpu(pid: int) -> tuple[float, float] | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -97,6 +95,26 @@ def process_cpu(pid: int) -> tuple[float, float] | None:
     tick = os.sysconf("SC_CLK_TCK")
     utime, stime, cutime, cstime = (int(x) / tick for x in fields[11:15])
     return utime + stime, cutime + cstime
+
+
+def process_cpu(pid: int) -> tuple[float, float] | None:
+    """(own CPU seconds, CPU seconds of reaped descendants) of a process, from /proc
+    (Linux); None where /proc is not available. Descendants count what the process
+    reaped itself and what its live children reaped: the embedded server's executors
+    are forked, and reaped, by its multiprocessing fork server."""
+    own = _stat_cpu(pid)
+    if own is None:
+        return None
+    reaped = own[1]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        stat = _stat_cpu(int(child))
+        if stat is not None:
+            reaped += stat[1]
+    return own[0], reaped
 
 
 def gunicorn_worker_pid(server: "Server") -> int | None:

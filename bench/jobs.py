@@ -359,7 +359,7 @@ def main() -> int:
                 server_cpu = (cpu_after[0] - cpu_before[0]) / burst_count
                 executor_cpu = (cpu_after[1] - cpu_before[1]) / burst_count
                 print(f"  CPU per job (from /proc): server process {ms(server_cpu):.1f} ms (submit, broker, dispatcher, "
-                      f"status polls), executor subprocess {ms(executor_cpu):.1f} ms; {os.cpu_count()} CPUs in all")
+                      f"status polls), executor processes {ms(executor_cpu):.1f} ms; {os.cpu_count()} CPUs in all")
                 figures.append(f"figure: server_cpu_per_job = {ms(server_cpu):.1f} ms")
                 figures.append(f"figure: executor_cpu_per_job = {ms(executor_cpu):.1f} ms")
             failed = burst["statuses"].get("failed", 0) + burst["statuses"].get("cancelled", 0)
