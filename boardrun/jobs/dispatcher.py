@@ -34,7 +34,7 @@ from boardrun.jobs.backends.base import (
     TransientBackendError,
 )
 from boardrun.jobs.models import DeadLetter, Job, ProcessedEvent
-from boardrun.jobs.services import job_key, relay_outbox
+from boardrun.jobs.services import job_key, relay_outbox, wake_waiters
 from boardrun.storage import StorageError, StorageNotFound, get_storage
 
 log = logging.getLogger(__name__)
@@ -249,6 +249,7 @@ def on_runner_exit(status: RunnerStatus) -> None:
         job = _locked_job(session, status.job_id)
         if job is not None:
             apply_runner_status(job, status, missing_grace=0)
+    wake_waiters()
 
 
 def _handle_apiserver(event: Event) -> str:

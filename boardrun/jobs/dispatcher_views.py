@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from boardrun.eventing.cloudevents_adapter import EventParseError, parse
 from boardrun.jobs import dispatcher
+from boardrun.jobs.services import wake_waiters
 from boardrun.storage import StorageError
 from boardrun.web import json_response, read_body
 
@@ -29,6 +30,7 @@ def _receive(request: Request, handler) -> Response:
     except (dispatcher.TransientEventError, OperationalError, StorageError) as exc:
         log.warning("could not handle %s %s yet: %s", event.type, event.id, exc)
         return json_response({"error": {"code": "try_again", "message": "temporarily unable to handle the event"}}, 503)
+    wake_waiters()
     return json_response({"status": outcome, "event_id": event.id})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -214,8 +215,18 @@ def get_job(principal: Principal, job_id: str) -> Job:
         return _visible_job(session, job_id, principal, Permission.ReadLogs)
 
 
+# Status writes made in this process wake sync waiters at once (embedded mode, where
+# the dispatcher runs beside the jobs function); across processes they poll.
+_status_written = threading.Condition()
+
+
+def wake_waiters() -> None:
+    with _status_written:
+        _status_written.notify_all()
+
+
 def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
-    """Poll until the job is terminal (returned) or the timeout passes (None)."""
+    """Wait until the job is terminal (returned) or the timeout passes (None)."""
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
@@ -225,7 +236,8 @@ def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
                 return job
         if time.monotonic() >= deadline:
             return None
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        with _status_written:
+            _status_written.wait(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.05)  # a sync answer should trail completion by little
 
 
