@@ -228,3 +228,23 @@ def test_broker_down_at_submit_then_relayed_exactly_once(api, backend, monkeypat
     sink.server.shutdown()
     assert [e.type for e in sink.events] == [catalog.JOB_SUBMITTED]
     assert sink.events[0].extensions["jobid"] == r.get_json()["job_id"]
+
+
+def test_member_without_execute_permission_is_403(api, job_id, owner):
+    """A member whose role lacks ExecuteBoards may read the app's jobs but not submit or cancel (403)."""
+    from boardrun.apps.models import Role
+    from boardrun.apps.permissions import Permission
+
+    with session_scope() as s:
+        app_id = s.get(Job, job_id).app_id
+    member = register_and_login(api)
+    r = api.post(f"/api/v1/apps/{app_id}/team", json={"email": member["email"], "role": "Member"}, headers=owner["headers"])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with session_scope() as s:
+        role = s.scalar(select(Role).where(Role.app_id == app_id, Role.name == "Member"))
+        role.permissions &= ~int(Permission.ExecuteBoards)
+    headers = member["headers"]
+    assert api.get(f"/jobs/{job_id}", headers=headers).status_code == 200
+    submit = api.post("/jobs/submit", json={"app_id": app_id, "board_id": "echo", "payload": {}}, headers=headers)
+    assert submit.status_code == 403 and submit.get_json()["error"]["code"] == "permission_denied"
+    assert api.post(f"/jobs/{job_id}/cancel", headers=headers).status_code == 403
