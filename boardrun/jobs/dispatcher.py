@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from boardrun.config import env_int, get_settings
+from boardrun.config import env_float, env_int, get_settings
 from boardrun.db import session_scope, utcnow
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
@@ -190,6 +190,14 @@ def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     if event_type == catalog.JOB_FAILED:
         return states.transition(job, states.FAILED, error=data["error"], steps=steps)
     if event_type == catalog.JOB_CANCELLED:
+        if job.cancel_requested_at is None:
+            # The executor stops on SIGTERM whoever sends it; only a user's request is a cancel.
+            return states.transition(
+                job,
+                states.FAILED,
+                error={"code": states.INTERRUPTED, "message": "the executor was stopped before the board finished (shutdown, node drain or eviction)"},
+                steps=steps,
+            )
         return states.transition(
             job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled by request"}, steps=steps
         )
@@ -214,7 +222,13 @@ _RUNNER_FAILURES = {
 }
 
 
-def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float = 30.0) -> bool:
+def lost_grace_seconds() -> float:
+    """How long a launched job may have no runner before it is declared lost (a Job
+    being created, an executor event in flight)."""
+    return env_float("JOB_LOST_GRACE_SECONDS", 30.0)
+
+
+def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float | None = None) -> bool:
     """What the backend saw (Kubernetes Job status, a local process exit) → status.
 
     The executor's stored outcome wins when there is one: it is what the board did.
@@ -231,7 +245,8 @@ def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float 
     if status.reason == "Cancelled":  # we stopped it on request before it could report
         return states.transition(job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled by request"})
     if status.phase == MISSING:
-        if job.launched_at is None or utcnow() - job.launched_at < timedelta(seconds=missing_grace):
+        grace = lost_grace_seconds() if missing_grace is None else missing_grace
+        if job.launched_at is None or utcnow() - job.launched_at < timedelta(seconds=grace):
             return False
         code, message = states.LOST_RUNNER, "the executor vanished without reporting"
     elif status.phase == SUCCEEDED:

@@ -23,6 +23,7 @@ INVALID_BOARD = "invalid_board"
 STEP_LIMIT = "step_limit"
 TIMEOUT = "timeout"  # deadline exceeded (engine or backend)
 LOST_RUNNER = "lost_runner"  # the runner vanished without reporting
+INTERRUPTED = "interrupted"  # stopped without a cancel request (shutdown, node drain, eviction)
 OOM_KILLED = "oom_killed"
 LAUNCH_FAILED = "launch_failed"
 UNDELIVERABLE = "undeliverable"  # an event about the job was dead-lettered

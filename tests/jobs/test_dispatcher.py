@@ -248,3 +248,18 @@ def test_member_without_execute_permission_is_403(api, job_id, owner):
     submit = api.post("/jobs/submit", json={"app_id": app_id, "board_id": "echo", "payload": {}}, headers=headers)
     assert submit.status_code == 403 and submit.get_json()["error"]["code"] == "permission_denied"
     assert api.post(f"/jobs/{job_id}/cancel", headers=headers).status_code == 403
+
+
+def test_reconcile_relaunches_a_job_whose_event_was_lost(job_id, backend):
+    """A job still unlaunched after JOB_REDISPATCH_AFTER_SECONDS (its event lost) is launched by the reconcile."""
+    from datetime import timedelta
+
+    from boardrun.jobs.dispatcher import reconcile
+
+    with session_scope() as s:
+        s.get(Job, job_id).created_at -= timedelta(minutes=5)
+    assert reconcile() == 1
+    assert backend.launched == [job_id]
+    with session_scope() as s:
+        assert s.get(Job, job_id).launched_at is not None
+    assert reconcile() == 0  # launched now: nothing more to do
