@@ -67,19 +67,52 @@ def _drain(request: Request, length: int | None) -> None:
         remaining -= len(chunk)
 
 
+# Deeper documents are refused (400) before anything walks them: json.loads itself
+# raises RecursionError near the interpreter's limit, and jsonschema, json.dumps and the
+# engine recurse too, so a body that only just parses could still fail later.
+MAX_JSON_DEPTH = 64
+
+
+def loads_json(raw: bytes | str, *, what: str = "JSON body") -> Any:
+    """json.loads for untrusted input: BadRequest (400) for malformed JSON, including
+    documents nested too deeply to parse or deeper than MAX_JSON_DEPTH."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise BadRequest(f"{what} is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed {what}: {exc}") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise BadRequest(f"{what} is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)")
+    return data
+
+
+def json_depth(data: Any) -> int:
+    """How deeply arrays and objects nest in `data` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def json_body(request: Request, schema: dict | None = None, *, limit: int | None = None) -> Any:
     """Parse a JSON body: 415 for another media type, 413 over the limit, 400 if
-    malformed, 422 naming every field that breaks `schema`."""
+    malformed or nested deeper than MAX_JSON_DEPTH, 422 naming every field that
+    breaks `schema`."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
             f"expected Content-Type application/json, got {mimetype or 'none'}"
         )
-    raw = read_body(request, limit)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"malformed JSON body: {exc}") from None
+    data = loads_json(read_body(request, limit))
     if schema is not None:
         validate(data, schema)
     return data
