@@ -15,6 +15,9 @@ from cloudevents.conversion import to_binary
 from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
+from boardrun.web import MAX_JSON_DEPTH, json_depth
+
+_TOO_DEEP = f"event data is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)"
 _CORE = {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema", "data"}
 
 
@@ -40,6 +43,8 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
     """Binary mode (ce-* headers) or structured mode (application/cloudevents+json)."""
     try:
         ce = from_http(dict(headers), body)
+    except RecursionError:  # a structured-mode body nested too deeply for json.loads
+        raise EventParseError(_TOO_DEEP) from None
     except (GenericException, ValueError, TypeError) as exc:
         raise EventParseError(f"not a CloudEvent: {exc}") from None
     attrs = ce.get_attributes()
@@ -47,8 +52,12 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
     if isinstance(data, (bytes, bytearray)):
         try:
             data = json.loads(data) if data else None
+        except RecursionError:
+            raise EventParseError(_TOO_DEEP) from None
         except ValueError:
             raise EventParseError("event data is not JSON") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise EventParseError(_TOO_DEEP)
     return Event(
         type=str(attrs["type"]),
         source=str(attrs["source"]),

@@ -36,3 +36,20 @@ def test_non_events_are_refused(headers, body):
     """Plain JSON, a binary event without an id, and broken JSON are not CloudEvents."""
     with pytest.raises(EventParseError):
         parse(headers, body)
+
+
+@pytest.mark.parametrize(
+    "headers, body",
+    [
+        ({"content-type": "application/cloudevents+json"}, b"[" * 100_000 + b"]" * 100_000),
+        ({"content-type": "application/cloudevents+json"}, b'{"specversion":"1.0","id":"e1","source":"/s","type":"t","data":' + b"[" * 2_000 + b"]" * 2_000 + b"}"),
+        ({"ce-specversion": "1.0", "ce-id": "e1", "ce-type": "t", "ce-source": "/s", "content-type": "application/json"}, b"[" * 100_000 + b"]" * 100_000),
+        ({"ce-specversion": "1.0", "ce-id": "e1", "ce-type": "t", "ce-source": "/s", "content-type": "application/json"}, b"[" * 100 + b"]" * 100),
+    ],
+    ids=["structured-100k", "structured-data-2k", "binary-data-100k", "binary-data-over-limit"],
+)
+def test_deeply_nested_events_are_refused_not_crashing(headers, body):
+    """Regression: deeply nested JSON made /events and /events/dead-letter answer 500
+    (RecursionError escaped from the SDK's json.loads), which the broker retries forever."""
+    with pytest.raises(EventParseError, match="nested too deeply|recursion depth"):  # binary mode: the SDK wraps it
+        parse(headers, body)
