@@ -7,6 +7,7 @@ and return a werkzeug `Response`; these helpers keep that short and uniform.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -113,9 +114,44 @@ def json_body(request: Request, schema: dict | None = None, *, limit: int | None
             f"expected Content-Type application/json, got {mimetype or 'none'}"
         )
     data = loads_json(read_body(request, limit))
+    problems = text_problems(data)
     if schema is not None:
-        validate(data, schema)
+        problems += schema_problems(data, schema)
+    if problems:
+        raise Unprocessable(
+            "; ".join(f"{p['field'] or '(body)'}: {p['message']}" for p in problems),
+            details=problems,
+        )
     return data
+
+
+# Text no store can keep: PostgreSQL refuses NUL in text (a 500 on any column it
+# reached), and a lone UTF-16 surrogate (legal as a \ud800 escape in JSON) cannot be
+# encoded as UTF-8 at all, so no database, file or response could hold it.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problems(data: Any) -> list[dict[str, str]]:
+    """One {"field", "message"} per string (object key or value) holding U+0000 or a
+    lone surrogate, with the field's path as schema_problems gives it."""
+    problems, stack = [], [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            match = _UNSTORABLE.search(value)
+            if match:
+                what = "U+0000 (NUL)" if match.group() == "\x00" else "an unpaired UTF-16 surrogate"
+                problems.append({"field": "/".join(path), "message": f"contains {what}, which cannot be stored"})
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if _UNSTORABLE.search(key):
+                    shown = _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+                    problems.append({"field": "/".join(path + [shown]), "message": "the field name contains U+0000 or an unpaired surrogate"})
+                else:
+                    stack.append((child, path + [key]))
+        elif isinstance(value, list):
+            stack.extend((child, path + [str(i)]) for i, child in enumerate(value))
+    return sorted(problems, key=lambda p: p["field"])
 
 
 def validate(data: Any, schema: dict) -> None:

@@ -47,3 +47,50 @@ def test_nesting_up_to_the_limit_is_accepted():
 
 def test_json_depth_counts_containers_without_recursing():
     assert [json_depth(v) for v in (1, "x", None, [], {}, [[1]], {"a": [{"b": 1}]})] == [0, 0, 0, 1, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (b'{"name": "a\\u0000b"}', "name"),
+        (b'{"name": "\\ud800"}', "name"),  # a lone surrogate as a JSON escape …
+        (b'{"tags": ["ok", "\\udfff"]}', "tags/1"),
+        ('{"name": "x\ud800"}'.encode("utf-8", "surrogatepass"), "name"),  # … or as raw (invalid) UTF-8
+        (b'{"a\\u0000": 1}', "a\\u0000"),
+    ],
+)
+def test_unstorable_text_is_a_422_naming_the_field(body, field):
+    r = client().post("/echo", data=body, content_type="application/json")
+    assert r.status_code == 422, r.get_data(as_text=True)
+    assert [d["field"] for d in r.get_json()["error"]["details"]] == [field]
+
+
+def test_ordinary_unicode_is_kept():
+    body = {"name": "Zoë 😀 \u2028 \t", "nested": [{"k": "\uffff"}]}
+    r = client().post("/echo", json=body)
+    assert r.status_code == 200 and r.get_json() == body
+
+
+def test_nul_and_lone_surrogates_never_reach_the_database(api):
+    """Regression: a lone surrogate in a name was a 500 on every backend (UTF-8 encoding
+    failed in the driver), and U+0000 a 500 on PostgreSQL (text cannot hold NUL)."""
+    from tests.conftest import register_and_login
+
+    me = register_and_login(api)
+    h = me["headers"]
+    app = api.post("/api/v1/apps", json={"name": "A"}, headers=h).get_json()["id"]
+    for bad in ("\ud800", "a\x00b"):
+        text = json.dumps(bad)
+        for method, path, body in [
+            ("PUT", "/api/v1/user", f'{{"name": {text}}}'),
+            ("POST", "/api/v1/profile", f'{{"name": {text}}}'),
+            ("POST", "/api/v1/apps", f'{{"name": {text}}}'),
+            ("PUT", f"/api/v1/apps/{app}", f'{{"name": {text}}}'),
+            ("POST", "/jobs/submit", f'{{"app_id": {text}, "board_id": "b"}}'),
+            ("POST", "/jobs/submit", f'{{"app_id": "{app}", "board_id": {text}}}'),
+            ("POST", "/api/v1/auth/login", f'{{"email": {text}, "password": "correct horse 1"}}'),
+        ]:
+            r = api.open(path, method=method, data=body, content_type="application/json", headers=h)
+            assert r.status_code == 422, (method, path, bad, r.get_data(as_text=True))
+    assert api.get("/api/v1/user", headers=h).get_json()["name"] is None
+    assert [a["name"] for a in api.get("/api/v1/apps", headers=h).get_json()["apps"]] == ["A"]
