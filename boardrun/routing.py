@@ -19,7 +19,7 @@ from werkzeug.exceptions import NotFound as WzNotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from boardrun.errors import ApiError, MethodNotAllowed, NotFound
+from boardrun.errors import ApiError, MethodNotAllowed, NotFound, Unprocessable
 from boardrun.logs import request_id_var
 from boardrun.web import json_response
 
@@ -78,6 +78,7 @@ class Router:
         try:
             adapter = self._map.bind_to_environ(request.environ)
             endpoint, args = adapter.match()
+            _refuse_nul(request, args)
             return self._views[endpoint](request, **args)
         except ApiError as err:
             return json_response(err.body(), err.status, err.headers)
@@ -104,6 +105,19 @@ class Router:
 
     def wsgi(self, environ, start_response):
         return self.dispatch(Request(environ))(environ, start_response)
+
+
+def _refuse_nul(request: Request, args: dict) -> None:
+    """U+0000 (%00) in the URL: no id holds it (404) and no query value may (422), so it
+    never reaches a view, where PostgreSQL would refuse it as text (a 500)."""
+    if any("\x00" in str(value) for value in args.values()):
+        raise NotFound(f"no resource at {request.path!r}")
+    bad = sorted({name for name, value in request.args.items(multi=True) if "\x00" in name or "\x00" in value})
+    if bad:
+        details = [{"field": name.replace("\x00", "\\u0000"), "message": "contains U+0000 (NUL)"} for name in bad]
+        raise Unprocessable(
+            "; ".join(f"{d['field']}: {d['message']}" for d in details), details=details
+        )
 
 
 PROBES = ("/health/live", "/health/ready", "/health/startup")

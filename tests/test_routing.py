@@ -104,3 +104,47 @@ def test_api_errors_render_their_code_and_status():
     """An ApiError raised by a view is rendered with its own code."""
     r = make_client().get("/fails")
     assert r.status_code == 500 and r.get_json()["error"] == {"code": "custom", "message": "nope"}
+
+
+def item(request, item_id):
+    return json_response({"id": item_id, "q": request.args.get("q")})
+
+
+def test_nul_in_the_url_never_reaches_a_view():
+    """U+0000 (%00) in a path parameter is a 404 and in a query parameter a 422."""
+    c = Client(Router([Route("GET", "/items/<item_id>", "t", f"{__name__}:item", "item")]).wsgi)
+    r = c.get("/items/a%00b")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    r = c.get("/items/a?q=x%00&ok=1")
+    assert r.status_code == 422 and r.get_json()["error"]["details"] == [{"field": "q", "message": "contains U+0000 (NUL)"}]
+    r = c.get("/items/a?k%00=1")
+    assert r.status_code == 422 and r.get_json()["error"]["details"][0]["field"] == "k\\u0000"
+    assert c.get("/items/%C3%BC%ff?q=%ff").get_json()["id"] == "ü\ufffd"  # invalid UTF-8 is replaced, not a NUL
+
+
+def test_nul_in_real_urls_is_never_a_500(api):
+    """Regression: %00 in an id or a search text was a 500 on PostgreSQL ("text fields
+    cannot contain NUL") on every endpoint that looked it up."""
+    from tests.conftest import register_and_login
+
+    h = register_and_login(api)["headers"]
+    app = api.post("/api/v1/apps", json={"name": "A"}, headers=h).get_json()["id"]
+    for method, path in [
+        ("GET", "/api/v1/apps/a%00b"),
+        ("GET", "/api/v1/store/a%00b"),
+        ("GET", f"/api/v1/apps/{app}/board/a%00b"),
+        ("DELETE", f"/api/v1/apps/{app}/board/a%00b"),
+        ("GET", f"/api/v1/apps/{app}/board/a%00b/version"),
+        ("GET", "/jobs/a%00b"),
+        ("POST", "/jobs/a%00b/cancel"),
+        ("GET", "/api/v1/execution/a%00b"),
+        ("GET", "/api/v1/profile/a%00b"),
+        ("DELETE", "/api/v1/profile/a%00b"),
+        ("DELETE", f"/api/v1/apps/{app}/team/a%00b"),
+        ("GET", "/api/v1/apps/a%00b/team"),
+    ]:
+        r = api.open(path, method=method, headers=h)
+        assert r.status_code == 404, (method, path, r.get_data(as_text=True))
+    for path in ["/api/v1/store?q=1%00", "/api/v1/store?category=1%00", f"/api/v1/apps/{app}/board/echo?version=1%00"]:
+        r = api.get(path, headers=h)
+        assert r.status_code == 422, (path, r.get_data(as_text=True))
