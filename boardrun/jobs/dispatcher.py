@@ -63,7 +63,7 @@ def _locked_job(session: Session, job_id: str) -> Job | None:
 def handle(event: Event) -> str:
     """Act on one event; returns a short description of what was done."""
     if event.type == catalog.PING:
-        return _handle_ping(event)
+        return _handle_ping(event)  # harmless to forge: the relay and reconcile are idempotent
     if event.type.startswith(catalog.APISERVER_PREFIX):
         return _handle_apiserver(event)
     if event.type not in catalog.OUR_TYPES:
@@ -71,6 +71,7 @@ def handle(event: Event) -> str:
     problems = catalog.data_problems(event.type, event.data)
     if problems:
         raise PermanentEventError(f"invalid {event.type} data: {problems}")
+    _check_signature(event)
     try:
         with session_scope() as session:
             if _already_processed(session, event):
@@ -82,6 +83,17 @@ def handle(event: Event) -> str:
         return _executor_report(event)
     except IntegrityError:
         return "duplicate"  # a concurrent delivery of the same event recorded it first
+
+
+def _check_signature(event: Event) -> None:
+    """Our job events come from the jobs function (commands) or the job's executor
+    (reports), each signed with the job's token; anything else is refused."""
+    job_id = event.extensions.get(catalog.EXT_JOB_ID) or ""
+    expected_source = catalog.executor_source(job_id) if event.type in catalog.EXECUTOR_TYPES else catalog.JOBS_SOURCE
+    if event.data.get("job_id") != job_id or event.source != expected_source:
+        raise PermanentEventError("the event's job id, jobid extension and source disagree")
+    if not signing.verify(event, job_id, event.extensions.get(catalog.EXT_SIGNATURE)):
+        raise PermanentEventError(f"{event.type} for job {job_id} has no valid signature: refused")
 
 
 def _launch(event: Event) -> str:
@@ -155,11 +167,7 @@ def _cancel(event: Event) -> str:
 
 
 def _executor_report(event: Event) -> str:
-    job_id = event.extensions.get(catalog.EXT_JOB_ID) or ""
-    if event.data.get("job_id") != job_id or event.source != catalog.executor_source(job_id):
-        raise PermanentEventError("executor event's job id, extension and source disagree")
-    if not signing.verify(event, job_id, event.extensions.get(catalog.EXT_SIGNATURE)):
-        raise PermanentEventError(f"executor event for job {job_id} has no valid signature: refused")
+    job_id = event.extensions[catalog.EXT_JOB_ID]
     data = event.data
     with session_scope() as session:
         job = _locked_job(session, job_id)
@@ -270,24 +278,21 @@ def on_runner_exit(status: RunnerStatus) -> None:
 def _handle_apiserver(event: Event) -> str:
     """A Kubernetes Job changed (ApiServerSource): what the executor cannot report
     itself (OOM kill, deadline, image pull failure, eviction) becomes a status write."""
-    from boardrun.jobs.backends.k8s_objects import job_id_of, runner_status_from_job
+    from boardrun.jobs.backends.k8s_objects import job_id_of
 
     obj = event.data if isinstance(event.data, dict) else {}
     job_id = job_id_of(obj)
     if job_id is None:
         return "not one of our Jobs"
-    # The Kubernetes backend adds the pods' story (OOMKilled, ImagePullBackOff …); a
-    # delete event keeps a finished Job's final phase and means MISSING otherwise.
-    read = getattr(get_backend(), "status_from_job", None) or runner_status_from_job
+    # The event only says which Job changed (anyone in the cluster could post one):
+    # what the Job and its pods really are now comes from the backend.
     try:
-        status = read(obj, event.type)
+        status = get_backend().status(job_id)
     except TransientBackendError as exc:
         raise TransientEventError(str(exc)) from exc
-    if status is None:
-        return "no change"
     with session_scope() as session:
         job = _locked_job(session, job_id)
-        # A deleted Job's pods may still be reporting: give the executor its grace period.
+        # A vanished Job's executor may still be reporting: apply_runner_status gives it a grace period.
         changed = job is not None and apply_runner_status(job, status)
     return "updated" if changed else "no change"
 
@@ -299,6 +304,14 @@ def _handle_ping(event: Event) -> str:
     if task == "reconcile":
         return f"reconciled {reconcile()}"
     raise PermanentEventError(f"unknown ping task {task!r}")
+
+
+def _verifiable(event: Event) -> bool:
+    try:
+        _check_signature(event)
+        return True
+    except PermanentEventError:
+        return False
 
 
 def record_dead_letter(event: Event) -> str:
@@ -320,7 +333,7 @@ def record_dead_letter(event: Event) -> str:
             )
         )
         _mark_processed(session, event, dedupe_source)
-        if job_id and event.type in (catalog.JOB_SUBMITTED, catalog.JOB_CANCEL_REQUESTED):
+        if job_id and event.type in (catalog.JOB_SUBMITTED, catalog.JOB_CANCEL_REQUESTED) and _verifiable(event):
             job = _locked_job(session, job_id)
             if job is not None:
                 states.transition(

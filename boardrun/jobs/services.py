@@ -31,7 +31,7 @@ from boardrun.eventing.publisher import PublishError, get_publisher
 from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, OutboxEvent
-from boardrun.jobs.signing import data_digest
+from boardrun.jobs.signing import data_digest, job_token, sign
 from boardrun.storage import get_storage
 from boardrun.web import iso_time
 
@@ -206,7 +206,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
         if existing is None:
             raise
         return Submission(existing, replayed=True)
-    _send(outbox.id, event)
+    _send(outbox.id, _event_of(outbox))
     return Submission(job, replayed=False)
 
 
@@ -261,7 +261,7 @@ def cancel(principal: Principal, job_id: str) -> None:
             extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: job.app_id},
         )
         outbox = _add_outbox(session, event)
-    _send(outbox.id, event)
+    _send(outbox.id, _event_of(outbox))
 
 
 # -- the outbox ---------------------------------------------------------------
@@ -271,7 +271,11 @@ CLAIM_SECONDS = 30
 
 def _add_outbox(session: Session, event: Event) -> OutboxEvent:
     """The outbox row, claimed by the writer: it publishes right after the commit, and
-    the relay takes the row only if that fails or the claim runs out."""
+    the relay takes the row only if that fails or the claim runs out. Commands are
+    signed with their job's token, like executor reports: the dispatcher acts on no
+    unsigned job event, whoever can reach it."""
+    job_id = event.extensions[catalog.EXT_JOB_ID]
+    event = event.with_extensions(**{catalog.EXT_SIGNATURE: sign(event, job_id, job_token(job_id))})
     row = OutboxEvent(
         event_id=event.id,
         type=event.type,

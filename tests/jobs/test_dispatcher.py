@@ -80,10 +80,14 @@ def _submitted_event(job_id: str) -> Event:
         return Event(row.type, row.source, row.data, id=row.event_id, subject=row.subject, extensions=row.extensions)
 
 
+def _signed(event: Event, token: str | None = None) -> Event:
+    job_id = event.extensions["jobid"]
+    return event.with_extensions(jobsig=signing.sign(event, job_id, token or signing.job_token(job_id)))
+
+
 def _executor_event(job_id: str, event_type: str, data: dict, token: str | None = None) -> Event:
     event = Event(event_type, catalog.executor_source(job_id), {"job_id": job_id, **data}, extensions={"jobid": job_id})
-    sig = signing.sign(event, job_id, token or signing.job_token(job_id))
-    return event.with_extensions(jobsig=sig)
+    return _signed(event, token)
 
 
 def _post(client, event: Event, path="/events"):
@@ -140,6 +144,20 @@ def test_forged_report_is_refused(job_id, backend):
     assert _status(job_id) == "queued"
 
 
+def test_forged_commands_are_refused(job_id, backend):
+    """An unsigned or wrongly signed cancel request, or a command posing as an executor report, changes nothing (422)."""
+    client = function_client("dispatcher")
+    cancel = Event(catalog.JOB_CANCEL_REQUESTED, catalog.JOBS_SOURCE, {"job_id": job_id}, extensions={"jobid": job_id})
+    assert _post(client, cancel).status_code == 422
+    assert _post(client, _signed(cancel, token="guessed")).status_code == 422
+    wrong_source = _signed(Event(catalog.JOB_CANCEL_REQUESTED, catalog.executor_source(job_id), {"job_id": job_id}, extensions={"jobid": job_id}))
+    assert _post(client, wrong_source).status_code == 422
+    assert backend.cancelled == [] and _status(job_id) == "queued"
+    forged_dead_letter = cancel.with_extensions(knativeerrorcode="500")
+    assert _post(client, forged_dead_letter, "/events/dead-letter").status_code == 200  # kept for operators …
+    assert _status(job_id) == "queued"  # … but it does not touch the job
+
+
 def test_malformed_events_are_permanent_errors(job_id, backend):
     """Not a CloudEvent → 400; an unknown type or invalid data → 422 (no retry)."""
     client = function_client("dispatcher")
@@ -163,7 +181,7 @@ def test_cancel_request_cancels_runner_and_job(job_id, backend):
     """job.cancel.requested stops the runner and ends the job cancelled."""
     client = function_client("dispatcher")
     _post(client, _submitted_event(job_id))
-    event = Event(catalog.JOB_CANCEL_REQUESTED, catalog.JOBS_SOURCE, {"job_id": job_id}, extensions={"jobid": job_id})
+    event = _signed(Event(catalog.JOB_CANCEL_REQUESTED, catalog.JOBS_SOURCE, {"job_id": job_id}, extensions={"jobid": job_id}))
     assert _post(client, event).status_code == 200
     assert backend.cancelled == [job_id] and _status(job_id) == "cancelled"
 

@@ -158,7 +158,8 @@ def test_submitted_event_delivered_three_times_makes_one_kubernetes_job(submitte
     uid = kube.get("jobs", NS, submitted.name)["metadata"]["uid"]
 
     # Even past the event dedupe (same job, new event id) the deterministic name holds: 409 = success.
-    again = Event(event.type, event.source, event.data, subject=event.subject, extensions=event.extensions)
+    again = Event(event.type, event.source, event.data, subject=event.subject, extensions={"jobid": submitted.job_id, "appid": event.extensions["appid"]})
+    again = again.with_extensions(jobsig=signing.sign(again, submitted.job_id, signing.job_token(submitted.job_id)))  # as the relay of a re-sent command would sign it
     assert _post(dispatcher, again).status_code == 200
     # its Secret create answered 409 AlreadyExists, the Job was found running: no second Job create
     assert kube.count("POST", "secrets") == 2 and kube.count("POST", "jobs") == 1
