@@ -239,7 +239,7 @@ def check_board_document(board_id: str, data: Any) -> None:
         shown = problems[:MAX_PROBLEMS]
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
         raise Unprocessable(
-            f"the board is not a valid Flow-Like board: "
+            "the board is not a valid Flow-Like board: "
             + "; ".join(f"{p['field'] or '(body)'}: {p['message']}" for p in shown[:5])
             + (" ..." if len(shown) > 5 else "")
             + more,

@@ -4,7 +4,6 @@ and the database."""
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select

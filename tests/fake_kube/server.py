@@ -392,7 +392,7 @@ class FakeKube:
         elif content_type.startswith(("application/merge-patch+json", "application/strategic-merge-patch+json")):
             new = apply_merge_patch(obj, body)
         else:
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
         for field in ("name", "namespace", "uid"):
             if new["metadata"].get(field) != obj["metadata"].get(field):
                 raise ApiError(422, "Invalid", f"metadata.{field}: field is immutable")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
@@ -15,7 +14,7 @@ import pytest
 import yaml
 
 from boardrun.deploy import services as gen_services
-from tests.infra.conftest import INFRA, ROOT, base_manifests, find, kustomization, load_docs, one
+from tests.infra.conftest import INFRA, ROOT, base_manifests, find, kustomization, one
 from tests.infra.knative_schema import SCHEMA_DIR, crd_schemas, is_knative, validate_knative
 
 K8S_VERSIONS = ["1.33.0", "1.37.0"]
