@@ -45,7 +45,14 @@ def read_body(request: Request, limit: int | None = None) -> bytes:
     if length is not None and length > limit:
         _drain(request, length)
         raise PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}")
-    data = request.stream.read(limit + 1)
+    try:
+        data = request.stream.read(limit + 1)
+    except Exception as exc:
+        # Reading the input stream fails only on what the client sent: a malformed
+        # chunked encoding (gunicorn's InvalidChunkSize, a ParseException), a body
+        # shorter than its Content-Length when the client hangs up (NoMoreData,
+        # werkzeug's ClientDisconnected), a reset connection (OSError).
+        raise BadRequest(f"could not read the request body: {exc or type(exc).__name__}") from None
     if len(data) > limit:
         _drain(request, None)
         raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
@@ -62,7 +69,10 @@ def _drain(request: Request, length: int | None) -> None:
         return
     remaining = _DRAIN_MAX
     while remaining > 0:
-        chunk = request.stream.read(min(65536, remaining))
+        try:
+            chunk = request.stream.read(min(65536, remaining))
+        except Exception:  # as in read_body: the client's side broke
+            return  # the 413 stands; the connection closes
         if not chunk:
             return
         remaining -= len(chunk)

@@ -3,7 +3,9 @@
 import json
 
 import pytest
-from werkzeug.test import Client
+from gunicorn.http.errors import InvalidChunkSize, NoMoreData
+from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Request
 
 from boardrun.routing import Route, Router
 from boardrun.web import MAX_JSON_DEPTH, json_body, json_depth, json_response
@@ -94,3 +96,31 @@ def test_nul_and_lone_surrogates_never_reach_the_database(api):
             assert r.status_code == 422, (method, path, bad, r.get_data(as_text=True))
     assert api.get("/api/v1/user", headers=h).get_json()["name"] is None
     assert [a["name"] for a in api.get("/api/v1/apps", headers=h).get_json()["apps"]] == ["A"]
+
+
+class BrokenInput:
+    """A wsgi.input as gunicorn gives it for a malformed chunked body, or for a client
+    that sent less than its Content-Length and hung up."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def read(self, *args):
+        raise self.exc
+
+    readline = read
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [InvalidChunkSize(b"zz"), NoMoreData(), OSError("connection reset")],
+    ids=["invalid-chunk-size", "no-more-data", "reset"],
+)
+def test_unreadable_body_is_a_400_not_a_500(exc):
+    """Regression: `Transfer-Encoding: chunked` with a chunk size of `zz` gave a 500
+    (gunicorn's InvalidChunkSize escaped read_body)."""
+    environ = EnvironBuilder("/echo", method="POST", content_type="application/json", headers={"Transfer-Encoding": "chunked"}).get_environ()
+    environ.update({"wsgi.input": BrokenInput(exc), "wsgi.input_terminated": True})  # as gunicorn does
+    r = Router([Route("POST", "/echo", "t", f"{__name__}:echo", "echo")]).dispatch(Request(environ))
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert json.loads(r.get_data())["error"]["message"].startswith("could not read the request body")
