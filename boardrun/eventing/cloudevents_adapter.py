@@ -15,7 +15,7 @@ from cloudevents.conversion import to_binary
 from cloudevents.exceptions import GenericException
 from cloudevents.http import CloudEvent, from_http
 
-from boardrun.web import MAX_JSON_DEPTH, json_depth
+from boardrun.web import MAX_JSON_DEPTH, json_depth, text_problems
 
 _TOO_DEEP = f"event data is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)"
 _CORE = {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema", "data"}
@@ -58,7 +58,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
             raise EventParseError("event data is not JSON") from None
     if json_depth(data) > MAX_JSON_DEPTH:
         raise EventParseError(_TOO_DEEP)
-    return Event(
+    event = Event(
         type=str(attrs["type"]),
         source=str(attrs["source"]),
         data=data,
@@ -67,6 +67,26 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
         subject=attrs.get("subject"),
         extensions={k: str(v) for k, v in attrs.items() if k not in _CORE},
     )
+    _check_storable(event)
+    return event
+
+
+# The longest attribute values the dispatcher can store (its columns: id and type 128,
+# source 256 less the "dead-letter:" prefix dead letters are deduplicated under, job id
+# 64, Knative's error code 16 and destination 512); anything longer is no event of ours
+# or Knative's, and would otherwise fail the insert with a 500 that the broker retries.
+_MAX_LENGTH = {"id": 128, "type": 128, "source": 244, "subject": 256, "jobid": 64, "knativeerrorcode": 16}
+_MAX_OTHER = 512
+
+
+def _check_storable(event: Event) -> None:
+    attrs = {"id": event.id, "type": event.type, "source": event.source, "subject": event.subject or "", **event.extensions}
+    for name, value in attrs.items():
+        if len(value) > _MAX_LENGTH.get(name, _MAX_OTHER):
+            raise EventParseError(f"attribute {name} is longer than {_MAX_LENGTH.get(name, _MAX_OTHER)} characters")
+    problems = text_problems({"attributes": attrs, "data": event.data})
+    if problems:
+        raise EventParseError("; ".join(f"{p['field']}: {p['message']}" for p in problems))
 
 
 def to_http_binary(event: Event) -> tuple[dict[str, str], bytes]:

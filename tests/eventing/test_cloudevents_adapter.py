@@ -1,6 +1,7 @@
 """The CloudEvents adapter reads both HTTP modes and writes binary mode with JSON data."""
 
 import json
+import re
 
 import pytest
 
@@ -53,3 +54,34 @@ def test_deeply_nested_events_are_refused_not_crashing(headers, body):
     (RecursionError escaped from the SDK's json.loads), which the broker retries forever."""
     with pytest.raises(EventParseError, match="nested too deeply|recursion depth"):  # binary mode: the SDK wraps it
         parse(headers, body)
+
+
+def _structured(**attrs) -> bytes:
+    return json.dumps({"specversion": "1.0", "id": "e1", "source": "/s", "type": "t", "data": {}, **attrs}).encode()
+
+
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        ({"id": "e\ud800"}, "unpaired UTF-16 surrogate"),
+        ({"id": "e\x00"}, "U+0000"),
+        ({"source": "/s\x00"}, "U+0000"),
+        ({"jobid": "job-\x00"}, "U+0000"),
+        ({"data": {"job_id": "a\x00"}}, "data/job_id: contains U+0000"),
+        ({"id": "e" * 129}, "id is longer than 128"),
+        ({"source": "s" * 245}, "source is longer than 244"),
+        ({"type": "t" * 129}, "type is longer than 128"),
+        ({"jobid": "j" * 65}, "jobid is longer than 64"),
+        ({"knativeerrorcode": "5" * 17}, "knativeerrorcode is longer than 16"),
+    ],
+)
+def test_events_the_dispatcher_cannot_store_are_refused(attrs, message):
+    """Regression: /events/dead-letter answered 500 (and the broker retried) for an id
+    with a lone surrogate, and on PostgreSQL for U+0000 or an id of 5000 characters."""
+    with pytest.raises(EventParseError, match=re.escape(message)):
+        parse({"content-type": "application/cloudevents+json"}, _structured(**attrs))
+
+
+def test_long_but_storable_events_still_parse():
+    event = parse({"content-type": "application/cloudevents+json"}, _structured(id="e" * 128, source="s" * 244, jobid="j" * 64))
+    assert (len(event.id), len(event.source), len(event.extensions["jobid"])) == (128, 244, 64)
