@@ -88,7 +88,7 @@ def loads_json(raw: bytes | str, *, what: str = "JSON body") -> Any:
     """json.loads for untrusted input: BadRequest (400) for malformed JSON, including
     documents nested too deeply to parse or deeper than MAX_JSON_DEPTH."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
         raise BadRequest(f"{what} is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -96,6 +96,13 @@ def loads_json(raw: bytes | str, *, what: str = "JSON body") -> Any:
     if json_depth(data) > MAX_JSON_DEPTH:
         raise BadRequest(f"{what} is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)")
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN, Infinity and -Infinity are no JSON (RFC 8259) though json.loads takes them:
+    # PostgreSQL's json type refuses them, so a job whose payload held one was left
+    # queued for ever, and they would come back out as invalid JSON.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def json_depth(data: Any) -> int:

@@ -124,3 +124,27 @@ def test_unreadable_body_is_a_400_not_a_500(exc):
     r = Router([Route("POST", "/echo", "t", f"{__name__}:echo", "echo")]).dispatch(Request(environ))
     assert r.status_code == 400, r.get_data(as_text=True)
     assert json.loads(r.get_data())["error"]["message"].startswith("could not read the request body")
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_malformed_json(constant):
+    r = client().post("/echo", data=f'{{"payload": {{"x": [{constant}]}}}}', content_type="application/json")
+    assert r.status_code == 400 and f"{constant} is not a JSON value" in r.get_json()["error"]["message"]
+
+
+def test_a_nan_payload_is_refused_before_any_job_exists(api):
+    """Regression: POST /jobs/submit with payload {"x": NaN} was accepted; on PostgreSQL
+    its event could not be stored (json refuses NaN), the job stayed queued for ever,
+    a sync submit hung until its deadline and every reconcile tick failed on it."""
+    from tests.conftest import register_and_login
+
+    h = register_and_login(api)["headers"]
+    app = api.post("/api/v1/apps", json={"name": "A"}, headers=h).get_json()["id"]
+    body = f'{{"app_id": "{app}", "board_id": "echo", "payload": {{"x": NaN}}, "mode": "async"}}'
+    r = api.post("/jobs/submit", data=body, content_type="application/json", headers=h)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    from boardrun.db import session_scope
+    from boardrun.jobs.models import Job
+
+    with session_scope() as session:
+        assert session.query(Job).count() == 0

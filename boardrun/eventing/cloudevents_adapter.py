@@ -87,6 +87,10 @@ def _check_storable(event: Event) -> None:
     problems = text_problems({"attributes": attrs, "data": event.data})
     if problems:
         raise EventParseError("; ".join(f"{p['field']}: {p['message']}" for p in problems))
+    try:
+        json.dumps(event.data, allow_nan=False)
+    except ValueError:  # NaN or ±Infinity: no JSON, and PostgreSQL's json refuses them
+        raise EventParseError("event data holds NaN or Infinity, which is not JSON") from None
 
 
 def to_http_binary(event: Event) -> tuple[dict[str, str], bytes]:

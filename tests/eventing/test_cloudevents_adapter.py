@@ -85,3 +85,13 @@ def test_events_the_dispatcher_cannot_store_are_refused(attrs, message):
 def test_long_but_storable_events_still_parse():
     event = parse({"content-type": "application/cloudevents+json"}, _structured(id="e" * 128, source="s" * 244, jobid="j" * 64))
     assert (len(event.id), len(event.source), len(event.extensions["jobid"])) == (128, 244, 64)
+
+
+@pytest.mark.parametrize("data", [b'{"x": NaN}', b'[Infinity]'])
+def test_nan_in_event_data_is_refused(data):
+    """Regression: an event whose data held NaN could not be stored on PostgreSQL (500, retried)."""
+    with pytest.raises(EventParseError, match="NaN or Infinity"):
+        parse({"ce-specversion": "1.0", "ce-id": "e1", "ce-type": "t", "ce-source": "/s", "content-type": "application/json"}, data)
+    body = b'{"specversion":"1.0","id":"e1","source":"/s","type":"t","data":' + data + b"}"
+    with pytest.raises(EventParseError, match="NaN or Infinity"):
+        parse({"content-type": "application/cloudevents+json"}, body)
