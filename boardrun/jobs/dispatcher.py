@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from boardrun.config import env_float, env_int, get_settings
@@ -348,6 +348,52 @@ def record_dead_letter(event: Event) -> str:
 # -- the periodic reconcile ---------------------------------------------------
 
 
+def _reconcile_job(
+    job_id: str,
+    runners: dict[str, RunnerStatus],
+    now: datetime,
+    queue_timeout: timedelta,
+    redispatch_after: timedelta,
+    grace: timedelta,
+) -> int:
+    """Repair one active job; returns how many changes it made."""
+    backend = get_backend()
+    changed = 0
+    relaunch = None
+    with session_scope() as session:
+        job = _locked_job(session, job_id)
+        if job is None or states.is_terminal(job.status):
+            return changed
+        if job.launched_at is None:
+            if now - job.created_at > queue_timeout:
+                changed += states.transition(
+                    job, states.FAILED, error={"code": states.NOT_DISPATCHED, "message": "the job was never launched"}
+                )
+            elif now - job.created_at > redispatch_after and job.cancel_requested_at is None:
+                relaunch = launch_spec(job.id, job.attempt, job.app_id, job.board_id, job.spec_key, job.deadline_seconds)
+        else:
+            runner = runners.get(job.id) or RunnerStatus(job_id=job.id, phase=MISSING)
+            if apply_runner_status(job, runner):
+                changed += 1
+            elif now - job.launched_at > timedelta(seconds=job.deadline_seconds) + grace:
+                changed += states.transition(
+                    job, states.FAILED, error={"code": states.TIMEOUT, "message": "the job ran past its deadline"}
+                )
+                runners.setdefault(job.id, RunnerStatus(job_id=job.id, phase="running"))
+    if relaunch is not None:  # its job.submitted event was lost or dead-lettered
+        try:
+            backend.launch(relaunch)
+        except (TransientBackendError, PermanentBackendError) as exc:
+            log.warning("re-launch of job %s failed: %s", job_id, exc)
+            return changed
+        with session_scope() as session:
+            job = _locked_job(session, job_id)
+            if job is not None and job.launched_at is None:
+                job.launched_at = utcnow()
+                changed += 1
+    return changed
+
+
 def reconcile() -> int:
     """Compare the jobs the database thinks are active with the backend's runners and
     repair both ways. Returns how many jobs or runners were changed."""
@@ -362,40 +408,16 @@ def reconcile() -> int:
     now = utcnow()
     changed = 0
     with session_scope() as session:
-        active = session.scalars(select(Job.id).where(Job.status.in_([states.QUEUED, states.RUNNING]))).all()
+        active = session.scalars(
+            select(Job.id).where(Job.status.in_([states.QUEUED, states.RUNNING])).order_by(Job.created_at)
+        ).all()
     for job_id in active:
-        relaunch = None
-        with session_scope() as session:
-            job = _locked_job(session, job_id)
-            if job is None or states.is_terminal(job.status):
-                continue
-            if job.launched_at is None:
-                if now - job.created_at > queue_timeout:
-                    changed += states.transition(
-                        job, states.FAILED, error={"code": states.NOT_DISPATCHED, "message": "the job was never launched"}
-                    )
-                elif now - job.created_at > redispatch_after and job.cancel_requested_at is None:
-                    relaunch = launch_spec(job.id, job.attempt, job.app_id, job.board_id, job.spec_key, job.deadline_seconds)
-            else:
-                runner = runners.get(job.id) or RunnerStatus(job_id=job.id, phase=MISSING)
-                if apply_runner_status(job, runner):
-                    changed += 1
-                elif now - job.launched_at > timedelta(seconds=job.deadline_seconds) + grace:
-                    changed += states.transition(
-                        job, states.FAILED, error={"code": states.TIMEOUT, "message": "the job ran past its deadline"}
-                    )
-                    runners.setdefault(job.id, RunnerStatus(job_id=job.id, phase="running"))
-        if relaunch is not None:  # its job.submitted event was lost or dead-lettered
-            try:
-                backend.launch(relaunch)
-            except (TransientBackendError, PermanentBackendError) as exc:
-                log.warning("re-launch of job %s failed: %s", job_id, exc)
-                continue
-            with session_scope() as session:
-                job = _locked_job(session, job_id)
-                if job is not None and job.launched_at is None:
-                    job.launched_at = utcnow()
-                    changed += 1
+        try:
+            changed += _reconcile_job(job_id, runners, now, queue_timeout, redispatch_after, grace)
+        except (OperationalError, StorageError, TransientEventError):
+            raise  # the database, storage or backend is down: the whole tick fails, retried later
+        except Exception:  # one job the reconcile cannot process must not stall every other
+            log.exception("reconcile of job %s failed", job_id)
     # Runners whose job is finished (or unknown) must not keep running.
     with session_scope() as session:
         live = {r for r, s in runners.items() if s.phase in ("pending", "running")}

@@ -281,3 +281,30 @@ def test_reconcile_relaunches_a_job_whose_event_was_lost(job_id, backend):
     with session_scope() as s:
         assert s.get(Job, job_id).launched_at is not None
     assert reconcile() == 0  # launched now: nothing more to do
+
+
+def test_one_broken_job_does_not_stall_the_reconcile(api, job_id, backend, owner):
+    """A job whose stored outcome is unreadable is skipped (and logged); the reconcile still repairs the others."""
+    from datetime import timedelta
+
+    from boardrun.jobs.dispatcher import reconcile
+    from boardrun.storage import get_storage
+
+    with session_scope() as s:
+        app_id = s.get(Job, job_id).app_id
+    other = api.post("/jobs/submit", json={"app_id": app_id, "board_id": "echo", "payload": {}}, headers=owner["headers"]).get_json()["job_id"]
+    client = function_client("dispatcher")
+    for jid in (job_id, other):
+        with session_scope() as s:
+            row = s.scalar(select(OutboxEvent).where(OutboxEvent.type == catalog.JOB_SUBMITTED, OutboxEvent.data["job_id"].as_string() == jid))
+            event = Event(row.type, row.source, row.data, id=row.event_id, subject=row.subject, extensions=row.extensions)
+        assert _post(client, event).status_code == 200
+    backend.launched.clear()  # both runners vanished
+    with session_scope() as s:
+        for jid in (job_id, other):
+            s.get(Job, jid).launched_at -= timedelta(minutes=5)
+    get_storage().put(f"jobs/{job_id}/outcome.json", b'{"not": "an outcome"}')
+    reconcile()
+    assert _status(job_id) in ("queued", "running")  # left alone, logged (it is the oldest: processed first)
+    with session_scope() as s:
+        assert s.get(Job, other).error["code"] == "lost_runner"
