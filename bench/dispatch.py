@@ -146,12 +146,21 @@ def _prepare_database(url: str, n: int, prefix: str) -> list[dict]:
     return datas
 
 
+# The dispatcher verifies every job event's signature: the bench signs its events with
+# the same secret it gives the dispatcher, as the jobs function would.
+JOB_TOKEN_SECRET = "bench-job-token-secret"
+
+
 def _submitted(data: dict):
     from boardrun.eventing import catalog
     from boardrun.eventing.cloudevents_adapter import Event, to_http_binary
+    from boardrun.jobs import signing
 
-    event = Event(catalog.JOB_SUBMITTED, catalog.JOBS_SOURCE, data, subject=data["job_id"],
-                  extensions={catalog.EXT_JOB_ID: data["job_id"], catalog.EXT_APP_ID: data["app_id"]})
+    os.environ["JOB_TOKEN_SECRET"] = JOB_TOKEN_SECRET
+    job_id = data["job_id"]
+    event = Event(catalog.JOB_SUBMITTED, catalog.JOBS_SOURCE, data, subject=job_id,
+                  extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: data["app_id"]})
+    event = event.with_extensions(**{catalog.EXT_SIGNATURE: signing.sign(event, job_id, signing.job_token(job_id))})
     return to_http_binary(event)
 
 
@@ -161,7 +170,7 @@ def _dispatcher_env(tmp: Path, kube: FakeKubeServer, database_url: str) -> dict[
     env.update({
         "JOB_BACKEND": "kubernetes", "KUBECONFIG": str(kube.kubeconfig), "K8S_JOBS_NAMESPACE": NS,
         "EXECUTOR_IMAGE": IMAGE, "DATABASE_URL": database_url, "STORAGE_URL": f"file://{tmp / 'storage'}",
-        "DATA_DIR": str(tmp / "data"), "LOG_LEVEL": "WARNING",
+        "DATA_DIR": str(tmp / "data"), "LOG_LEVEL": "WARNING", "JOB_TOKEN_SECRET": JOB_TOKEN_SECRET,
     })
     return env
 
