@@ -106,10 +106,14 @@ def process_cpu(pid: int) -> tuple[float, float] | None:
     if own is None:
         return None
     reaped = own[1]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
+    children: list[str] = []
+    # Each thread lists the children it started: the fork server is started from a
+    # request thread, not the main one.
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += (task / "children").read_text().split()
+        except OSError:
+            pass
     for child in children:
         stat = _stat_cpu(int(child))
         if stat is not None:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from boardrun.accounts.models import User
 from boardrun.accounts.services import issue_tokens, normalise_email
-from boardrun.db import utcnow
+from boardrun.db import session_scope, utcnow
 from boardrun.errors import BadGateway, BadRequest, Conflict, Forbidden, NotFound
 from boardrun.ids import new_id
 from boardrun.oauth import config
@@ -131,28 +131,30 @@ def _client(provider: Provider) -> OAuth2Session:
 # --- step 1: redirect to the provider ------------------------------------------------
 
 
-def start(session: Session, provider_id: str) -> str:
+def start(provider_id: str) -> str:
     """Record a new state (with nonce and PKCE verifier) and return the provider's
-    authorize URL to redirect the browser to."""
+    authorize URL to redirect the browser to. Calls to the provider happen outside any
+    database transaction."""
     provider = get_provider(provider_id)
     authorize_url, _ = _endpoints(provider)
     now = utcnow()
-    session.execute(delete(OAuthState).where(OAuthState.expires_at < now))  # housekeeping
     state = secrets.token_urlsafe(32)
     verifier = generate_token(64)
     nonce = secrets.token_urlsafe(24) if provider.kind == "oidc" else None
     extra = {"nonce": nonce} if nonce else {}
     with _client(provider) as client:
         url, _ = client.create_authorization_url(authorize_url, state=state, code_verifier=verifier, **extra)
-    session.add(
-        OAuthState(
-            id=_digest(state),
-            provider=provider.id,
-            nonce=nonce,
-            code_verifier=verifier,
-            expires_at=now + timedelta(seconds=config.state_ttl()),
+    with session_scope() as session:
+        session.execute(delete(OAuthState).where(OAuthState.expires_at < now))  # housekeeping
+        session.add(
+            OAuthState(
+                id=_digest(state),
+                provider=provider.id,
+                nonce=nonce,
+                code_verifier=verifier,
+                expires_at=now + timedelta(seconds=config.state_ttl()),
+            )
         )
-    )
     return url
 
 
@@ -321,13 +323,15 @@ def _link_or_create(session: Session, provider: Provider, identity: dict[str, An
     return user
 
 
-def finish(session: Session, provider_id: str, *, code: str | None, state: str | None, error: str | None) -> dict:
+def finish(provider_id: str, *, code: str | None, state: str | None, error: str | None) -> dict:
     """Check the state, exchange the code, establish who the user is at the provider,
-    link or create our user, and issue our own tokens."""
+    link or create our user, and issue our own tokens. The provider is called between
+    two short transactions, never inside one."""
     provider = get_provider(provider_id)
     if not state:
         raise BadRequest("the callback has no state parameter", code="invalid_state")
-    row = _consume_state(session, provider, state)
+    with session_scope() as session:
+        row = _consume_state(session, provider, state)
     if error:
         raise BadRequest(f"the sign-in was not completed at {provider.display_name}: {error}", code="oauth_denied")
     if not code:
@@ -337,8 +341,9 @@ def finish(session: Session, provider_id: str, *, code: str | None, state: str |
         identity = _oidc_identity(provider, token, row.nonce)
     else:
         identity = _github_identity(provider, token)
-    user = _link_or_create(session, provider, identity)
-    if user.status != "active":
-        raise Forbidden("this account is disabled", code="account_disabled")
-    log.info("oauth sign-in of %s through %s", user.id, provider.id)
-    return issue_tokens(session, user.id)
+    with session_scope() as session:
+        user = _link_or_create(session, provider, identity)
+        if user.status != "active":
+            raise Forbidden("this account is disabled", code="account_disabled")
+        log.info("oauth sign-in of %s through %s", user.id, provider.id)
+        return issue_tokens(session, user.id)

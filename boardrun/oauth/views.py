@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from boardrun.db import session_scope
 from boardrun.oauth import services
 from boardrun.web import json_response
 
@@ -15,8 +14,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def start(request: Request, provider: str) -> Response:
-    with session_scope() as session:
-        url = services.start(session, provider)
+    url = services.start(provider)
     response = redirect(url, 302)
     response.headers.update(_NO_STORE)
     return response
@@ -24,10 +22,7 @@ def start(request: Request, provider: str) -> Response:
 
 def callback(request: Request, provider: str) -> Response:
     args = request.args
-    with session_scope() as session:
-        tokens = services.finish(
-            session, provider, code=args.get("code"), state=args.get("state"), error=args.get("error")
-        )
+    tokens = services.finish(provider, code=args.get("code"), state=args.get("state"), error=args.get("error"))
     front_end = services.get_provider(provider).frontend_redirect_uri
     if front_end:
         # Tokens travel in the fragment: browsers never send it to a server or a log.
