@@ -42,7 +42,15 @@ ExitCallback = Callable[[RunnerStatus], None]
 
 
 # Imported once by the fork server; every executor forked from it starts warm.
-PRELOAD = ["boardrun.executor.run", "boardrun.jobs.states", "boardrun.engine", "boardrun.storage.local", "httpx", "httpcore"]
+PRELOAD = [
+    "boardrun.executor.run",
+    "boardrun.jobs.states",
+    "boardrun.engine",
+    "boardrun.engine.nodes",  # the node catalogue (the registry imports it on first use)
+    "boardrun.storage.local",
+    "httpx",
+    "httpcore",
+]
 _context = None
 _context_lock = threading.Lock()
 
