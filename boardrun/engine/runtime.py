@@ -374,6 +374,8 @@ class NodeContext:
             for k in ks:
                 values[base + k] = value
 
+    # activate/deactivate repeat set() rather than call it: they run once per step, and
+    # the extra call showed in bench/engine.py.
     def activate(self, name: str) -> None:
         node = self._node
         ks = node.outs.get(name)  # type: ignore[union-attr]
