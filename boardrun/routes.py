@@ -71,5 +71,3 @@ ROUTES += [
     Route("POST", "/events", "dispatcher", "boardrun.jobs.dispatcher_views:events", "Receive a CloudEvent"),
     Route("POST", "/events/dead-letter", "dispatcher", "boardrun.jobs.dispatcher_views:dead_letter", "Receive a dead-lettered CloudEvent"),
 ]
-
-FUNCTIONS = sorted({r.function for r in ROUTES})

@@ -269,10 +269,6 @@ class EmbeddedBroker:
         if dl_status is None or dl_status >= 300:
             log.error("dead-letter sink refused event %s (%s): %s", event.id, event.type, dl_status)
 
-    def pending(self) -> int:
-        with self._cv:
-            return len(self._queue)
-
     def close(self) -> None:
         with self._cv:
             self._stopping = True

@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,13 +242,3 @@ class LocalBackend(JobBackend):
         self._finished[status.job_id] = status
         while len(self._finished) > 10_000:
             self._finished.popitem(last=False)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """True once no runner is active or waiting (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._active and not self._waiting:
-                    return True
-            time.sleep(0.05)
-        return False
