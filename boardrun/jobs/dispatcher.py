@@ -190,6 +190,11 @@ def _executor_report(event: Event) -> str:
 def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     """A terminal report (an event, or the outcome file the executor stored) → status."""
     steps = data.get("steps")
+    duration = data.get("duration_ms")
+    if job.started_at is None and not states.is_terminal(job.status) and isinstance(duration, (int, float)):
+        # Its 'started' report is late (events may arrive out of order) or lost: the run's
+        # own duration says when it began.
+        job.started_at = utcnow() - timedelta(milliseconds=duration)
     if event_type == catalog.JOB_COMPLETED:
         ref = data.get("result_ref")
         return states.transition(

@@ -308,3 +308,14 @@ def test_one_broken_job_does_not_stall_the_reconcile(api, job_id, backend, owner
     assert _status(job_id) in ("queued", "running")  # left alone, logged (it is the oldest: processed first)
     with session_scope() as s:
         assert s.get(Job, other).error["code"] == "lost_runner"
+
+
+def test_completion_before_its_start_report_still_records_a_start(job_id, backend):
+    """If 'completed' overtakes 'started', the job still gets a started_at (from the run's duration) before completed_at."""
+    client = function_client("dispatcher")
+    _post(client, _submitted_event(job_id))
+    done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result": 1, "result_ref": None, "steps": 2, "duration_ms": 250.0})
+    assert _post(client, done).status_code == 200
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "completed" and job.started_at is not None and job.started_at < job.completed_at
