@@ -6,15 +6,16 @@ views differ only in how they render the job.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,7 @@ from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, OutboxEvent
 from boardrun.jobs.signing import data_digest, job_token, sign
-from boardrun.storage import get_storage
+from boardrun.storage import StorageNotFound, get_storage
 from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,49 @@ def wake_waiters() -> None:
         _status_written.notify_all()
 
 
+def list_jobs(principal: Principal, app_id: str, *, status: str | None, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
+    """An app's jobs, newest first, one keyset page at a time (a member with ReadLogs)."""
+    with session_scope() as session:
+        require_app_permission(session, app_id, principal, Permission.ReadLogs)
+        query = select(Job).where(Job.app_id == app_id)
+        if status is not None:
+            query = query.where(Job.status == status)
+        if cursor is not None:
+            created_at, job_id = _decode_cursor(cursor)
+            query = query.where(or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id)))
+        jobs = session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)).all()
+    more = len(jobs) > limit
+    jobs = list(jobs[:limit])
+    return jobs, (_encode_cursor(jobs[-1]) if more else None)
+
+
+def _encode_cursor(job: Job) -> str:
+    # Full precision, not the rendered milliseconds: the keyset compares it.
+    raw = json.dumps([job.created_at.isoformat(), job.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, job_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None or not isinstance(job_id, str):
+            raise ValueError(cursor)
+        return created_at, job_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "not a cursor from this list"}]) from None
+
+
+def job_log(principal: Principal, job_id: str) -> tuple[Job, list[dict[str, Any]]]:
+    """The log lines the executor stored (written when the run ends: [] before)."""
+    job = get_job(principal, job_id)
+    try:
+        raw = get_storage().get(job_key(job_id, "log.jsonl"))
+    except StorageNotFound:
+        return job, []
+    return job, [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+
+
 def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
     """Wait until the job is terminal (returned) or the timeout passes (None)."""
     deadline = time.monotonic() + timeout
@@ -369,8 +413,8 @@ def load_result(job: Job) -> Any:
     return job.result
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    """GET /jobs/{id}: the spec's fields first, then ours."""
+def job_json(job: Job, *, with_result: bool = True) -> dict[str, Any]:
+    """GET /jobs/{id}: the spec's fields first, then ours (lists leave the result out)."""
     body: dict[str, Any] = {
         "job_id": job.id,
         "status": job.status,
@@ -386,6 +430,6 @@ def job_json(job: Job) -> dict[str, Any]:
         "steps": job.steps,
         "progress": job.progress,
     }
-    if job.status == states.COMPLETED:
+    if with_result and job.status == states.COMPLETED:
         body["result"] = load_result(job)
     return body

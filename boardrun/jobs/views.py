@@ -11,7 +11,7 @@ from boardrun.accounts.auth import require_principal
 from boardrun.errors import Unprocessable
 from boardrun.jobs import services, states
 from boardrun.jobs.models import Job
-from boardrun.web import iso_time, json_body, json_response, no_content
+from boardrun.web import iso_time, json_body, json_response, no_content, query_int
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -57,6 +57,32 @@ def _queued_or_full(job: Job) -> dict[str, Any]:
 def get(request: Request, job_id: str) -> Response:
     job = services.get_job(require_principal(request), job_id)
     return json_response(services.job_json(job), headers={"Cache-Control": "no-store"})
+
+
+def list_(request: Request) -> Response:
+    principal = require_principal(request)
+    app_id = request.args.get("app_id")
+    if not app_id:
+        raise Unprocessable("app_id is required", details=[{"field": "app_id", "message": "required"}])
+    status = request.args.get("status")
+    if status is not None and status not in _STATES:
+        raise Unprocessable(f"status must be one of {', '.join(_STATES)}", details=[{"field": "status", "message": "unknown state"}])
+    jobs, cursor = services.list_jobs(
+        principal, app_id, status=status, limit=query_int(request, "limit", 20, minimum=1, maximum=100), cursor=request.args.get("cursor")
+    )
+    body = {"jobs": [services.job_json(j, with_result=False) for j in jobs], "next_cursor": cursor}
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+_STATES = (states.QUEUED, states.RUNNING, states.COMPLETED, states.FAILED, states.CANCELLED)
+
+
+def logs(request: Request, job_id: str) -> Response:
+    job, lines = services.job_log(require_principal(request), job_id)
+    return json_response(
+        {"job_id": job.id, "status": job.status, "complete": states.is_terminal(job.status), "lines": lines},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def cancel(request: Request, job_id: str) -> Response:

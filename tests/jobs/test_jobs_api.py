@@ -143,3 +143,35 @@ def test_server_shuts_down_cleanly_with_running_jobs(workspace, server):
     workspace.wait(job_id, statuses=("running",))
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=30) == 0
+
+
+def test_list_and_logs(workspace):
+    """GET /jobs lists an app's jobs newest first in keyset pages (status filter); GET /jobs/{id}/logs returns the run's stored lines."""
+    from tests.engine.engine_testkit import BoardBuilder
+
+    b = BoardBuilder()
+    start = b.add("events_generic", "start")
+    info = b.add("log_info", "say", message="hello from the board")
+    ret = b.add("events_generic_return_result", "ret")
+    b.connect(start, "exec_out", info, "exec_in")
+    b.connect(info, "exec_out", ret, "exec_in")
+    b.connect(start, "payload", ret, "response")
+    workspace.put_board("talk", b.build())
+    ids = [workspace.submit("talk", payload={"n": n}, mode="sync").json()["job_id"] for n in range(3)]
+    c, h = workspace.client, workspace.headers
+
+    first = c.get("/jobs", params={"app_id": workspace.app_id, "limit": 2}, headers=h).json()
+    second = c.get("/jobs", params={"app_id": workspace.app_id, "limit": 2, "cursor": first["next_cursor"]}, headers=h).json()
+    listed = [j["job_id"] for j in first["jobs"] + second["jobs"]]
+    assert listed == list(reversed(ids)) and second["next_cursor"] is None
+    assert "result" not in first["jobs"][0]
+    assert c.get("/jobs", params={"app_id": workspace.app_id, "status": "failed"}, headers=h).json()["jobs"] == []
+    assert c.get("/jobs", params={"app_id": workspace.app_id, "status": "done"}, headers=h).status_code == 422
+    assert c.get("/jobs", params={"app_id": workspace.app_id, "cursor": "garbage"}, headers=h).status_code == 422
+    assert c.get("/jobs", headers=h).status_code == 422
+    other = sign_in(c, "stranger@example.com")
+    assert c.get("/jobs", params={"app_id": workspace.app_id}, headers=other).status_code == 404
+
+    log = c.get(f"/jobs/{ids[0]}/logs", headers=h).json()
+    assert log["complete"] is True and any("hello from the board" in (line.get("message") or "") for line in log["lines"])
+    assert c.get(f"/jobs/{ids[0]}/logs", headers=other).status_code == 404
