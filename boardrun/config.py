@@ -116,6 +116,26 @@ def _load() -> Settings:
     )
 
 
+def embedded_secret(name: str, make: Callable[[], bytes]) -> bytes:
+    """A secret generated for embedded mode and kept in DATA_DIR/<name> (0600): created
+    once, the first writer winning if several processes start at once. Production
+    never generates secrets: callers check `production` first."""
+    path = get_settings().data_dir / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(make())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return _load()

@@ -7,7 +7,6 @@ Every function verifies tokens locally with the public half: no database round t
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -18,7 +17,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from boardrun.config import ConfigError, get_settings
+from boardrun.config import ConfigError, embedded_secret, get_settings
 
 ISSUER = "boardrun"
 _lock = threading.Lock()
@@ -34,23 +33,13 @@ def _load_or_create_key() -> Ed25519PrivateKey:
         return key
     if settings.production:  # never generated in production
         raise ConfigError("AUTH_SIGNING_KEY or AUTH_SIGNING_KEY_FILE is required when BOARDRUN_ENV=production")
-    path = settings.data_dir / "signing-key.pem"
-    if path.exists():
-        return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    try:
-        os.link(tmp, path)  # first writer wins if several processes start at once
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]
+    pem = embedded_secret(
+        "signing-key.pem",
+        lambda: Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    )
+    return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]
 
 
 def keys() -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:

@@ -50,21 +50,29 @@ APP_EDITABLE = (
 )  # fmt: skip
 
 
-def app_json(app: App, *, board_ids: list[str], role: str | None, permissions: Permission) -> dict[str, Any]:
+def public_app_json(app: App) -> dict[str, Any]:
+    """What anyone who may see the app sees (the store shows exactly this)."""
     return {
         "id": app.id,
         "name": app.name,
         "description": app.description,
         "tags": list(app.tags or []),
-        "status": app.status,
-        "visibility": app.visibility,
         "primary_category": app.primary_category,
         "secondary_category": app.secondary_category,
-        "changelog": app.changelog,
         "version": app.version,
+        "changelog": app.changelog,
         "execution_mode": app.execution_mode,
+        "status": app.status,
         "created_at": iso_time(app.created_at),
         "updated_at": iso_time(app.updated_at),
+    }
+
+
+def app_json(app: App, *, board_ids: list[str], role: str | None, permissions: Permission) -> dict[str, Any]:
+    """An app as its members see it: the public fields, visibility, boards and the caller's role."""
+    return {
+        **public_app_json(app),
+        "visibility": app.visibility,
         "boards": board_ids,
         "role": role,
         "permissions": names(permissions),

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from boardrun.jobs.backends.k8s_objects import hardened_container_security
+
 IMAGE = "registry.example.com/boardrun:0.1.0"  # rewritten by `kustomize edit set image`
 NAMESPACE = "flow-like"
 
@@ -110,15 +112,7 @@ def service(fn: Fn, image: str = IMAGE, namespace: str = NAMESPACE) -> dict:
                                 "requests": {"cpu": fn.cpu, "memory": fn.memory},
                                 "limits": {"cpu": fn.cpu_limit, "memory": fn.memory_limit},
                             },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "runAsNonRoot": True,
-                                "runAsUser": 65532,
-                                "runAsGroup": 65532,
-                                "capabilities": {"drop": ["ALL"]},
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
+                            "securityContext": hardened_container_security(),
                             "startupProbe": _probe("/health/startup", 2, 60),
                             "readinessProbe": _probe("/health/ready", 10, 3),
                             "livenessProbe": _probe("/health/live", 15, 3),

@@ -15,10 +15,9 @@ import json
 import os
 import secrets
 import threading
-from pathlib import Path
 from typing import Any
 
-from boardrun.config import ConfigError, get_settings
+from boardrun.config import ConfigError, embedded_secret, get_settings
 from boardrun.eventing.cloudevents_adapter import Event
 
 _lock = threading.Lock()
@@ -32,20 +31,7 @@ def _load_secret() -> bytes:
     settings = get_settings()
     if settings.production:
         raise ConfigError("JOB_TOKEN_SECRET is required when BOARDRUN_ENV=production")
-    path: Path = settings.data_dir / "job-token-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)  # first writer wins
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip().encode()
+    return embedded_secret("job-token-secret", lambda: secrets.token_hex(32).encode()).strip()
 
 
 def _server_secret() -> bytes:

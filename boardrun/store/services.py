@@ -12,28 +12,12 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from boardrun.apps.models import App, Board, BoardVersion
+from boardrun.apps.services import public_app_json
 from boardrun.errors import NotFound, Unprocessable
 from boardrun.web import iso_time
 
 PUBLIC = "Public"
 SORTS = ("newest", "name")
-
-
-def app_json(app: App) -> dict[str, Any]:
-    return {
-        "id": app.id,
-        "name": app.name,
-        "description": app.description,
-        "tags": list(app.tags or []),
-        "primary_category": app.primary_category,
-        "secondary_category": app.secondary_category,
-        "version": app.version,
-        "changelog": app.changelog,
-        "execution_mode": app.execution_mode,
-        "status": app.status,
-        "created_at": iso_time(app.created_at),
-        "updated_at": iso_time(app.updated_at),
-    }
 
 
 # --- cursors ---------------------------------------------------------------------------
@@ -114,7 +98,7 @@ def list_public(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "items": [app_json(a) for a in rows],
+        "items": [public_app_json(a) for a in rows],
         "next_cursor": encode_cursor(sort, q, category, rows[-1]) if more and rows else None,
     }
 
@@ -136,7 +120,7 @@ def get_public(session: Session, app_id: str) -> dict[str, Any]:
             {"version": v.label, "major": v.major, "minor": v.minor, "patch": v.patch, "created_at": iso_time(v.created_at)}
         )
     return {
-        **app_json(app),
+        **public_app_json(app),
         "boards": [
             {
                 "id": b.id,
