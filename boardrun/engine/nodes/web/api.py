@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .. import http_egress
-from ..coerce import as_str
-from ..errors import NodeError
-from ..registry import inp, out, register
+from ... import http_egress
+from ...coerce import as_str
+from ...errors import NodeError
+from ...registry import inp, out, register
 
 if TYPE_CHECKING:
-    from ..runtime import NodeContext
+    from ...runtime import NodeContext
+
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
 
 REQUEST_SCHEMA = json.dumps({
     "title": "HttpRequest", "type": "object", "required": ["url", "method"],
@@ -21,24 +23,14 @@ REQUEST_SCHEMA = json.dumps({
                    "headers": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
                    "body": {}},
 })
+
+
 RESPONSE_SCHEMA = json.dumps({
     "title": "HttpResponse", "type": "object", "required": ["status_code", "headers", "body"],
     "properties": {"status_code": {"type": "integer"},
                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
                    "body": {"type": ["array", "null"], "items": {"type": "integer", "minimum": 0, "maximum": 255}}},
 })
-
-
-@register("http_make_request", "Make Request", "Web/API/Request", "Builds a request object for 'API Call'.",
-          [inp("method", "Method", "String", default="GET", options={"valid_values": list(METHODS)},
-               description="HTTP method; anything unknown becomes GET."),
-           inp("url", "URL", "String", description="Absolute http or https URL."),
-           out("request", "Request", "Struct", description="The request, without headers or body.",
-               schema=REQUEST_SCHEMA)])
-def http_make_request(ctx: NodeContext) -> None:
-    method = as_str(ctx.get("method"), "method")
-    ctx.set("request", {"url": as_str(ctx.get("url"), "url"), "method": method if method in METHODS else "GET",
-                        "headers": None, "body": None})
 
 
 def _request_parts(request: Any) -> tuple[str, str, dict[str, str], bytes | None]:
@@ -60,6 +52,18 @@ def _request_parts(request: Any) -> tuple[str, str, dict[str, str], bytes | None
         if not any(k.lower() == "content-type" for k in headers):
             headers = {**headers, "Content-Type": "application/json"}
     return url, method, headers, content
+
+
+@register("http_make_request", "Make Request", "Web/API/Request", "Builds a request object for 'API Call'.",
+          [inp("method", "Method", "String", default="GET", options={"valid_values": list(METHODS)},
+               description="HTTP method; anything unknown becomes GET."),
+           inp("url", "URL", "String", description="Absolute http or https URL."),
+           out("request", "Request", "Struct", description="The request, without headers or body.",
+               schema=REQUEST_SCHEMA)])
+def http_make_request(ctx: NodeContext) -> None:
+    method = as_str(ctx.get("method"), "method")
+    ctx.set("request", {"url": as_str(ctx.get("url"), "url"), "method": method if method in METHODS else "GET",
+                        "headers": None, "body": None})
 
 
 @register("http_fetch", "API Call", "Web/API",

@@ -1,4 +1,4 @@
-"""Control flow: branching, loops, sequences, parallel bodies, gathering, waiting, rerouting.
+"""Control: branching, loops, sequences, parallel bodies, waiting and rerouting.
 
 Nodes that run bodies are generators: each ``yield`` hands the scheduler a list of nodes to run
 with their downstream chains, and the generator resumes once that body has finished.
@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..coerce import as_bool, as_float, as_int, as_list
-from ..errors import NodeError
-from ..registry import inp, out, register
+from ...coerce import as_bool, as_float, as_int, as_list
+from ...errors import NodeError
+from ...registry import inp, out, register
 
 if TYPE_CHECKING:
-    from ..runtime import NodeContext
+    from ...runtime import NodeContext
+
 
 Body = Iterator[list[Any]]
 
@@ -118,20 +119,6 @@ def control_par_execution(ctx: NodeContext) -> Body:
         yield [target]
     ctx.deactivate("exec_out")
     ctx.activate("exec_done")
-
-
-@register("control_gather", "Gather", "Control/Parallel",
-          "Waits until every one of its inputs has been reached, then continues once.",
-          [inp("exec_in", "Input", "Execution", description="One of the branches to wait for."),
-           inp("exec_in", "Input", "Execution", description="One of the branches to wait for."),
-           out("exec_done", "In Sync", "Execution", description="Fires when all inputs have arrived.")],
-          repeatable={"exec_in"})
-def control_gather(ctx: NodeContext) -> None:
-    ctx.deactivate("exec_done")
-    if ctx.exec_inputs_arrived("exec_in"):
-        ctx.activate("exec_done")
-        # Marking our own inputs as spent makes the gather fire only once per run, as in Flow-Like.
-        ctx.set_inputs("exec_in", False)
 
 
 @register("delay", "Delay", "Control", "Waits for the given number of milliseconds before continuing.",

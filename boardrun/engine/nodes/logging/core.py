@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..coerce import as_bool, as_int, as_str
-from ..registry import inp, out, register
+from ...coerce import as_bool, as_int, as_str
+from ...registry import inp, out, register
 
 if TYPE_CHECKING:
-    from ..runtime import NodeContext
+    from ...runtime import NodeContext
 
 
 def _text(value: Any) -> str:

@@ -6,12 +6,13 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..coerce import as_str
-from ..errors import NodeError
-from ..registry import inp, out, register
+from ...coerce import as_str
+from ...errors import NodeError
+from ...registry import inp, out, register
 
 if TYPE_CHECKING:
-    from ..runtime import NodeContext
+    from ...runtime import NodeContext
+
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..coerce import as_str
-from ..errors import NodeError
-from ..registry import inp, out, register
+from ...coerce import as_str
+from ...errors import NodeError
+from ...registry import inp, out, register
 
 if TYPE_CHECKING:
-    from ..runtime import NodeContext
+    from ...runtime import NodeContext
 
 
 def _variable_id(ctx: NodeContext) -> str:

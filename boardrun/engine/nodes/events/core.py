@@ -1,15 +1,19 @@
-"""Entry nodes and the result node."""
+"""Events: the entry nodes a run starts at."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import NodeError
-from ..model import MISSING
-from ..registry import inp, out, register
+from ...errors import NodeError
+from ...model import MISSING
+from ...registry import out, register
 
 if TYPE_CHECKING:
-    from ..runtime import NodeContext
+    from ...runtime import NodeContext
+
+
+def _squash(key: str) -> str:
+    return key.lower().replace("_", "")
 
 
 @register("events_simple", "Simple Event", "Events", "Entry point without input: starts the flow when the run begins here.",
@@ -17,10 +21,6 @@ if TYPE_CHECKING:
           start=True, can_be_referenced_by_fns=True)
 def events_simple(ctx: NodeContext) -> None:
     ctx.activate("exec_out")
-
-
-def _squash(key: str) -> str:
-    return key.lower().replace("_", "")
 
 
 @register("events_generic", "Generic Event", "Events",
@@ -46,12 +46,3 @@ def events_generic(ctx: NodeContext) -> None:
     for name, data_type in ctx.output_pins():
         if data_type == "Execution" and name != "auto_handle_error":
             ctx.activate(name)
-
-
-@register("events_generic_return_result", "Return Generic Result", "Events/Generic",
-          "Hands a JSON value back to whoever started the run; this branch ends here.",
-          [inp("exec_in", "Input", "Execution", description="Send the result."),
-           inp("response", "Result", "Generic", description="Any JSON value to return.")],
-          event_callback=True)
-def events_generic_return_result(ctx: NodeContext) -> None:
-    ctx.emit_result(ctx.get("response"))
