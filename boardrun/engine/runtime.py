@@ -430,6 +430,20 @@ class NodeContext:
     def sleep(self, seconds: float) -> None:
         self._run.sleep(seconds)
 
+    def checkpoint(self) -> None:
+        """Stop here if the run was cancelled or ran past its deadline.
+
+        Nodes that loop over network reads (streams, mailboxes, subscriptions) call this between
+        reads, so a cancel or the deadline ends them within one read's timeout.
+        """
+        stop = self._run._stop_reason()
+        if stop is not None:
+            raise stop
+
+    def time_left(self) -> float:
+        """Seconds until the run's deadline (never negative): the upper bound for any blocking call."""
+        return max(0.0, self._run._deadline_at - time.monotonic())
+
     def log(self, level: str, message: str) -> None:
         if self._run.on_event is not None:
             self._run.log(self._node, level, message)  # type: ignore[arg-type]

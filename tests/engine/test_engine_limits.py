@@ -117,3 +117,31 @@ def test_cancel_before_start():
     assert token.cancelled and token.wait(0)
     result = b.run(start, cancel=token)
     assert (result.status, result.steps) == ("cancelled", 1)
+
+
+def test_checkpoint_and_time_left_see_cancel_and_deadline():
+    """A node's checkpoint() stops the run once it is cancelled; time_left() counts down to the deadline."""
+    from boardrun.engine import registry
+
+    seen = {}
+
+    def probe(ctx):
+        seen["left"] = ctx.time_left()
+        ctx.checkpoint()  # not cancelled yet: returns
+        cancel.cancel()
+        ctx.checkpoint()
+        seen["after"] = True
+
+    cancel = CancelToken()
+    original = registry.get("log_info")
+    registry._REGISTRY["log_info"] = registry.NodeType(original.definition, probe)
+    try:
+        b = BoardBuilder()
+        start = b.add("events_simple")
+        log = b.add("log_info", message="x")
+        b.connect(start, "exec_out", log, "exec_in")
+        result = b.run(start, limits=RunLimits(deadline_seconds=30), cancel=cancel)
+    finally:
+        registry._REGISTRY["log_info"] = original
+    assert result.status == "cancelled" and "after" not in seen
+    assert 0 < seen["left"] <= 30

@@ -75,7 +75,7 @@ def test_final_stage_is_non_root_without_build_tools():
 
 def test_every_copied_path_exists_and_is_not_ignored():
     """Each COPY source (from the build context) exists and .containerignore/.dockerignore do not exclude it."""
-    ignore = [l.strip() for l in (ROOT / ".containerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    ignore = [line.strip() for line in (ROOT / ".containerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert (ROOT / ".dockerignore").read_text() == (ROOT / ".containerignore").read_text()
 
     def ignored(path: str) -> bool:
