@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Hashable
 
 from .errors import NodeError
 
@@ -44,6 +44,57 @@ def as_list(value: Any, pin: str) -> list[Any]:
     if type(value) is list:
         return value
     raise NodeError(f"input '{pin}' must be an array, got {_kind(value)}")
+
+
+def as_map(value: Any, pin: str) -> dict[str, Any]:
+    """A HashMap pin's value: a JSON object (string keys, insertion order kept)."""
+    if type(value) is dict:
+        return value
+    raise NodeError(f"input '{pin}' must be a map (JSON object), got {_kind(value)}")
+
+
+def as_set(value: Any, pin: str) -> list[Any]:
+    """A HashSet pin's value: a JSON array, read as a new list without repeated elements.
+
+    Flow-Like serialises a set as a JSON array; reading one collapses duplicates (by JSON
+    equality, see :func:`value_key`). The first occurrence of each element keeps its place, so a
+    set's order is the order its elements were first added: deterministic, unlike Rust's hash order.
+    """
+    if type(value) is not list:
+        raise NodeError(f"input '{pin}' must be a set (JSON array), got {_kind(value)}")
+    unique: dict[Hashable, Any] = {}
+    for element in value:
+        unique.setdefault(value_key(element), element)
+    return list(unique.values())
+
+
+def value_key(value: Any) -> Hashable:
+    """A hashable key equal for two JSON values exactly when Flow-Like (serde_json) sees them equal.
+
+    Python's own equality is looser: True == 1 == 1.0. In serde_json a boolean is never a number
+    and an integer never equals a float; object equality ignores key order; 0.0 equals -0.0.
+    """
+    kind = type(value)
+    if kind is str:
+        return ("s", value)
+    if kind is bool:
+        return ("b", value)
+    if kind is int:
+        return ("i", value)
+    if kind is float:
+        return ("f", value if value != 0.0 else 0.0)
+    if value is None:
+        return ("n",)
+    if kind is list:
+        return ("a", tuple(value_key(item) for item in value))
+    if kind is dict:
+        return ("o", frozenset((key, value_key(item)) for key, item in value.items()))
+    raise NodeError(f"a {_kind(value)} is not a JSON value")
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON equality as Flow-Like's nodes compare values (see :func:`value_key`)."""
+    return a is b or value_key(a) == value_key(b)
 
 
 def check_i64(value: int, what: str) -> int:

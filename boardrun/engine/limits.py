@@ -12,11 +12,16 @@ class RunLimits:
 
     ``max_steps`` counts every node evaluation, pure ones included. ``max_loop_iterations``
     caps a single for-each or while-loop execution; exceeding it fails that node.
+    ``max_string_length`` (characters) and ``max_array_length`` (elements) cap the strings and
+    arrays that string and collection nodes build, so a board cannot exhaust memory by, say,
+    replacing every character of a long text with a long text or doubling an array in a loop.
     """
 
     max_steps: int = 1_000_000
     deadline_seconds: float = 300.0
     max_loop_iterations: int = 100_000
+    max_string_length: int = 16 * 1024 * 1024
+    max_array_length: int = 10_000_000
 
 
 class CancelToken:
