@@ -29,8 +29,9 @@ from .graph import sources_of, targets_of
 from .http_egress import EgressPolicy
 from .limits import CancelToken, RunLimits
 from .model import MISSING, Board, Node, Pin
+from .registry import NodeType
 from .registry import get as get_node_type
-from .validate import Problem, validate_board
+from .validate import Problem, is_inert, validate_board
 
 ON_ERROR_FLAG = "auto_handle_error"
 ON_ERROR_TEXT = "auto_handle_error_string"
@@ -71,9 +72,10 @@ class _Shape:
     """Name tables of one node layout (node type plus its pins in canonical order), shared by every
     node of a board laid out the same way. Pins are numbered 0.. in the node's canonical pin order."""
 
-    __slots__ = ("in_first", "ins", "outs", "names", "output_pins", "gen")
+    __slots__ = ("in_first", "ins", "outs", "names", "output_pins", "gen", "inert")
 
-    def __init__(self, pins: tuple[Pin, ...], fn: Callable[..., Any]) -> None:
+    def __init__(self, pins: tuple[Pin, ...], node_type: NodeType) -> None:
+        fn = node_type.run
         ins: dict[str, tuple[int, ...]] = {}
         outs: dict[str, tuple[int, ...]] = {}
         for k, pin in enumerate(pins):
@@ -88,6 +90,8 @@ class _Shape:
         self.output_pins = [(pin.name, pin.data_type) for pin in pins if pin.pin_type != "Input"]
         # Generator nodes (loops, sequences) keep their context across the bodies they run.
         self.gen = inspect.isgeneratorfunction(fn)
+        # Pins kept from an older catalogue: the node never reads them, so their sources are not evaluated.
+        self.inert = tuple(is_inert(node_type.definition, pin) for pin in pins)
 
 
 class _PNode:
@@ -153,7 +157,7 @@ def _prepare(board: Board) -> _Prepared:
         node_type = get_node_type(node.name)
         assert node_type is not None  # validation guarantees known node names
         if shape is None:
-            shape = shapes[key] = _Shape(pins, node_type.run)
+            shape = shapes[key] = _Shape(pins, node_type)
         pure = True
         for k, pin in enumerate(pins, base):
             slot_of[pin.id] = k
@@ -181,7 +185,7 @@ def _prepare(board: Board) -> _Prepared:
                             srcs = [-1] * len(node.pins)
                         srcs[k] = slot_of[source.id]
                         template[pnode.base + k] = MISSING  # a connected input reads its source first
-                        if pin.data_type != "Execution":
+                        if pin.data_type != "Execution" and not pnode.shape.inert[k]:
                             feeders.append(source.node_id)  # type: ignore[arg-type]
                 continue
             if pin.data_type != "Execution":
