@@ -93,8 +93,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    problems = validate_board(_read_board(args.board))
-    _dump({"valid": not problems, "problems": [p.to_dict() for p in problems]})
+    board = _read_board(args.board)
+    problems = validate_board(board)
+    _dump({"valid": not problems, "problems": [p.to_dict() for p in problems], "repairs": list(board.repairs)})
     return EXIT_USAGE if problems else EXIT_OK
 
 

@@ -1,7 +1,8 @@
 """Board model and loader for Flow-Like board JSON.
 
 The loader is lenient about content (unknown fields are ignored, semantic problems are left to
-:mod:`validate`) and strict only about structure it cannot read at all.
+:mod:`validate`) and strict only about structure it cannot read at all. Like Flow-Like, it repairs
+what older saves get wrong (see ``_repair`` and docs/engine.md, "Loading older boards").
 
 A loaded board is immutable: pins, nodes and variables are named tuples and every map is a
 read-only view. That is what lets validation and the runtime's prepared form be computed once
@@ -72,6 +73,7 @@ class Board:
     variables: Mapping[str, Variable]
     log_level: str = "Debug"
     duplicate_pin_ids: tuple[tuple[str, str], ...] = ()  # (pin id, node id)
+    repairs: tuple[str, ...] = ()  # what the loader fixed, one sentence each
     # Derived once per board and reused: validation problems and the runtime's prepared form.
     _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
@@ -81,6 +83,7 @@ class Board:
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, name, MappingProxyType(dict(value)))
         object.__setattr__(self, "duplicate_pin_ids", tuple(self.duplicate_pin_ids))
+        object.__setattr__(self, "repairs", tuple(self.repairs))
 
 
 def decode_default(raw: Any) -> tuple[Any, str | None]:
@@ -175,6 +178,88 @@ def _load_variable(key: str, raw: Any) -> Variable:
                     exposed=bool(raw.get("exposed", False)), secret=bool(raw.get("secret", False)))
 
 
+def _added_pins(node: Node, taken: set[str]) -> list[Pin]:
+    """Pins of the node's definition that the saved node lacks (boards saved before they existed).
+
+    A name the node has at least once counts as present (editors add repeatable pins freely). New
+    ids are derived from the node id, so loading the same board twice gives the same ids, and are
+    made unique against every id on the board.
+    """
+    from .registry import get as get_node_type  # the registry imports every node module: only when loading
+
+    node_type = get_node_type(node.name)
+    if node_type is None:
+        return []  # unknown node types are reported by validation
+    present = {(pin.name, pin.pin_type) for pin in node.pins.values()}
+    added = []
+    for pin_def in node_type.definition.pins:
+        if (pin_def.name, pin_def.pin_type) in present:
+            continue
+        base = f"{node.id}.{pin_def.pin_type.lower()}.{pin_def.name}.{pin_def.index}"
+        pin_id, n = base, 1
+        while pin_id in taken:
+            n += 1
+            pin_id = f"{base}~{n}"
+        taken.add(pin_id)
+        default = MISSING if pin_def.default_value is None else pin_def.default_value
+        added.append(Pin(id=pin_id, name=pin_def.name, friendly_name=pin_def.friendly_name, pin_type=pin_def.pin_type,
+                         data_type=pin_def.data_type, value_type=pin_def.value_type, index=pin_def.index,
+                         connected_to=(), depends_on=(), default=default, node_id=node.id))
+    return added
+
+
+def _mirrored(pin: Pin, pins: Mapping[str, Pin]) -> Pin:
+    """``pin`` without connection entries the other end does not record (or that name no pin).
+
+    This is what Flow-Like's load-time cleanup does: a connection exists only when both ends
+    record it, so a one-sided or dangling entry is dropped rather than completed.
+    """
+    keep_to = tuple(t for t in pin.connected_to if (o := pins.get(t)) is not None and pin.id in o.depends_on)
+    keep_from = tuple(s for s in pin.depends_on if (o := pins.get(s)) is not None and pin.id in o.connected_to)
+    if keep_to == pin.connected_to and keep_from == pin.depends_on:
+        return pin
+    return pin._replace(connected_to=keep_to, depends_on=keep_from)
+
+
+def _repair(nodes: dict[str, Node], relay_pins: list[Pin], pins: dict[str, Pin]
+            ) -> tuple[dict[str, Node], list[Pin], list[str]]:
+    """Bring a board saved by an older Flow-Like up to the current catalogue, as Flow-Like's loader does.
+
+    1. Definition pins the node lacks are added with their catalogue defaults, unconnected.
+    2. Connection entries recorded on one end only, or naming no pin, are dropped on that end.
+    Pins the catalogue no longer has are kept untouched; validation and the runtime treat them as
+    inert (never read, never written).
+    """
+    repairs: list[str] = []
+    taken = set(pins)
+    for node_id, node in list(nodes.items()):
+        added = _added_pins(node, taken)
+        if added:
+            merged = sorted([*node.pins.values(), *added], key=_PIN_ORDER)
+            nodes[node_id] = node._replace(pins=MappingProxyType({p.id: p for p in merged}))
+            for pin in added:
+                pins[pin.id] = pin
+                repairs.append(f"node '{node_id}' ({node.name}): added missing {pin.pin_type.lower()} pin "
+                               f"'{pin.name}' as '{pin.id}'")
+    fixed: dict[str, Pin] = {}
+    for pin in pins.values():
+        repaired = _mirrored(pin, pins)
+        if repaired is not pin:
+            fixed[pin.id] = repaired
+            for other in sorted(set(pin.connected_to) - set(repaired.connected_to)):
+                repairs.append(f"pin '{pin.id}': dropped connected_to '{other}' (not recorded on the other end)")
+            for other in sorted(set(pin.depends_on) - set(repaired.depends_on)):
+                repairs.append(f"pin '{pin.id}': dropped depends_on '{other}' (not recorded on the other end)")
+    if fixed:
+        pins.update(fixed)
+        for node_id, node in list(nodes.items()):
+            if any(pin_id in fixed for pin_id in node.pins):
+                nodes[node_id] = node._replace(pins=MappingProxyType(
+                    {pin_id: fixed.get(pin_id, pin) for pin_id, pin in node.pins.items()}))
+        relay_pins = [fixed.get(pin.id, pin) for pin in relay_pins]
+    return nodes, relay_pins, repairs
+
+
 def load_board(data: Any) -> Board:
     """Build a :class:`Board` from decoded board JSON.
 
@@ -213,6 +298,8 @@ def load_board(data: Any) -> Board:
             duplicates.append((pin.id, ""))
         pins[pin.id] = pin
 
+    nodes, relay_pins, repairs = _repair(nodes, relay_pins, pins)
+
     variables = {}
     for key, raw in _map(data, "variables", "board").items():
         variable = _load_variable(key, raw)
@@ -220,4 +307,5 @@ def load_board(data: Any) -> Board:
     log_level = data.get("log_level", "Debug")
     return Board(id=str(data.get("id", "")), name=str(data.get("name", "")), nodes=MappingProxyType(nodes),
                  pins=MappingProxyType(pins), variables=MappingProxyType(variables),
-                 log_level=log_level if isinstance(log_level, str) else "Debug", duplicate_pin_ids=tuple(duplicates))
+                 log_level=log_level if isinstance(log_level, str) else "Debug", duplicate_pin_ids=tuple(duplicates),
+                 repairs=tuple(repairs))

@@ -66,8 +66,10 @@ def inp(name: str, friendly: str, data_type: str, value_type: str = "Normal", de
 
 
 def out(name: str, friendly: str, data_type: str, value_type: str = "Normal",
-        options: dict[str, Any] | None = None, description: str = "", schema: str | None = None) -> PinDef:
-    return PinDef(name, friendly, "Output", data_type, value_type, NO_DEFAULT, options, description, schema)
+        options: dict[str, Any] | None = None, description: str = "", schema: str | None = None,
+        default: Any = NO_DEFAULT) -> PinDef:
+    """An output pin; ``default`` is what a connected input reads before the node has set it."""
+    return PinDef(name, friendly, "Output", data_type, value_type, default, options, description, schema)
 
 
 def register(name: str, friendly_name: str, category: str, description: str, pins: list[PinDef],

@@ -29,8 +29,9 @@ from .graph import sources_of, targets_of
 from .http_egress import EgressPolicy
 from .limits import CancelToken, RunLimits
 from .model import MISSING, Board, Node, Pin
+from .registry import NodeType
 from .registry import get as get_node_type
-from .validate import Problem, validate_board
+from .validate import Problem, is_inert, validate_board
 
 ON_ERROR_FLAG = "auto_handle_error"
 ON_ERROR_TEXT = "auto_handle_error_string"
@@ -59,6 +60,28 @@ class _Stop(Exception):
         self.reason = reason
 
 
+class _Expired(_Stop):
+    """A body run under a time budget (``Timed``) ran out of time: unwinds to the node that set it."""
+
+    def __init__(self, frame: "_Body") -> None:
+        super().__init__("failed", "timeout", "the time budget of a body ran out")
+        self.frame = frame
+
+
+class Timed:
+    """What a generator node yields to run ``nodes`` as a body within ``seconds``.
+
+    The generator is resumed with ``True`` when the budget ran out (the body was abandoned where
+    it was) and with ``None`` when the body finished in time.
+    """
+
+    __slots__ = ("nodes", "seconds")
+
+    def __init__(self, nodes: list[Any], seconds: float) -> None:
+        self.nodes = nodes
+        self.seconds = seconds
+
+
 class _PureFailure(NodeError):
     """A pure dependency failed while a node was being prepared; remembers which one."""
 
@@ -71,9 +94,10 @@ class _Shape:
     """Name tables of one node layout (node type plus its pins in canonical order), shared by every
     node of a board laid out the same way. Pins are numbered 0.. in the node's canonical pin order."""
 
-    __slots__ = ("in_first", "ins", "outs", "names", "output_pins", "gen")
+    __slots__ = ("in_first", "ins", "outs", "names", "output_pins", "gen", "inert")
 
-    def __init__(self, pins: tuple[Pin, ...], fn: Callable[..., Any]) -> None:
+    def __init__(self, pins: tuple[Pin, ...], node_type: NodeType) -> None:
+        fn = node_type.run
         ins: dict[str, tuple[int, ...]] = {}
         outs: dict[str, tuple[int, ...]] = {}
         for k, pin in enumerate(pins):
@@ -88,6 +112,8 @@ class _Shape:
         self.output_pins = [(pin.name, pin.data_type) for pin in pins if pin.pin_type != "Input"]
         # Generator nodes (loops, sequences) keep their context across the bodies they run.
         self.gen = inspect.isgeneratorfunction(fn)
+        # Pins kept from an older catalogue: the node never reads them, so their sources are not evaluated.
+        self.inert = tuple(is_inert(node_type.definition, pin) for pin in pins)
 
 
 class _PNode:
@@ -98,7 +124,7 @@ class _PNode:
     """
 
     __slots__ = ("id", "name", "fn", "pure", "gen", "base", "srcs", "in_first", "ins", "outs", "shape", "pure_deps",
-                 "exec_outs", "error_flag", "error_text", "error_targets")
+                 "exec_outs", "error_flag", "error_text", "error_targets", "exec_srcs")
 
     def __init__(self, node: Node, fn: Callable[["NodeContext"], Any], shape: _Shape, base: int, pure: bool) -> None:
         self.id = node.id
@@ -117,6 +143,8 @@ class _PNode:
         self.error_flag = -1
         self.error_text = -1
         self.error_targets: tuple[_PNode, ...] = ()
+        # Execution inputs wired from several outputs: pin -> every source slot (srcs keeps the first only).
+        self.exec_srcs: dict[int, tuple[int, ...]] = _NO_EXEC_SRCS
 
 
 class _Prepared:
@@ -153,7 +181,7 @@ def _prepare(board: Board) -> _Prepared:
         node_type = get_node_type(node.name)
         assert node_type is not None  # validation guarantees known node names
         if shape is None:
-            shape = shapes[key] = _Shape(pins, node_type.run)
+            shape = shapes[key] = _Shape(pins, node_type)
         pure = True
         for k, pin in enumerate(pins, base):
             slot_of[pin.id] = k
@@ -181,8 +209,12 @@ def _prepare(board: Board) -> _Prepared:
                             srcs = [-1] * len(node.pins)
                         srcs[k] = slot_of[source.id]
                         template[pnode.base + k] = MISSING  # a connected input reads its source first
-                        if pin.data_type != "Execution":
+                        if pin.data_type != "Execution" and not pnode.shape.inert[k]:
                             feeders.append(source.node_id)  # type: ignore[arg-type]
+                        elif pin.data_type == "Execution" and len(sources) > 1:
+                            if pnode.exec_srcs is _NO_EXEC_SRCS:
+                                pnode.exec_srcs = {}
+                            pnode.exec_srcs[k] = tuple(slot_of[p.id] for p in sources)
                 continue
             if pin.data_type != "Execution":
                 if pin.name == ON_ERROR_TEXT:
@@ -210,6 +242,7 @@ def _prepare(board: Board) -> _Prepared:
 
 
 _NO_SOURCES: dict[int, tuple[int, ...]] = {}
+_NO_EXEC_SRCS: dict[int, tuple[int, ...]] = {}
 
 
 def _pure_deps(node_id: str, pnodes: dict[str, _PNode], data_sources: dict[str, list[str]]) -> tuple[_PNode, ...]:
@@ -266,13 +299,15 @@ class _Chain:
 class _Body:
     """A control node suspended while one of its bodies runs."""
 
-    __slots__ = ("gen", "node", "chain", "started")
+    __slots__ = ("gen", "node", "chain", "started", "send", "expires_at")
 
     def __init__(self, gen: Iterator[list[_PNode]], node: _PNode, chain: _Chain, started: float) -> None:
         self.gen = gen
         self.node = node
         self.chain = chain
         self.started = started
+        self.send: Any = None  # what the generator is resumed with
+        self.expires_at: float | None = None  # set while a Timed body runs
 
 
 class NodeContext:
@@ -442,7 +477,7 @@ class NodeContext:
 
     def time_left(self) -> float:
         """Seconds until the run's deadline (never negative): the upper bound for any blocking call."""
-        return max(0.0, self._run._deadline_at - time.monotonic())
+        return max(0.0, self._run._check_at - time.monotonic())
 
     def log(self, level: str, message: str) -> None:
         if self._run.on_event is not None:
@@ -457,12 +492,71 @@ class NodeContext:
     def emit_result(self, value: Any) -> None:
         self._run.set_result(self._node, value)  # type: ignore[arg-type]
 
+    # -- state and calls ------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        """This node's own state, kept across the times it runs within one run (Do Once, Gate, ...)."""
+        return self._run.node_states.setdefault(self._node.id, {})  # type: ignore[union-attr]
+
+    def exec_input_active(self, name: str) -> bool:
+        """Whether an Execution input called ``name`` reads as fired: its own flag, else its source's."""
+        node = self._node
+        values = self._values
+        for k in node.ins.get(name, ()):  # type: ignore[union-attr]
+            value = values[node.base + k]  # type: ignore[union-attr]
+            if value is True:
+                return True
+            if value is MISSING:
+                sources = node.exec_srcs.get(k) or (node.srcs[k],)  # type: ignore[union-attr]
+                if any(source >= 0 and values[source] is True for source in sources):
+                    return True
+        return False
+
+    def input_names(self) -> list[str]:
+        """Names of every input pin, in pin order, each once; includes editor-added ones."""
+        return list(self._node.ins)  # type: ignore[union-attr]
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        """The user the run executes for (see ``run_board(user=...)``), or None (CLI and test runs)."""
+        return self._run.user
+
+    @property
+    def delegated(self) -> bool:
+        """True while this node runs because a Call Reference called it (its outputs were set by the caller)."""
+        return self._node.id in self._run.delegated  # type: ignore[union-attr]
+
+    def call(self, node_id: str, values: dict[str, Any]) -> list[_PNode]:
+        """Prepare calling the referenceable node ``node_id``: set its data outputs named in ``values``
+        and mark it delegated. Yield the returned list to run it; call ``end_call`` afterwards."""
+        target = self._run.nodes.get(node_id)
+        node_type = get_node_type(target.name) if target is not None else None
+        if target is None or node_type is None:
+            raise NodeError(f"function reference '{node_id}' is not a node on this board")
+        if not node_type.definition.can_be_referenced_by_fns:
+            raise NodeError(f"node '{node_id}' ({target.name}) cannot be called as a function")
+        if node_id in self._run.delegated:
+            raise NodeError(f"function '{node_id}' is already running: recursive calls are not supported")
+        names = target.shape.names
+        for k, pin in enumerate(self._run.board.nodes[node_id].pins.values()):
+            if pin.pin_type == "Output" and pin.data_type != "Execution" and names[k] in values:
+                self._values[target.base + k] = values[names[k]]
+        self._run.delegated.add(node_id)
+        return [target]
+
+    def end_call(self, node_id: str) -> None:
+        self._run.delegated.discard(node_id)
+
 
 class _Run:
     def __init__(self, board: Board, prepared: _Prepared, start_id: str, payload: Any, variables: dict[str, Any],
                  limits: RunLimits, cancel: CancelToken, on_event: EventSink | None, egress: EgressPolicy,
-                 began: float) -> None:
+                 began: float, user: dict[str, Any] | None = None) -> None:
         self.board = board
+        self.user = user
+        self.node_states: dict[str, dict[str, Any]] = {}
+        self.delegated: set[str] = set()  # nodes running because a Call Reference called them
+        self._timed: list[_Body] = []  # bodies running under a time budget, outermost first
         self.nodes = prepared.nodes
         self.start_id = start_id
         self.payload = payload
@@ -481,6 +575,7 @@ class _Run:
         self._max_steps = limits.max_steps
         self._began = began  # when run_board was called: durations include validation and preparation
         self._deadline_at = time.monotonic() + limits.deadline_seconds
+        self._check_at = self._deadline_at  # the earliest of the run's deadline and every body's budget
 
     # -- services used by nodes -----------------------------------------------------------
     def emit(self, kind: str, rnode: _PNode | None, **fields: Any) -> None:
@@ -500,11 +595,23 @@ class _Run:
         self.emit(ev.RESULT, rnode, data=value)
 
     def sleep(self, seconds: float) -> None:
-        remaining = self._deadline_at - time.monotonic()
+        remaining = self._check_at - time.monotonic()
         if self.cancel.wait(max(0.0, min(seconds, remaining))):
             raise _Stop("cancelled", "cancelled", "the run was cancelled")
         if seconds > remaining:
-            raise _Stop("failed", "deadline", f"deadline of {self.limits.deadline_seconds} s exceeded")
+            stop = self._stop_reason()
+            if stop is not None:
+                raise stop
+
+    def _set_budget(self, frame: _Body, seconds: float | None) -> None:
+        """Start (seconds) or end (None) the time budget of a Timed body."""
+        if seconds is None:
+            self._timed.remove(frame)
+            frame.expires_at = None
+        else:
+            frame.expires_at = time.monotonic() + seconds
+            self._timed.append(frame)
+        self._check_at = min([self._deadline_at, *(f.expires_at for f in self._timed)])  # type: ignore[misc]
 
     # -- scheduling -----------------------------------------------------------------------
     def _stop_reason(self) -> _Stop | None:
@@ -512,8 +619,12 @@ class _Run:
             return _Stop("failed", "step_limit", f"step limit of {self.limits.max_steps} exceeded")
         if self.cancel._flag:
             return _Stop("cancelled", "cancelled", "the run was cancelled")
-        if time.monotonic() > self._deadline_at:
+        now = time.monotonic()
+        if now > self._deadline_at:
             return _Stop("failed", "deadline", f"deadline of {self.limits.deadline_seconds} s exceeded")
+        for frame in self._timed:  # outermost first: unwinding to it abandons the inner ones too
+            if now >= frame.expires_at:  # type: ignore[operator]
+                return _Expired(frame)
         return None
 
     def _tick(self) -> None:
@@ -524,7 +635,7 @@ class _Run:
         watch the deadline themselves). ``execute`` inlines this.
         """
         steps = self.steps = self.steps + 1
-        if steps > self._max_steps or self.cancel._flag or (not steps & 31 and time.monotonic() > self._deadline_at):
+        if steps > self._max_steps or self.cancel._flag or (not steps & 31 and time.monotonic() > self._check_at):
             stop = self._stop_reason()
             if stop is not None:
                 raise stop
@@ -595,98 +706,117 @@ class _Run:
         observed = self.on_event is not None
         cancel = self.cancel
         max_steps = self._max_steps
-        deadline_at = self._deadline_at
         monotonic = time.monotonic
         perf_counter = time.perf_counter
         try:
-            while stack:
-                top = stack[-1]
-                if type(top) is not _Chain:
-                    try:
-                        request = next(top.gen)
-                    except StopIteration:
-                        stack.pop()
-                        self._succeeded(top.node, top.chain, top.started)
-                    except _Stop:
-                        raise
-                    except Exception as exc:  # noqa: BLE001
-                        stack.pop()
-                        self._failed(top.node, top.chain, exc, top.started)
-                    else:
-                        stack.append(_Chain(list(request), True))
-                    continue
-                wave = top.wave
-                pos = top.pos
-                if pos >= len(wave):
-                    following = top.next
-                    if not following:
-                        stack.pop()
-                        continue
-                    if len(following) == 1:
-                        wave.clear()  # reuse the spent wave as the buffer for the one after
-                        top.next = wave
-                        wave = top.wave = following
-                    else:
-                        # A node reached several times within one wave runs once.
-                        wave = top.wave = list(dict.fromkeys(following))
-                        following.clear()
-                    top.first = False
-                    pos = 0
-                top.pos = pos + 1
-                node = wave[pos]
-                # One step: the checks of _tick, inlined.
-                steps = self.steps = self.steps + 1
-                if steps > max_steps or cancel._flag or (not steps & 31 and monotonic() > deadline_at):
-                    stop = self._stop_reason()
-                    if stop is not None:
-                        raise stop
-                started = 0.0
-                if observed:
-                    started = perf_counter()
-                    self.emit(ev.NODE_START, node)
+            while stack:  # re-entered only after a Timed body ran out of time and was abandoned
                 try:
-                    deps = node.pure_deps
-                    if deps:
+                    while stack:
+                        top = stack[-1]
+                        if type(top) is not _Chain:
+                            if top.expires_at is not None:
+                                self._set_budget(top, None)
+                            send, top.send = top.send, None
+                            try:
+                                request = top.gen.send(send)
+                            except StopIteration:
+                                stack.pop()
+                                self._succeeded(top.node, top.chain, top.started)
+                            except _Stop:
+                                raise
+                            except Exception as exc:  # noqa: BLE001
+                                stack.pop()
+                                self._failed(top.node, top.chain, exc, top.started)
+                            else:
+                                if type(request) is Timed:
+                                    self._set_budget(top, request.seconds)
+                                    request = request.nodes
+                                stack.append(_Chain(list(request), True))
+                            continue
+                        wave = top.wave
+                        pos = top.pos
+                        if pos >= len(wave):
+                            following = top.next
+                            if not following:
+                                stack.pop()
+                                continue
+                            if len(following) == 1:
+                                wave.clear()  # reuse the spent wave as the buffer for the one after
+                                top.next = wave
+                                wave = top.wave = following
+                            else:
+                                # A node reached several times within one wave runs once.
+                                wave = top.wave = list(dict.fromkeys(following))
+                                following.clear()
+                            top.first = False
+                            pos = 0
+                        top.pos = pos + 1
+                        node = wave[pos]
+                        # One step: the checks of _tick, inlined.
+                        steps = self.steps = self.steps + 1
+                        if steps > max_steps or cancel._flag or (not steps & 31 and monotonic() > self._check_at):
+                            stop = self._stop_reason()
+                            if stop is not None:
+                                raise stop
+                        started = 0.0
                         if observed:
-                            for dep in deps:
-                                run_pure(dep)
-                        else:
-                            for dep in deps:  # run_pure without events, inlined
-                                steps = self.steps = self.steps + 1
-                                if steps > max_steps or cancel._flag or (not steps & 31 and monotonic() > deadline_at):
-                                    stop = self._stop_reason()
-                                    if stop is not None:
-                                        raise stop
-                                ctx._node = dep
-                                try:
-                                    dep.fn(ctx)
-                                except _Stop:
-                                    raise
-                                except Exception as exc:  # noqa: BLE001
-                                    raise _PureFailure(dep, _message(exc)) from None
-                    if node.gen:
-                        body = node.fn(NodeContext(self, node))
-                    else:
-                        ctx._node = node
-                        body = node.fn(ctx)
-                except _Stop:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - any failure inside a node is that node's failure
-                    self._failed(node, top, exc, started)
-                    continue
-                if body is not None:
-                    stack.append(_Body(body, node, top, started))
-                    continue
-                if observed:
-                    self._end_event(node, started, True, None)
-                for slot, targets in node.exec_outs:
-                    if values[slot] is True:
-                        top.next.extend(targets)
+                            started = perf_counter()
+                            self.emit(ev.NODE_START, node)
+                        try:
+                            deps = node.pure_deps
+                            if deps:
+                                if observed:
+                                    for dep in deps:
+                                        run_pure(dep)
+                                else:
+                                    for dep in deps:  # run_pure without events, inlined
+                                        steps = self.steps = self.steps + 1
+                                        if steps > max_steps or cancel._flag or (not steps & 31 and monotonic() > self._check_at):
+                                            stop = self._stop_reason()
+                                            if stop is not None:
+                                                raise stop
+                                        ctx._node = dep
+                                        try:
+                                            dep.fn(ctx)
+                                        except _Stop:
+                                            raise
+                                        except Exception as exc:  # noqa: BLE001
+                                            raise _PureFailure(dep, _message(exc)) from None
+                            if node.gen:
+                                body = node.fn(NodeContext(self, node))
+                            else:
+                                ctx._node = node
+                                body = node.fn(ctx)
+                        except _Stop:
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - any failure inside a node is that node's failure
+                            self._failed(node, top, exc, started)
+                            continue
+                        if body is not None:
+                            stack.append(_Body(body, node, top, started))
+                            continue
+                        if observed:
+                            self._end_event(node, started, True, None)
+                        for slot, targets in node.exec_outs:
+                            if values[slot] is True:
+                                top.next.extend(targets)
+                except _Expired as expired:
+                    self._abandon(stack, expired.frame)
         except _Stop as stop:
             return self._finish(stop.status, stop.reason, {"node_id": None, "node_name": None, "message": str(stop)})
         if self.failure is not None:
             return self._finish("failed", "node_error", self.failure)
         return self._finish("completed", None, None)
+
+    def _abandon(self, stack: list[Any], frame: _Body) -> None:
+        """Drop every frame above ``frame`` (its Timed body ran out of time) and resume it with True."""
+        while stack[-1] is not frame:
+            top = stack.pop()
+            if type(top) is _Body:
+                if top.expires_at is not None:
+                    self._set_budget(top, None)
+                top.gen.close()
+        frame.send = True
 
     def _finish(self, status: str, reason: str | None, error: dict[str, Any] | None) -> RunResult:
         duration = round((time.monotonic() - self._began) * 1000.0, 3)
@@ -722,12 +852,17 @@ def _initial_variables(board: Board, defaults: dict[str, Any], overrides: dict[s
 
 def run_board(board: Board, start_node_id: str, payload: Any = None, *, variables: dict[str, Any] | None = None,
               limits: RunLimits | None = None, cancel: CancelToken | None = None,
-              on_event: EventSink | None = None, egress: EgressPolicy | None = None) -> RunResult:
+              on_event: EventSink | None = None, egress: EgressPolicy | None = None,
+              user: dict[str, Any] | None = None) -> RunResult:
     """Validate ``board`` and run it from ``start_node_id``. Never raises for board content.
 
     Validation and the prepared form (nodes bound to their implementations, pin tables) are
     computed on the first run of a Board object and reused by later runs of the same object:
     a loaded Board is immutable. Each run has its own pin values, variables and counters.
+
+    ``user`` describes who the run executes for (the user who submitted the job), as read by the
+    Utils/User nodes: ``{"sub": id, "roles": [...], "permissions": int, "technical": bool,
+    "key_id": str | None, ...}``. None (CLI and embedded runs) makes those nodes fail clearly.
     """
     began = time.monotonic()
 
@@ -745,5 +880,5 @@ def run_board(board: Board, start_node_id: str, payload: Any = None, *, variable
         return early("unknown_start_node", {"node_id": start_node_id, "node_name": None,
                                             "message": f"no node with id '{start_node_id}' on this board"})
     run = _Run(board, prepared, start_node_id, payload, initial, limits or RunLimits(), cancel or CancelToken(),
-               on_event, egress or EgressPolicy(), began)
+               on_event, egress or EgressPolicy(), began, user)
     return run.execute()

@@ -9,6 +9,7 @@ from typing import Any
 
 from .graph import is_pure, sources_of, targets_of
 from .model import Board, Node, Pin
+from .registry import NodeDef
 from .registry import get as get_node_type
 
 PIN_TYPES = {"Input", "Output"}
@@ -50,22 +51,19 @@ def _check_node_pins(node: Node, problems: list[Problem]) -> None:
     defs = {(p.name, p.pin_type): p for p in reversed(definition.pins)}  # first definition of a name wins
     expected = Counter((p.name, p.pin_type) for p in definition.pins)
     seen: Counter[tuple[str, str]] = Counter()
-    # Retyped Generic pins (reroute) can make a node impure; On Error pins themselves do not count.
+    # Retyped Generic pins (reroute) can make a node impure; pins the type does not declare do not count.
     has_exec = any(p.data_type == "Execution" for p in definition.pins) or any(
-        p.data_type == "Execution" and p.name not in ON_ERROR_PINS for p in node.pins.values())
+        p.data_type == "Execution" and (p.name, p.pin_type) in defs for p in node.pins.values())
     for pin in sorted(node.pins.values(), key=lambda p: (p.pin_type, p.index, p.id)):
         key = (pin.name, pin.pin_type)
         pin_def = defs.get(key)
         if pin_def is None:
-            on_error = ON_ERROR_PINS.get(pin.name)
-            if on_error == (pin.pin_type, pin.data_type) and has_exec:
-                continue
-            if pin.pin_type == "Input" and definition.extra_inputs and pin.data_type != "Execution":
-                continue
-            if pin.pin_type == "Output" and definition.extra_outputs:
-                continue
-            problems.append(Problem(node.id, pin.id, "extra_pin",
-                                    f"{pin.pin_type.lower()} pin '{pin.name}' is not part of node type '{node.name}'"))
+            # Editor extras, On Error pins and pins an older catalogue had (inert) are all fine,
+            # except an Execution pin on a pure node type: it would turn the node into a scheduled one.
+            if pin.data_type == "Execution" and not has_exec:
+                problems.append(Problem(node.id, pin.id, "extra_pin",
+                                        f"Execution pin '{pin.name}' on node type '{node.name}', which has no "
+                                        f"Execution pins"))
             continue
         seen[key] += 1
         if seen[key] > expected[key] and pin.name not in definition.repeatable:
@@ -80,6 +78,18 @@ def _check_node_pins(node: Node, problems: list[Problem]) -> None:
         if seen[key] == 0:
             problems.append(Problem(node.id, None, "missing_pin",
                                     f"node '{node.id}' ({node.name}) lacks its {key[1].lower()} pin '{key[0]}'"))
+
+
+def is_inert(definition: NodeDef, pin: Pin) -> bool:
+    """A pin the node type does not declare and the editor did not add: kept from an older catalogue.
+
+    Such pins are never read or written by the node, so the runtime does not evaluate their sources.
+    """
+    if pin.pin_type == "Input" and definition.extra_inputs and pin.data_type != "Execution":
+        return False
+    if pin.pin_type == "Output" and (definition.extra_outputs or pin.name in ON_ERROR_PINS):
+        return False
+    return all(p.name != pin.name or p.pin_type != pin.pin_type for p in definition.pins)
 
 
 def _check_pin_fields(pin: Pin, problems: list[Problem]) -> None:
@@ -148,8 +158,10 @@ def _check_pure_cycles(board: Board, problems: list[Problem]) -> None:
         return
     feeds: dict[str, list[str]] = {nid: [] for nid in pure}
     for nid in pure:
-        for pin in board.nodes[nid].pins.values():
-            if pin.pin_type == "Input":
+        node = board.nodes[nid]
+        node_type = get_node_type(node.name)
+        for pin in node.pins.values():
+            if pin.pin_type == "Input" and not (node_type and is_inert(node_type.definition, pin)):
                 sources = sources_of(board, pin)
                 if sources and sources[0].node_id in pure:
                     feeds[sources[0].node_id].append(nid)

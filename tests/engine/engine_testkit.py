@@ -152,3 +152,14 @@ def run_pure(node_name: str, output: str, **inputs: Any) -> RunResult:
     b.connect(start, "exec_out", ret, "exec_in")
     b.connect(node, output, ret, "response")
     return b.run(start)
+
+
+def logged(b: BoardBuilder, start: str, payload: Any = None, **kwargs: Any) -> tuple[RunResult, list[str]]:
+    """Run the board and return the result with the messages of every log line, in order."""
+    lines: list[str] = []
+
+    def sink(event: Any) -> None:
+        if event.kind == "log" and event.node_name != "events_simple":
+            lines.append(event.message)
+
+    return b.run(start, payload, on_event=sink, **kwargs), lines
