@@ -79,7 +79,7 @@ def http_fetch(ctx: NodeContext) -> None:
     ctx.deactivate("exec_success")
     ctx.activate("exec_error")
     url, method, headers, content = _request_parts(ctx.get("request"))
-    reply = http_egress.send(ctx.egress, method, url, headers, content)
+    reply = http_egress.send(ctx.egress, method, url, headers, content, ctx.time_left())
     ctx.set("response", {"status_code": reply.status_code, "headers": reply.headers, "body": list(reply.body)})
     if 200 <= reply.status_code <= 299:
         ctx.deactivate("exec_error")
