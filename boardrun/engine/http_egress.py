@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from .. import __version__
 from .errors import NodeError
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -33,13 +34,38 @@ def _env_bool(value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class GeoServices:
+    """Base URLs of the public geo APIs the Web/Geo nodes call, and the User-Agent they send.
+
+    The defaults are the public endpoints Flow-Like uses. Self-hosters point these at their own
+    Nominatim or OSRM (the public ones have usage policies: Nominatim allows about one request a
+    second and asks for a User-Agent that identifies the application).
+    """
+
+    nominatim_url: str = "https://nominatim.openstreetmap.org"
+    osrm_url: str = "https://router.project-osrm.org"
+    user_agent: str = f"Boardrun/{__version__} (self-hosted Flow-Like board engine)"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "GeoServices":
+        """Read ENGINE_GEO_NOMINATIM_URL, ENGINE_GEO_OSRM_URL and ENGINE_GEO_USER_AGENT."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        return cls(
+            nominatim_url=env.get("ENGINE_GEO_NOMINATIM_URL", base.nominatim_url).rstrip("/"),
+            osrm_url=env.get("ENGINE_GEO_OSRM_URL", base.osrm_url).rstrip("/"),
+            user_agent=env.get("ENGINE_GEO_USER_AGENT", base.user_agent),
+        )
+
+
+@dataclass(frozen=True)
 class EgressPolicy:
     """Where HTTP nodes may connect, and how long and how much they may read.
 
     ``allowed_hosts``: when given, only these host names may be contacted (exact match, case
     insensitive; an entry ``*.example.com`` matches sub-domains). The address check still applies
     unless ``allow_private`` is set, so ``allow_private=True`` plus one allowed host opens exactly
-    one internal service.
+    one internal service. ``geo`` says where the Web/Geo nodes send their requests.
     """
 
     allow_private: bool = False
@@ -48,10 +74,12 @@ class EgressPolicy:
     connect_timeout_seconds: float = 10.0
     max_response_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    geo: GeoServices = GeoServices()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "EgressPolicy":
-        """Read ENGINE_HTTP_ALLOW_PRIVATE, ENGINE_HTTP_TIMEOUT_SECONDS, ENGINE_HTTP_MAX_RESPONSE_BYTES."""
+        """Read ENGINE_HTTP_ALLOW_PRIVATE, ENGINE_HTTP_TIMEOUT_SECONDS, ENGINE_HTTP_MAX_RESPONSE_BYTES
+        and the ENGINE_GEO_* variables of :class:`GeoServices`."""
         env = os.environ if environ is None else environ
         base = cls()
         timeout = float(env.get("ENGINE_HTTP_TIMEOUT_SECONDS", base.timeout_seconds))
@@ -60,6 +88,7 @@ class EgressPolicy:
             timeout_seconds=timeout,
             connect_timeout_seconds=min(timeout, base.connect_timeout_seconds),
             max_response_bytes=int(env.get("ENGINE_HTTP_MAX_RESPONSE_BYTES", base.max_response_bytes)),
+            geo=GeoServices.from_env(env),
         )
 
     def host_allowed(self, host: str) -> bool:
