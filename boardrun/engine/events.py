@@ -1,4 +1,4 @@
-"""Observable run events: node start/end, log lines, progress, toasts and results."""
+"""Observable run events: node start/end, log lines, progress, toasts, notifications and results."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ NODE_END = "node_end"
 LOG = "log"
 PROGRESS = "progress"
 TOAST = "toast"
+NOTIFICATION = "notification"
 RESULT = "result"
 
 

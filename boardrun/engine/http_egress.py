@@ -5,7 +5,8 @@ Boards are user content, so by default they may not reach private, loopback, lin
 The host is resolved once, every resolved address is checked, and the connection is then made to
 the checked address itself (the Host header and TLS server name keep the original host name), so
 a second DNS answer cannot point the request somewhere else (DNS rebinding). Redirects are
-followed by hand and every hop is checked again.
+followed by hand: every hop is checked again, and credentials (Authorization, Cookie,
+Proxy-Authorization) are not passed on to another origin.
 
 httpx is imported lazily: importing the engine must stay cheap for the catalogue endpoint.
 """
@@ -16,16 +17,45 @@ import ipaddress
 import os
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
+from .. import __version__
 from .errors import NodeError
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Dropped on a redirect to another origin (scheme, host or port), as browsers and requests do.
+_CREDENTIAL_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 
 
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class GeoServices:
+    """Base URLs of the public geo APIs the Web/Geo nodes call, and the User-Agent they send.
+
+    The defaults are the public endpoints Flow-Like uses. Self-hosters point these at their own
+    Nominatim or OSRM (the public ones have usage policies: Nominatim allows about one request a
+    second and asks for a User-Agent that identifies the application).
+    """
+
+    nominatim_url: str = "https://nominatim.openstreetmap.org"
+    osrm_url: str = "https://router.project-osrm.org"
+    user_agent: str = f"Boardrun/{__version__} (self-hosted Flow-Like board engine)"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "GeoServices":
+        """Read ENGINE_GEO_NOMINATIM_URL, ENGINE_GEO_OSRM_URL and ENGINE_GEO_USER_AGENT."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        return cls(
+            nominatim_url=env.get("ENGINE_GEO_NOMINATIM_URL", base.nominatim_url).rstrip("/"),
+            osrm_url=env.get("ENGINE_GEO_OSRM_URL", base.osrm_url).rstrip("/"),
+            user_agent=env.get("ENGINE_GEO_USER_AGENT", base.user_agent),
+        )
 
 
 @dataclass(frozen=True)
@@ -35,7 +65,7 @@ class EgressPolicy:
     ``allowed_hosts``: when given, only these host names may be contacted (exact match, case
     insensitive; an entry ``*.example.com`` matches sub-domains). The address check still applies
     unless ``allow_private`` is set, so ``allow_private=True`` plus one allowed host opens exactly
-    one internal service.
+    one internal service. ``geo`` says where the Web/Geo nodes send their requests.
     """
 
     allow_private: bool = False
@@ -44,10 +74,12 @@ class EgressPolicy:
     connect_timeout_seconds: float = 10.0
     max_response_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    geo: GeoServices = GeoServices()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "EgressPolicy":
-        """Read ENGINE_HTTP_ALLOW_PRIVATE, ENGINE_HTTP_TIMEOUT_SECONDS, ENGINE_HTTP_MAX_RESPONSE_BYTES."""
+        """Read ENGINE_HTTP_ALLOW_PRIVATE, ENGINE_HTTP_TIMEOUT_SECONDS, ENGINE_HTTP_MAX_RESPONSE_BYTES
+        and the ENGINE_GEO_* variables of :class:`GeoServices`."""
         env = os.environ if environ is None else environ
         base = cls()
         timeout = float(env.get("ENGINE_HTTP_TIMEOUT_SECONDS", base.timeout_seconds))
@@ -56,6 +88,7 @@ class EgressPolicy:
             timeout_seconds=timeout,
             connect_timeout_seconds=min(timeout, base.connect_timeout_seconds),
             max_response_bytes=int(env.get("ENGINE_HTTP_MAX_RESPONSE_BYTES", base.max_response_bytes)),
+            geo=GeoServices.from_env(env),
         )
 
     def host_allowed(self, host: str) -> bool:
@@ -104,22 +137,85 @@ class HttpReply:
     body: bytes
 
 
-def send(policy: EgressPolicy, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> HttpReply:
-    """Send one request under ``policy``; raises NodeError for refusals and transport failures."""
+class HttpStream:
+    """An answered request whose body has not been read yet (see :func:`open_stream`)."""
+
+    def __init__(self, response: Any, url: Any, policy: EgressPolicy, deadline: float) -> None:
+        self._response = response
+        self._url = url
+        self._policy = policy
+        self._deadline = deadline
+        self.status_code: int = response.status_code
+        self.headers: dict[str, str] = {k.lower(): v for k, v in response.headers.items()}
+
+    def chunks(self) -> Iterator[bytes]:
+        """The decoded body in chunks, refused once it passes the size cap or the deadline."""
+        import httpx
+
+        size = 0
+        try:
+            # Decoded bytes are counted, so a small compressed body cannot expand past the cap.
+            for chunk in self._response.iter_bytes():
+                size += len(chunk)
+                if time.monotonic() > self._deadline:
+                    raise NodeError(f"response from '{self._url}' was not read in time")
+                if size > self._policy.max_response_bytes:
+                    raise NodeError(
+                        f"response from '{self._url}' exceeds the limit of {self._policy.max_response_bytes} bytes")
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise NodeError(f"HTTP request to '{self._url}' failed: {type(exc).__name__}: {exc}") from None
+
+
+def send(policy: EgressPolicy, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+         time_left: float | None = None) -> HttpReply:
+    """Send one request under ``policy`` and read the whole answer; raises NodeError for refusals and failures.
+
+    The exchange (redirects and the body included) ends within the policy's timeout, or within
+    ``time_left`` seconds (the run's remaining time) when that is shorter.
+    """
+    budget = policy.timeout_seconds if time_left is None else min(policy.timeout_seconds, time_left)
+    with open_stream(policy, method, url, headers, body, time.monotonic() + budget) as stream:
+        return HttpReply(stream.status_code, stream.headers, b"".join(stream.chunks()))
+
+
+@contextmanager
+def open_stream(policy: EgressPolicy, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+                deadline: float) -> Iterator[HttpStream]:
+    """Send one request under ``policy``, follow redirects, and hand over the final answer unread.
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds the whole exchange; every single network
+    wait is also bounded by the policy's timeouts. The connection is closed on leaving the block.
+    """
     import httpx
 
-    timeout = httpx.Timeout(policy.timeout_seconds, connect=policy.connect_timeout_seconds)
     # trust_env=False: an environment proxy would connect on our behalf and skip the address check.
-    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
+    with httpx.Client(trust_env=False, follow_redirects=False) as client:
         current = _parse_url(url)
+        headers = dict(headers)
         for _hop in range(policy.max_redirects + 1):
-            reply, location = _send_once(client, policy, method, current, headers, body)
-            if location is None:
-                return reply
-            current = current.join(location)
-            if reply.status_code == 303 or (reply.status_code in (301, 302) and method == "POST"):
+            response = _send_once(client, policy, method, current, headers, body, deadline)
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECTS or not location:
+                try:
+                    yield HttpStream(response, current, policy, deadline)
+                finally:
+                    response.close()
+                return
+            response.close()
+            following = _parse_url(str(current.join(location)))
+            if _origin(following) != _origin(current):
+                # Credentials were meant for the first origin; a redirect must not hand them to another.
+                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+            current = following
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                 method, body = "GET", None
+                headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
         raise NodeError(f"too many redirects (more than {policy.max_redirects})")
+
+
+def _origin(url: Any) -> tuple[str, str, int]:
+    return url.scheme, url.host.lower(), url.port or (443 if url.scheme == "https" else 80)
 
 
 def _parse_url(url: str) -> Any:
@@ -135,39 +231,23 @@ def _parse_url(url: str) -> Any:
 
 
 def _send_once(client: Any, policy: EgressPolicy, method: str, url: Any, headers: Mapping[str, str],
-               body: bytes | None) -> tuple[HttpReply, str | None]:
+               body: bytes | None, deadline: float) -> Any:
     import httpx
 
-    url = _parse_url(str(url))
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise NodeError(f"HTTP request to '{url}' not sent: no time left")
     port = url.port or (443 if url.scheme == "https" else 80)
     address = resolve_checked(url.host, port, policy)
     pinned = url.copy_with(host=address)
     send_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
     send_headers["Host"] = url.netloc.decode("ascii")
     extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    timeout = httpx.Timeout(min(policy.timeout_seconds, remaining),
+                            connect=min(policy.connect_timeout_seconds, remaining))
     try:
-        request = client.build_request(method, pinned, headers=send_headers, content=body, extensions=extensions)
-        response = client.send(request, stream=True)
+        request = client.build_request(method, pinned, headers=send_headers, content=body, extensions=extensions,
+                                       timeout=timeout)
+        return client.send(request, stream=True)
     except httpx.HTTPError as exc:
         raise NodeError(f"HTTP request to '{url}' failed: {type(exc).__name__}: {exc}") from None
-    try:
-        location = response.headers.get("location")
-        if response.status_code in _REDIRECTS and location:
-            return HttpReply(response.status_code, {}, b""), location
-        chunks = []
-        size = 0
-        started = time.monotonic()
-        # Decoded bytes are counted, so a small compressed body cannot expand past the cap.
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if time.monotonic() - started > policy.timeout_seconds:
-                raise NodeError(f"response from '{url}' took longer than {policy.timeout_seconds} s to read")
-            if size > policy.max_response_bytes:
-                raise NodeError(f"response from '{url}' exceeds the limit of {policy.max_response_bytes} bytes")
-            chunks.append(chunk)
-        reply_headers = {k.lower(): v for k, v in response.headers.items()}
-        return HttpReply(response.status_code, reply_headers, b"".join(chunks)), None
-    except httpx.HTTPError as exc:
-        raise NodeError(f"HTTP request to '{url}' failed: {type(exc).__name__}: {exc}") from None
-    finally:
-        response.close()

@@ -486,6 +486,10 @@ class NodeContext:
     def toast(self, message: str, level: str) -> None:
         self._run.emit(ev.TOAST, self._node, message=message, data={"message": message, "level": level})
 
+    def notify(self, notification: dict[str, Any]) -> None:
+        """Emit a notification meant for a user (Flow-Like's 'flow_notification' stream event)."""
+        self._run.emit(ev.NOTIFICATION, self._node, message=notification.get("title"), data=notification)
+
     def progress(self, payload: dict[str, Any]) -> None:
         self._run.emit(ev.PROGRESS, self._node, message=payload.get("message"), data=payload)
 

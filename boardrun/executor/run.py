@@ -132,7 +132,7 @@ def main() -> int:
     log_lines: list[dict[str, Any]] = []
 
     def on_event(ev) -> None:
-        if ev.kind in ("log", "progress", "toast"):
+        if ev.kind in ("log", "progress", "toast", "notification"):
             log_lines.append(ev.to_dict())
             important = ev.kind == "progress" or ev.level in ("Error", "Fatal")
             reporter.progress(

@@ -214,3 +214,92 @@ def test_policy_from_env():
                                     "ENGINE_HTTP_MAX_RESPONSE_BYTES": "1234"})
     assert (policy.allow_private, policy.timeout_seconds, policy.max_response_bytes) == (True, 3.0, 1234)
     assert EgressPolicy.from_env({}).allow_private is False
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers every request with the headers it received (as JSON); /same redirects within this origin."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path == "/same":
+            self.send_response(302)
+            self.send_header("Location", "/echo")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _redirector(target: str):
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(307)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return Redirect
+
+
+def _serve(handler):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+CREDENTIALS = {"Authorization": "Bearer secret-token", "Cookie": "session=abc",
+               "Proxy-Authorization": "Basic cHJveHk=", "X-Trace": "kept"}
+
+
+def test_cross_origin_redirect_drops_credentials():
+    """A redirect to another origin (another port here) reaches it without Authorization, Cookie or
+    Proxy-Authorization; other board-set headers still arrive."""
+    from boardrun.engine.http_egress import send
+
+    recorder = _serve(_Recorder)
+    redirector = _serve(_redirector(f"http://127.0.0.1:{recorder.server_address[1]}/echo"))
+    try:
+        reply = send(LOCAL, "GET", f"http://127.0.0.1:{redirector.server_address[1]}/go", CREDENTIALS, None)
+    finally:
+        for httpd in (recorder, redirector):
+            httpd.shutdown()
+            httpd.server_close()
+    received = json.loads(reply.body)
+    assert not {"authorization", "cookie", "proxy-authorization"} & received.keys()
+    assert received["x-trace"] == "kept"
+
+
+def test_same_origin_redirect_keeps_credentials():
+    """A redirect within the same origin keeps the credentials (only a change of origin drops them)."""
+    from boardrun.engine.http_egress import send
+
+    recorder = _serve(_Recorder)
+    try:
+        reply = send(LOCAL, "GET", f"http://127.0.0.1:{recorder.server_address[1]}/same", CREDENTIALS, None)
+    finally:
+        recorder.shutdown()
+        recorder.server_close()
+    received = json.loads(reply.body)
+    assert (received["authorization"], received["cookie"]) == ("Bearer secret-token", "session=abc")
+
+
+def test_send_is_bounded_by_time_left(server):
+    """A caller's remaining run time shortens the timeout below the policy's."""
+    from boardrun.engine.errors import NodeError
+    from boardrun.engine.http_egress import send
+
+    began = time.monotonic()
+    with pytest.raises(NodeError, match="Timeout"):
+        send(EgressPolicy(allow_private=True, timeout_seconds=30), "GET", server + "/slow", {}, None, time_left=0.3)
+    assert time.monotonic() - began < 2.5

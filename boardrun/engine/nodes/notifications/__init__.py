@@ -1,0 +1,1 @@
+"""Nodes of the Notifications category: messages meant for users, emitted as run events."""
