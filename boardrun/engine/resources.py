@@ -41,11 +41,11 @@ class RunResources:
         ref_id = self._reuse.get((kind, reuse_key))
         return ref_id if ref_id in self._items else None
 
-    def get(self, kind: str, ref: Any) -> Any:
-        """The open resource a reference struct (or bare id) points to; NodeError when there is none."""
-        ref_id = ref.get("ref_id") if isinstance(ref, dict) else ref
+    def get(self, kind: str, ref: Any, key: str = "ref_id") -> Any:
+        """The open resource a reference struct (its ``key`` field) points to; NodeError when there is none."""
+        ref_id = ref.get(key) if isinstance(ref, dict) else None
         if not isinstance(ref_id, str) or not ref_id:
-            raise NodeError(f"not a {kind} reference: expected an object with a 'ref_id' string")
+            raise NodeError(f"not a {kind} reference: expected an object with a '{key}' string")
         item = self._items.get(ref_id)
         if item is None or item[0] != kind:
             raise NodeError(f"no open {kind} connection with id '{ref_id}' in this run (closed, or from another run)")
