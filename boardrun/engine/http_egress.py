@@ -251,3 +251,36 @@ def _send_once(client: Any, policy: EgressPolicy, method: str, url: Any, headers
         return client.send(request, stream=True)
     except httpx.HTTPError as exc:
         raise NodeError(f"HTTP request to '{url}' failed: {type(exc).__name__}: {exc}") from None
+
+
+# -- Sockets for the protocol nodes (TCP, UDP, WebSocket, e-mail, MQTT) ------------------------
+# The same rule as for HTTP: resolve once, check every answer, connect to the checked address.
+
+
+def check_port(port: int, what: str = "port") -> int:
+    if type(port) is not int or not 1 <= port <= 65535:
+        raise NodeError(f"{what} must be an integer from 1 to 65535, got {port!r}")
+    return port
+
+
+def connect_checked(policy: EgressPolicy, host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP socket connected to the checked address of ``host``; reads time out after ``timeout`` s.
+
+    Errors name the host and port the board asked for, never anything else it passed (credentials
+    travel on the connection, not here).
+    """
+    check_port(port)
+    address = resolve_checked(host, port, policy)
+    connect_timeout = max(0.001, min(timeout, policy.connect_timeout_seconds))
+    try:
+        sock = socket.create_connection((address, port), timeout=connect_timeout)
+    except OSError as exc:
+        raise NodeError(f"could not connect to {host}:{port}: {exc.strerror or type(exc).__name__}") from None
+    sock.settimeout(max(0.001, timeout))
+    return sock
+
+
+def datagram_target(policy: EgressPolicy, host: str, port: int) -> tuple[str, int]:
+    """The checked (address, port) a UDP datagram for ``host`` may be sent to."""
+    check_port(port)
+    return resolve_checked(host, port, policy), port

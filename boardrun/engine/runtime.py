@@ -31,6 +31,7 @@ from .limits import CancelToken, RunLimits
 from .model import MISSING, Board, Node, Pin
 from .registry import NodeType
 from .registry import get as get_node_type
+from .resources import RunResources
 from .validate import Problem, is_inert, validate_board
 
 ON_ERROR_FLAG = "auto_handle_error"
@@ -462,6 +463,11 @@ class NodeContext:
     def limits(self) -> RunLimits:
         return self._run.limits
 
+    @property
+    def resources(self) -> RunResources:
+        """Connections opened by this run's nodes; all closed when the run ends (see resources.py)."""
+        return self._run.resources
+
     def sleep(self, seconds: float) -> None:
         self._run.sleep(seconds)
 
@@ -580,6 +586,7 @@ class _Run:
         self._began = began  # when run_board was called: durations include validation and preparation
         self._deadline_at = time.monotonic() + limits.deadline_seconds
         self._check_at = self._deadline_at  # the earliest of the run's deadline and every body's budget
+        self.resources = RunResources()
 
     # -- services used by nodes -----------------------------------------------------------
     def emit(self, kind: str, rnode: _PNode | None, **fields: Any) -> None:
@@ -703,6 +710,14 @@ class _Run:
             self.failure = {"node_id": culprit.id, "node_name": culprit.name, "message": message}
 
     def execute(self) -> RunResult:
+        # Whatever ends the run (completion, failure, a limit, cancellation, a crash), the
+        # connections its nodes opened are closed before the result is returned.
+        try:
+            return self._execute()
+        finally:
+            self.resources.close_all()
+
+    def _execute(self) -> RunResult:
         stack: list[Any] = [_Chain([self.nodes[self.start_id]], body=False)]
         values = self.values
         ctx = self.ctx

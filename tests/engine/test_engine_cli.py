@@ -85,7 +85,7 @@ def test_invalid_board_and_usage_exit_2(tmp_path):
 def test_validate_command(tmp_path):
     """validate lists problems and exits 2 for invalid boards, 0 for valid ones."""
     good = cli("validate", write(tmp_path, echo_board()))
-    assert good.returncode == 0 and json.loads(good.stdout) == {"valid": True, "problems": []}
+    assert good.returncode == 0 and json.loads(good.stdout) == {"valid": True, "problems": [], "repairs": []}
     b = echo_board()
     b.nodes["start"]["name"] = "nope"
     bad = cli("validate", write(tmp_path, b))
