@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from ...coerce import as_int, as_str
@@ -394,6 +393,8 @@ def parse_auto(text: str) -> Instant | None:
 
 
 def _parse_rfc2822(text: str) -> Instant | None:
+    from email.utils import parsedate_to_datetime  # costs more to import than the rest of the engine
+
     if not re.search(r"\d{1,2}:\d{2}", text):  # Python's parser also takes dates without a time; chrono does not
         return None
     try:

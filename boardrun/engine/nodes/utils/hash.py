@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
@@ -37,6 +36,8 @@ def utils_hash_blake3(ctx: NodeContext) -> None:
            out("exec_out", "Done", "Execution", description="Fires after hashing."),
            out("hash", "Hash", "Integer", description="An unsigned 64-bit hash.")])
 def utils_hash_ahash(ctx: NodeContext) -> None:
+    import hashlib  # its OpenSSL binding is slow to load; only hashing boards need it
+
     ctx.deactivate("exec_out")
     data = dumps(ctx.get("input")).encode("utf-8")
     consistent = as_bool(ctx.get("consistent"), "consistent")
