@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from .errors import BoardFormatError
 from .events import EngineEvent
+from .http_egress import EgressPolicy
 from .limits import CancelToken, RunLimits
 from .model import Board, load_board
 from .registry import catalog
@@ -77,8 +78,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
+        # The same ENGINE_HTTP_* / ENGINE_GEO_* settings as the executor, so a local run behaves alike.
         result = run_board(board, start, payload, variables=variables, limits=limits, cancel=cancel,
-                           on_event=trace.append if args.trace else None)
+                           on_event=trace.append if args.trace else None, egress=EgressPolicy.from_env())
     finally:
         signal.signal(signal.SIGINT, previous)
     output = result.to_dict()

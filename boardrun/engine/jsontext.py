@@ -50,6 +50,14 @@ def dumps(value: Any, pretty: bool = False) -> str:
     return "".join(parts)
 
 
+def dumps_bytes(value: Any, pretty: bool = False) -> bytes:
+    """:func:`dumps` as UTF-8 bytes."""
+    try:
+        return dumps(value, pretty).encode("utf-8")
+    except UnicodeEncodeError:  # Python's JSON reader lets lone surrogates (\ud800) into strings
+        raise NodeError("a string holds an unpaired UTF-16 surrogate, which is not valid text") from None
+
+
 def _write(value: Any, parts: list[str], pretty: bool, depth: int) -> None:
     if value is None or isinstance(value, (bool, int, str)):
         parts.append(json.dumps(value, ensure_ascii=False))

@@ -101,16 +101,40 @@ def test_catalog_command():
 
 def test_sigint_cancels_with_130(tmp_path):
     """SIGINT during a long delay ends the run as cancelled with exit code 130."""
+    import os
     import signal
-    import time
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    reached = threading.Event()
+
+    class Beacon(BaseHTTPRequestHandler):
+        def do_GET(self):  # the run has started (and the CLI's SIGINT handler is in place)
+            reached.set()
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Beacon)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     b = BoardBuilder()
     start = b.add("events_simple")
-    b.chain(start, b.add("delay", time=30_000))
+    make = b.add("http_make_request", url=f"http://127.0.0.1:{httpd.server_port}/", method="GET")
+    fetch = b.add("http_fetch")
+    b.connect(make, "request", fetch, "request")
+    b.chain(start, fetch)
+    b.connect(fetch, "exec_success", b.add("delay", time=30_000), "exec_in")
     proc = subprocess.Popen([sys.executable, "-m", "boardrun.engine", "run", write(tmp_path, b), "--trace"],
-                            stdout=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # let the interpreter start and install its SIGINT handler
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=10)
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "ENGINE_HTTP_ALLOW_PRIVATE": "true"})
+    try:
+        assert reached.wait(60), "the board never reached its HTTP node"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        httpd.shutdown()
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130
     assert json.loads(out)["status"] == "cancelled"

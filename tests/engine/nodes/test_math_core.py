@@ -53,3 +53,9 @@ def test_eval_requires_a_string():
     """A non-string expression fails the node, naming the pin."""
     result = run_pure("eval", "result", expression=5)
     assert result.reason == "node_error" and "input 'expression' must be a string" in result.error["message"]
+
+
+def test_eval_rejects_unpaired_surrogates_cleanly():
+    """A lone surrogate in the expression is a parse error, not an encoding crash."""
+    result = run_pure("eval", "result", expression="1 + \ud800")
+    assert result.reason == "node_error" and "cannot be evaluated" in result.error["message"]

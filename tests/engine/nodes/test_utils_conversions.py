@@ -43,3 +43,9 @@ def test_to_bytes_requires_boolean_pretty():
     """A non-boolean 'pretty' fails the node."""
     result = run_pure("val_to_bytes", "bytes", value=1, pretty="yes")
     assert result.reason == "node_error" and "'pretty' must be a boolean" in result.error["message"]
+
+
+def test_to_bytes_rejects_unpaired_surrogates():
+    """A string holding a lone surrogate (which Python's JSON reader lets through) fails instead of crashing."""
+    result = run_pure("val_to_bytes", "bytes", value="\ud800", pretty=False)
+    assert result.reason == "node_error" and "unpaired UTF-16 surrogate" in result.error["message"]

@@ -182,3 +182,20 @@ def test_datetime_diff_takes_the_error_branch_for_bad_dates():
     b.connect(node, "error", bad, "exec_in")
     b.connect(node, "error_message", bad, "response")
     assert "input 'end' is not a date" in value_of(b.run(begin))
+
+
+def test_early_years_are_zero_padded():
+    """Years below 1000 keep four digits in Date values and in formatted text."""
+    assert value_of(run_pure("utils_datetime_parse", "date", input="0099-03-04", format="")) == "0099-03-04T00:00:00Z"
+    assert value_of(run_pure("utils_datetime_format", "formatted", date="0099-03-04T00:00:00Z",
+                             format="rfc3339")) == "0099-03-04T00:00:00+00:00"
+
+
+def test_datetime_diff_without_an_input_fails_the_node():
+    """A Date input with no value at all is a node failure, not the error branch (as in Flow-Like)."""
+    b = BoardBuilder()
+    begin = b.add("events_simple")
+    node = b.add("utils_datetime_diff", start="2026-01-01T00:00:00Z")
+    b.chain(begin, node)
+    result = b.run(begin)
+    assert result.reason == "node_error" and "input 'end'" in result.error["message"]

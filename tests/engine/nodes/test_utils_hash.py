@@ -61,3 +61,10 @@ def test_ahash_rejects_bad_settings(inputs, message):
     """A non-integer seed or non-boolean consistent flag fails the node."""
     result = run_hash("utils_hash_ahash", **inputs)
     assert result.reason == "node_error" and message in result.error["message"]
+
+
+@pytest.mark.parametrize("node_name", ["utils_hash_blake3", "utils_hash_ahash"])
+def test_hashes_reject_text_that_is_not_unicode(node_name):
+    """An unpaired surrogate in a string fails the node instead of raising an encoding error."""
+    result = run_hash(node_name, input={"a": "\ud800"})
+    assert result.reason == "node_error" and "unpaired UTF-16 surrogate" in result.error["message"]

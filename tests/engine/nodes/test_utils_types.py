@@ -103,7 +103,8 @@ def test_fallback_uses_default_only_for_null_or_missing(inputs, expected):
     assert value_of(fallback(**inputs)) == expected
 
 
-def test_fallback_without_default_fails():
-    """When the default is needed but unset, the node fails naming the pin."""
-    result = fallback(value=None)
+@pytest.mark.parametrize("inputs", [{"value": None}, {"value": 1}])
+def test_fallback_without_default_fails(inputs):
+    """An unset default fails the node, naming the pin, even when the value is present (as in Flow-Like)."""
+    result = fallback(**inputs)
     assert result.reason == "node_error" and "input 'default'" in result.error["message"]

@@ -351,7 +351,7 @@ class _Evaluator:
 
 def evaluate(expression: str) -> float:
     """The value of a fasteval expression; raises NodeError when it cannot be read."""
-    if len(expression.encode("utf-8")) > _MAX_LENGTH:
+    if len(expression.encode("utf-8", "surrogatepass")) > _MAX_LENGTH:
         raise NodeError(f"input 'expression' is longer than {_MAX_LENGTH} bytes")
     try:
         return _Evaluator(expression).expression(0, True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...coerce import as_bool, as_list, as_str
 from ...errors import NodeError
-from ...jsontext import dumps
+from ...jsontext import dumps_bytes
 from ...registry import inp, out, register
 
 if TYPE_CHECKING:
@@ -83,4 +83,4 @@ def val_from_bytes(ctx: NodeContext) -> None:
            out("bytes", "Bytes", "Byte", "Array", description="The JSON text's UTF-8 bytes.")])
 def val_to_bytes(ctx: NodeContext) -> None:
     value = sort_keys(ctx.get("value"))
-    ctx.set("bytes", list(dumps(value, pretty=as_bool(ctx.get("pretty"), "pretty")).encode("utf-8")))
+    ctx.set("bytes", list(dumps_bytes(value, pretty=as_bool(ctx.get("pretty"), "pretty"))))

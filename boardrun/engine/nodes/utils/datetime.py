@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from ...coerce import as_int, as_str
@@ -53,7 +52,13 @@ class Instant(NamedTuple):
 
     def text(self) -> str:
         """chrono's serde form: RFC 3339, UTC as Z, 0/3/6/9 fraction digits."""
-        return self.calendar().strftime("%Y-%m-%dT%H:%M:%S") + _auto_fraction(self.nanos) + "Z"
+        return _iso_seconds(self.calendar()) + _auto_fraction(self.nanos) + "Z"
+
+
+def _iso_seconds(moment: datetime) -> str:
+    # Not strftime: glibc's %Y does not zero-pad years below 1000.
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+            f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
 
 
 def _auto_fraction(nanos: int) -> str:
@@ -185,8 +190,8 @@ _TEXT: dict[str, Callable[[datetime, int], str]] = {
     ".3f": lambda d, n: f".{n // 1_000_000:03d}", ".6f": lambda d, n: f".{n // 1000:06d}", ".9f": lambda d, n: f".{n:09d}",
     "3f": lambda d, n: f"{n // 1_000_000:03d}", "6f": lambda d, n: f"{n // 1000:06d}", "9f": lambda d, n: f"{n:09d}",
     "Z": lambda d, n: "UTC", "z": lambda d, n: "+0000", ":z": lambda d, n: "+00:00", "::z": lambda d, n: "+00:00:00",
-    ":::z": lambda d, n: "+00", "#z": lambda d, n: "+0000",
-    "+": lambda d, n: d.strftime("%Y-%m-%dT%H:%M:%S") + _auto_fraction(n) + "+00:00",
+    ":::z": lambda d, n: "+00",
+    "+": lambda d, n: _iso_seconds(d) + _auto_fraction(n) + "+00:00",
 }
 
 
@@ -377,6 +382,7 @@ def _resolve(f: dict[str, int]) -> Instant | None:
 _AUTO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f",
                  "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y")
 _I64_TEXT = re.compile(r"[+-]?\d+")
+_RFC2822_SHAPE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{2}:\d{2}")
 
 
 def parse_auto(text: str) -> Instant | None:
@@ -394,7 +400,9 @@ def parse_auto(text: str) -> Instant | None:
 
 
 def _parse_rfc2822(text: str) -> Instant | None:
-    if not re.search(r"\d{1,2}:\d{2}", text):  # Python's parser also takes dates without a time; chrono does not
+    from email.utils import parsedate_to_datetime  # costs more to import than the rest of the engine
+
+    if not _RFC2822_SHAPE.match(text):  # Python's parser guesses at other shapes; chrono does not
         return None
     try:
         moment = parsedate_to_datetime(text)
@@ -489,9 +497,10 @@ def _plural(count: int, unit: str) -> str:
 def utils_datetime_diff(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     ctx.deactivate("error")
+    start_value, end_value = ctx.get("start"), ctx.get("end")
     try:
-        start = read_date(ctx.get("start"), "start")
-        end = read_date(ctx.get("end"), "end")
+        start = read_date(start_value, "start")
+        end = read_date(end_value, "end")
     except NodeError as exc:
         ctx.set("error_message", str(exc))
         ctx.activate("error")

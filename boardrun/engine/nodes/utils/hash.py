@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
 from ...coerce import as_bool, as_int
-from ...jsontext import dumps
+from ...jsontext import dumps_bytes
 from ...registry import inp, out, register
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ def utils_hash_blake3(ctx: NodeContext) -> None:
     import blake3  # compiled extension: loaded only by boards that hash
 
     ctx.deactivate("exec_out")
-    ctx.set("hash", blake3.blake3(dumps(ctx.get("input")).encode("utf-8")).hexdigest())
+    ctx.set("hash", blake3.blake3(dumps_bytes(ctx.get("input"))).hexdigest())
     ctx.activate("exec_out")
 
 
@@ -37,8 +36,10 @@ def utils_hash_blake3(ctx: NodeContext) -> None:
            out("exec_out", "Done", "Execution", description="Fires after hashing."),
            out("hash", "Hash", "Integer", description="An unsigned 64-bit hash.")])
 def utils_hash_ahash(ctx: NodeContext) -> None:
+    import hashlib  # its OpenSSL binding is slow to load; only hashing boards need it
+
     ctx.deactivate("exec_out")
-    data = dumps(ctx.get("input")).encode("utf-8")
+    data = dumps_bytes(ctx.get("input"))
     consistent = as_bool(ctx.get("consistent"), "consistent")
     seed = as_int(ctx.get("seed"), "seed")
     # aHash itself is not portable (its output depends on the CPU and the crate version), so no

@@ -201,12 +201,9 @@ def utils_types_fallback(ctx: NodeContext) -> None:
         value = ctx.get("value")
     except NodeError:  # not connected and no default, or its source produced nothing
         value = None
-    if value is None:
-        ctx.set("result", ctx.get("default"))
-        ctx.set("used_fallback", True)
-    else:
-        ctx.set("result", value)
-        ctx.set("used_fallback", False)
+    default = ctx.get("default")  # read (and required) even when unused, as in Flow-Like
+    ctx.set("result", default if value is None else value)
+    ctx.set("used_fallback", value is None)
 
 
 @register("utils_types_select", "Select", "Utils/Types", "Picks A when the condition holds, otherwise B.",
