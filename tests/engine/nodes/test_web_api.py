@@ -15,11 +15,15 @@ REQUEST = {"url": "https://api.example.com/items", "method": "GET", "headers": N
 
 
 class Echo(QuietHandler):
-    """Answers with what it received: method, path, headers (lower-case) and the body as text and bytes."""
+    """Answers with what it received: method, path, headers (lower-case) and the body as text and bytes.
+    /missing answers 404, /bad-redirect redirects to a malformed URL."""
 
     def _echo(self) -> None:
         if self.route == "/missing":
             self.reply_json({"error": "nope"}, status=404)
+            return
+        if self.route == "/bad-redirect":
+            self.reply(302, b"", headers={"Location": "http://[::1"})
             return
         body = self.read_body()
         self.reply_json({"method": self.command, "path": self.path, "body": body.decode("latin-1"),
@@ -382,3 +386,10 @@ def test_response_to_json_rejects_non_json_body():
     """A body that is not JSON fails To Struct (http_response_to_json) with a clear message."""
     result = _read_body("http_response_to_json", "struct", {**RESPONSE, "status_code": 200})
     assert result.reason == "node_error" and "not JSON" in result.error["message"]
+
+
+def test_redirect_to_malformed_url_fails_cleanly(echo):
+    """A redirect whose Location is not a URL fails the fetch with a node error, not a crash."""
+    b, start = send_board([], echo + "/bad-redirect")
+    result = b.run(start, egress=LOCAL)
+    assert result.reason == "node_error" and "Invalid URL in location header" in result.error["message"], result.error
