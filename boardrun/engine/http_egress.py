@@ -190,6 +190,7 @@ def open_stream(policy: EgressPolicy, method: str, url: str, headers: Mapping[st
     import httpx
 
     # trust_env=False: an environment proxy would connect on our behalf and skip the address check.
+    # (httpx itself refuses a malformed Location header while answering, as a transport error.)
     with httpx.Client(trust_env=False, follow_redirects=False) as client:
         current = _parse_url(url)
         headers = dict(headers)

@@ -15,11 +15,15 @@ REQUEST = {"url": "https://api.example.com/items", "method": "GET", "headers": N
 
 
 class Echo(QuietHandler):
-    """Answers with what it received: method, path, headers (lower-case) and the body as text and bytes."""
+    """Answers with what it received: method, path, headers (lower-case) and the body as text and bytes.
+    /missing answers 404, /bad-redirect redirects to a malformed URL."""
 
     def _echo(self) -> None:
         if self.route == "/missing":
             self.reply_json({"error": "nope"}, status=404)
+            return
+        if self.route == "/bad-redirect":
+            self.reply(302, b"", headers={"Location": "http://[::1"})
             return
         body = self.read_body()
         self.reply_json({"method": self.command, "path": self.path, "body": body.decode("latin-1"),
@@ -195,10 +199,12 @@ def test_response_to_text_and_bytes():
     assert _read_body("http_response_to_bytes", "bytes", {**RESPONSE, "body": None}).result == []
 
 
-def test_response_to_text_without_body_fails():
-    """To Text of a response without a body fails, naming the pin."""
+def test_response_body_readers_reject_bad_responses():
+    """To Text of a response without a body, and To Bytes of a body that is not bytes, fail naming the pin."""
     result = _read_body("http_response_to_text", "text", {**RESPONSE, "body": None})
     assert result.reason == "node_error" and "'response' has no body" in result.error["message"]
+    result = _read_body("http_response_to_bytes", "bytes", {**RESPONSE, "body": [300]})
+    assert result.reason == "node_error" and "'body' must be an array of byte values" in result.error["message"]
 
 
 def test_fetched_response_through_readers(echo):
@@ -337,6 +343,12 @@ def test_streaming_fetch_honours_cancel(streamer):
     ("http_set_bearer_auth", {"request": REQUEST}, "input 'token' is not connected"),
     ("http_get_header", {"request": {**REQUEST, "body_type": "Xml"}, "header": "a"}, "'body_type' must be one of"),
     ("http_get_url", {"request": {**REQUEST, "body_type": "String", "body": 1}}, "a String body must be a string"),
+    ("http_get_headers", {"request": {**REQUEST, "headers": {"a": None}}}, "request 'headers' must be"),
+    ("http_get_method", {"request": {"url": "https://a.example"}}, "request 'method' must be one of"),
+    ("http_set_accept", {"request": None}, "input 'request' must be an object"),
+    ("http_set_content_type", {"request": REQUEST, "content_type": False}, "input 'content_type' must be a string"),
+    ("http_set_struct_body", {"request": [REQUEST], "body": {}}, "input 'request' must be an object"),
+    ("http_response_get_header", {"response": RESPONSE, "header": 1}, "input 'header' must be a string"),
     ("http_response_get_status", {"response": {"status_code": "200", "headers": {}}}, "integer 'status_code'"),
     ("http_response_get_headers", {"response": {"status_code": 200, "headers": None}}, "response 'headers' must be"),
     ("http_response_is_success", {"response": {"status_code": 200, "headers": {}, "body": "x"}}, "'body' must be"),
@@ -374,3 +386,10 @@ def test_response_to_json_rejects_non_json_body():
     """A body that is not JSON fails To Struct (http_response_to_json) with a clear message."""
     result = _read_body("http_response_to_json", "struct", {**RESPONSE, "status_code": 200})
     assert result.reason == "node_error" and "not JSON" in result.error["message"]
+
+
+def test_redirect_to_malformed_url_fails_cleanly(echo):
+    """A redirect whose Location is not a URL fails the fetch with a node error, not a crash."""
+    b, start = send_board([], echo + "/bad-redirect")
+    result = b.run(start, egress=LOCAL)
+    assert result.reason == "node_error" and "Invalid URL in location header" in result.error["message"], result.error
