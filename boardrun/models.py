@@ -5,6 +5,7 @@ from boardrun.apps.models import App, Board, BoardVersion, Membership, Role  # n
 from boardrun.db import Base
 from boardrun.jobs.models import DeadLetter, Job, OutboxEvent, ProcessedEvent  # noqa: F401
 from boardrun.oauth.models import OAuthIdentity, OAuthState  # noqa: F401
+from boardrun.triggers.models import AppEvent  # noqa: F401
 from boardrun.users.models import Profile, ProfileTemplate  # noqa: F401
 
 metadata = Base.metadata

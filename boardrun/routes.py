@@ -73,3 +73,19 @@ ROUTES += [
     Route("POST", "/events", "dispatcher", "boardrun.jobs.dispatcher_views:events", "Receive a CloudEvent"),
     Route("POST", "/events/dead-letter", "dispatcher", "boardrun.jobs.dispatcher_views:dead_letter", "Receive a dead-lettered CloudEvent"),
 ]
+
+_SINK = "/api/v1/sink/trigger/http/<app_id>/<path:path>"
+ROUTES += [
+    # --- triggers: an app's events, the HTTP sink, CloudEvents and schedules ---
+    Route("GET", "/api/v1/apps/<app_id>/events", "triggers", "boardrun.triggers.views:list_events", "List an app's events", auth=True),
+    Route("POST", "/api/v1/apps/<app_id>/events", "triggers", "boardrun.triggers.views:create_event", "Create an event (http, cron or cloudevent)", auth=True),
+    Route("GET", "/api/v1/apps/<app_id>/events/<event_id>", "triggers", "boardrun.triggers.views:get_event", "Get an event (secrets are never returned)", auth=True),
+    Route("PUT", "/api/v1/apps/<app_id>/events/<event_id>", "triggers", "boardrun.triggers.views:put_event", "Replace an event (secrets kept unless given)", auth=True),
+    Route("DELETE", "/api/v1/apps/<app_id>/events/<event_id>", "triggers", "boardrun.triggers.views:delete_event", "Delete an event", auth=True),
+    Route("POST", "/api/v1/apps/<app_id>/events/<event_id>/invoke", "triggers", "boardrun.triggers.views:invoke", "Run an event's board and wait for the result (bounded like mode sync)", auth=True),
+    Route("POST", "/api/v1/apps/<app_id>/events/<event_id>/invoke/async", "triggers", "boardrun.triggers.views:invoke_async", "Start an event's board (202 + Location)", auth=True),
+    *[Route(method, _SINK, "triggers", "boardrun.triggers.views:http_sink", f"Webhook ({method}): start the board of the app's http event with this path")
+      for method in ("GET", "POST", "PUT", "PATCH", "DELETE")],
+    Route("POST", "/triggers/events", "triggers", "boardrun.triggers.views:broker_events", "Receive a CloudEvent from the broker: start the boards it matches"),
+    Route("POST", "/triggers/cron", "triggers", "boardrun.triggers.views:cron_tick", "PingSource tick: fire the schedules that are due"),
+]

@@ -82,7 +82,7 @@ def start_embedded_services(bind: str):
 
 
 class Ticker(threading.Thread):
-    """What the PingSources do in a cluster: relay the outbox, reconcile jobs."""
+    """What the PingSources do in a cluster: relay the outbox, reconcile jobs, fire schedules."""
 
     def __init__(self, interval: float):
         super().__init__(name="tick", daemon=True)
@@ -92,9 +92,10 @@ class Ticker(threading.Thread):
     def run(self) -> None:
         from boardrun.jobs.dispatcher import reconcile
         from boardrun.jobs.services import relay_outbox
+        from boardrun.triggers.cron import fire_due_schedules
 
         while not self._stop_event.wait(self.interval):
-            for task in (relay_outbox, reconcile):
+            for task in (relay_outbox, reconcile, fire_due_schedules):
                 try:
                     task()
                 except Exception:

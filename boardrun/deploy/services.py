@@ -51,6 +51,9 @@ FUNCTIONS: list[Fn] = [
     # CloudEvents from the broker, PingSources and the Job watch: talks to the Kubernetes API
     Fn("dispatcher", 4, 120, max_scale=5, cpu="100m", memory="256Mi", service_account="boardrun-dispatcher",
        job_token=True, summary="CloudEvents at /events and /events/dead-letter"),
+    # webhooks may ask to wait for the board's result (SYNC_WAIT_SECONDS), like sync jobs
+    Fn("triggers", 80, 60, job_token=True,
+       summary="/api/v1/apps/*/events*, /api/v1/sink/trigger/http/*, CloudEvents at /triggers/events, /triggers/cron"),
 ]
 
 

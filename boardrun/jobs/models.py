@@ -29,6 +29,9 @@ class Job(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     spec_key: Mapped[str] = mapped_column(String(512))  # storage key of the executor's job spec
     deadline_seconds: Mapped[int] = mapped_column(Integer)
+    # What started the job when it was not a direct submit: {"kind": "http"|"cron"|..., "event_id", ...}
+    trigger: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     result: Mapped[Any] = mapped_column(JSON, nullable=True)  # small results inline
     result_ref: Mapped[str | None] = mapped_column(String(512))  # large results in storage

@@ -65,6 +65,10 @@ def sync_wait_seconds() -> float:
     return float(env_int("SYNC_WAIT_SECONDS", 30))
 
 
+# Idempotency keys of jobs started by events begin with this; clients may not use it.
+TRIGGER_KEY_PREFIX = "trigger:"
+
+
 def job_key(job_id: str, name: str) -> str:
     return f"jobs/{job_id}/{name}"
 
@@ -89,9 +93,10 @@ def _visible_job(session: Session, job_id: str, principal: Principal, needed: Pe
     return job
 
 
-def _replay(session: Session, principal: Principal, key: str, digest: str) -> Job | None:
-    job = session.scalar(select(Job).where(Job.created_by == principal.user_id, Job.idempotency_key == key))
-    if job is not None and job.request_hash != digest:
+def _replay(session: Session, user_id: str, key: str, digest: str | None) -> Job | None:
+    """The job an earlier request with this key started; `digest` None: any request body."""
+    job = session.scalar(select(Job).where(Job.created_by == user_id, Job.idempotency_key == key))
+    if job is not None and digest is not None and job.request_hash != digest:
         raise Conflict("this Idempotency-Key was used with a different request body", code="idempotency_key_reused")
     return job
 
@@ -123,22 +128,50 @@ def _validated_start(doc: dict, node_id: str | None) -> str:
     return node_id
 
 
-def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | None) -> Submission:
-    digest = data_digest(body)
+def _deadline(requested: int | None) -> int:
     default_deadline, max_deadline = deadline_limits()
-    deadline = body.get("deadline_seconds", default_deadline)
+    deadline = default_deadline if requested is None else requested
     if deadline > max_deadline:
         raise Unprocessable(
             f"deadline_seconds is at most {max_deadline}",
             details=[{"field": "deadline_seconds", "message": f"must be at most {max_deadline}"}],
         )
+    return deadline
+
+
+def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | None) -> Submission:
+    """POST /jobs/submit: a member with ExecuteBoards starts a board."""
+    digest = data_digest(body)
+    deadline = _deadline(body.get("deadline_seconds"))
     with session_scope() as session:
         require_app_permission(session, body["app_id"], principal, Permission.ExecuteBoards)
         if idempotency_key:
-            existing = _replay(session, principal, idempotency_key, digest)
+            existing = _replay(session, principal.user_id, idempotency_key, digest)
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+    return _create(resolved, body, deadline, created_by=principal.user_id, idempotency_key=idempotency_key,
+                   digest=digest, trigger=None)
+
+
+def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str, Any], dedupe_key: str | None) -> Submission:
+    """A job started by an app's event (webhook, schedule, CloudEvent, invoke) on behalf of the
+    event's author. `dedupe_key` makes a redelivery (same delivery id, same cron slot, same
+    CloudEvent) return the job it started the first time instead of starting another."""
+    with session_scope() as session:
+        if dedupe_key:
+            existing = _replay(session, created_by, dedupe_key, None)
+            if existing is not None:
+                return Submission(existing, replayed=True)
+        resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+    return _create(resolved, body, _deadline(None), created_by=created_by, idempotency_key=dedupe_key,
+                   digest=None, trigger=trigger)
+
+
+def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: str, idempotency_key: str | None,
+            digest: str | None, trigger: dict[str, Any] | None) -> Submission:
+    """Write the job's spec to storage, then the job row and its job.submitted event in one
+    transaction (the outbox), and publish the event."""
     doc = resolved.load()
     node_id = _validated_start(doc, body.get("node_id"))
 
@@ -188,11 +221,13 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
         mode=body.get("mode", "async"),
         status=states.QUEUED,
         attempt=1,
-        created_by=principal.user_id,
+        created_by=created_by,
         idempotency_key=idempotency_key,
         request_hash=digest,
         spec_key=spec_key,
         deadline_seconds=deadline,
+        trigger=trigger,
+        event_id=trigger.get("event_id") if trigger else None,
     )
     try:
         with session_scope() as session:
@@ -202,7 +237,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
         if not idempotency_key:
             raise
         with session_scope() as session:  # a concurrent request with the same key won
-            existing = _replay(session, principal, idempotency_key, digest)
+            existing = _replay(session, created_by, idempotency_key, digest)
         storage.delete(spec_key)
         if existing is None:
             raise
@@ -226,13 +261,17 @@ def wake_waiters() -> None:
         _status_written.notify_all()
 
 
-def list_jobs(principal: Principal, app_id: str, *, status: str | None, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
-    """An app's jobs, newest first, one keyset page at a time (a member with ReadLogs)."""
+def list_jobs(principal: Principal, app_id: str, *, status: str | None, limit: int, cursor: str | None,
+              event_id: str | None = None) -> tuple[list[Job], str | None]:
+    """An app's jobs (or those one of its events started), newest first, one keyset page at a
+    time (a member with ReadLogs)."""
     with session_scope() as session:
         require_app_permission(session, app_id, principal, Permission.ReadLogs)
         query = select(Job).where(Job.app_id == app_id)
         if status is not None:
             query = query.where(Job.status == status)
+        if event_id is not None:
+            query = query.where(Job.event_id == event_id)
         if cursor is not None:
             created_at, job_id = _decode_cursor(cursor)
             query = query.where(or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id)))
@@ -429,6 +468,7 @@ def job_json(job: Job, *, with_result: bool = True) -> dict[str, Any]:
         "attempt": job.attempt,
         "steps": job.steps,
         "progress": job.progress,
+        "trigger": job.trigger,
     }
     if with_result and job.status == states.COMPLETED:
         body["result"] = load_result(job)

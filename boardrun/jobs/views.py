@@ -25,6 +25,11 @@ def _idempotency_key(request: Request) -> str | None:
             "Idempotency-Key must be 1 to 255 printable characters",
             details=[{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 printable characters"}],
         )
+    if key.startswith(services.TRIGGER_KEY_PREFIX):
+        raise Unprocessable(
+            f"Idempotency-Key may not start with '{services.TRIGGER_KEY_PREFIX}' (reserved for events)",
+            details=[{"field": IDEMPOTENCY_HEADER, "message": "reserved prefix"}],
+        )
     return key
 
 
@@ -68,7 +73,8 @@ def list_(request: Request) -> Response:
     if status is not None and status not in _STATES:
         raise Unprocessable(f"status must be one of {', '.join(_STATES)}", details=[{"field": "status", "message": "unknown state"}])
     jobs, cursor = services.list_jobs(
-        principal, app_id, status=status, limit=query_int(request, "limit", 20, minimum=1, maximum=100), cursor=request.args.get("cursor")
+        principal, app_id, status=status, limit=query_int(request, "limit", 20, minimum=1, maximum=100),
+        cursor=request.args.get("cursor"), event_id=request.args.get("event_id") or None,
     )
     body = {"jobs": [services.job_json(j, with_result=False) for j in jobs], "next_cursor": cursor}
     return json_response(body, headers={"Cache-Control": "no-store"})

@@ -18,7 +18,7 @@ from tests.infra.conftest import INFRA, ROOT, base_manifests, find, kustomizatio
 from tests.infra.knative_schema import SCHEMA_DIR, crd_schemas, is_knative, validate_knative
 
 K8S_VERSIONS = ["1.33.0", "1.37.0"]
-FUNCTIONS = ["health", "auth", "users", "apps", "hub", "store", "jobs", "execution", "dispatcher"]
+FUNCTIONS = ["health", "auth", "users", "apps", "hub", "store", "jobs", "execution", "dispatcher", "triggers"]
 SECRET_NAMES = {"DATABASE_URL", "AUTH_SIGNING_KEY", "JOB_TOKEN_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"}
 ALL = base_manifests()
 
@@ -281,7 +281,7 @@ def test_broker_and_k_sink_agree():
 
 
 def test_triggers_and_sources_point_at_existing_services():
-    """Every Trigger/PingSource sink and dead-letter ref names a Knative Service of infra/ (the dispatcher, at /events…)."""
+    """Every Trigger/PingSource sink and dead-letter ref names a Knative Service of infra/, at a POST route its function serves."""
     services = {d["metadata"]["name"] for d in find(ALL, "Service") if d["apiVersion"].startswith("serving.knative.dev")}
     refs = []
     for d in find(ALL, "Trigger"):
@@ -292,18 +292,22 @@ def test_triggers_and_sources_point_at_existing_services():
     dls = one(ALL, "Broker", "boardrun")["spec"]["delivery"]["deadLetterSink"]
     for ref in refs + [dls]:
         assert ref["ref"]["kind"] == "Service" and ref["ref"]["name"] in services
-    assert all(r["uri"] == "/events" for r in refs) and dls["uri"] == "/events/dead-letter"
+    from boardrun.routes import ROUTES
+
+    served = {(r.function, r.path) for r in ROUTES if r.method == "POST"}
+    assert [r for r in refs + [dls] if (r["ref"]["name"], r["uri"]) not in served] == []
 
 
-def test_pingsources_send_the_dispatcher_tasks_every_minute():
-    """Two PingSources: outbox-relay and reconcile, JSON data, every minute, to the dispatcher's /events."""
+def test_pingsources_send_the_periodic_tasks_every_minute():
+    """Three PingSources, JSON data, every minute: outbox-relay and reconcile to the dispatcher's /events, cron to the triggers function."""
     import json
 
     tasks = {json.loads(p["spec"]["data"])["task"]: p for p in find(ALL, "PingSource")}
-    assert set(tasks) == {"outbox-relay", "reconcile"}
-    for p in tasks.values():
+    assert set(tasks) == {"outbox-relay", "reconcile", "cron"}
+    for name, p in tasks.items():
         assert p["spec"]["schedule"] == "* * * * *" and p["spec"]["contentType"] == "application/json"
-        assert p["spec"]["sink"]["ref"]["name"] == "dispatcher"
+        sink = (p["spec"]["sink"]["ref"]["name"], p["spec"]["sink"]["uri"])
+        assert sink == (("triggers", "/triggers/cron") if name == "cron" else ("dispatcher", "/events"))
 
 
 def test_apiserversource_watches_boardrun_jobs_with_a_rights_holding_account():
