@@ -106,3 +106,24 @@ def test_by_reference_set_nodes_change_the_variable(node, initial, output, input
 def test_by_reference_set_nodes_reject_non_sets(node, initial, inputs):
     """A variable that does not hold an array fails the By Reference set node."""
     fails(run_with_variable(node, initial, **inputs), "does not hold a set")
+
+
+def test_set_insert_ref_does_not_change_a_set_read_out_earlier():
+    """After the set variable was read out (here into a second variable), insert_ref works on a new copy:
+    the value read out stays as it was."""
+    from engine_testkit import BoardBuilder
+
+    b = BoardBuilder()
+    var, other = b.variable("v", ["a", "a"]), b.variable("w", None)
+    start = b.add("events_simple")
+    first = b.add("set_insert_ref", var_ref=var, value="b")
+    alias = b.add("variable_set", var_ref=other)
+    second = b.add("set_insert_ref", var_ref=var, value="c")
+    pair = b.add("construct_array")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, first, alias, second, ret)
+    b.connect(b.add("variable_get", var_ref=var), "value_ref", alias, "value_in")
+    b.connect(b.add("variable_get", var_ref=other), "value_ref", pair, "element", dst_nth=0)
+    b.connect(b.add("variable_get", var_ref=var), "value_ref", pair, "element", dst_nth=1)
+    b.connect(pair, "array_out", ret, "response")
+    assert ok(b.run(start)) == [["a", "b"], ["a", "b", "c"]]

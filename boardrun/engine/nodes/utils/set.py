@@ -9,12 +9,12 @@ first added, so results are deterministic. Elements are equal when they are equa
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Hashable
 
 from ...coerce import as_list, as_set, value_key
 from ...errors import NodeError
 from ...registry import inp, out, register
-from ._collections import EXEC_IN, EXEC_OUT, VAR_REF, variable
+from ._collections import EXEC_IN, EXEC_OUT, VAR_REF, variable, writable
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -178,13 +178,20 @@ def _set_variable(ctx: NodeContext) -> tuple[str, list[Any] | None]:
     return var_id, value
 
 
+def _owned_copy(elements: list[Any]) -> tuple[list[Any], set[Hashable]]:
+    """The set's elements (repeats dropped) and, kept alongside while the run owns the copy,
+    their keys, so that inserting into a set variable in a loop is not quadratic."""
+    unique = as_set(elements, "var_ref")
+    return unique, _keys(unique)
+
+
 @register("set_clear_ref", "Clear (By Ref)", "Utils/Set/By Reference", "Empties a set variable.",
           [EXEC_IN, VAR_REF, EXEC_OUT])
 def set_clear_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, elements = _set_variable(ctx)
     if elements:  # an unset variable stays unset, as in Flow-Like
-        ctx.variables[var_id] = []
+        ctx.own_variable(var_id, [], set())
     ctx.activate("exec_out")
 
 
@@ -194,11 +201,15 @@ def set_clear_ref(ctx: NodeContext) -> None:
 def set_discard_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, elements = _set_variable(ctx)
-    elements = elements or []
-    kept = _without(elements, value_key(ctx.get("value")))
-    if len(kept) < len(elements):
-        ctx.variables[var_id] = kept
-    ctx.set("was_present", len(kept) < len(elements))
+    key = value_key(ctx.get("value"))
+    present = False
+    if elements is not None:
+        owned, keys = writable(ctx, var_id, elements, _owned_copy)
+        present = key in keys
+        if present:
+            keys.discard(key)
+            owned[:] = _without(owned, key)
+    ctx.set("was_present", present)
     ctx.activate("exec_out")
 
 
@@ -209,10 +220,12 @@ def set_discard_ref(ctx: NodeContext) -> None:
 def set_insert_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, elements = _set_variable(ctx)
-    elements = elements or []
     value = ctx.get("value")
-    new = value_key(value) not in _keys(elements)
+    key = value_key(value)
+    owned, keys = writable(ctx, var_id, elements or [], _owned_copy)
+    new = key not in keys
     if new:
-        ctx.variables[var_id] = [*elements, value]
+        owned.append(value)
+        keys.add(key)
     ctx.set("was_new", new)
     ctx.activate("exec_out")
