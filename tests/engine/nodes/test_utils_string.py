@@ -210,3 +210,14 @@ def test_similarity_nodes_reject_bad_input(node, inputs, message):
 def test_sorensen_dice_rejects_non_strings():
     """sorensen_dice_coefficient fails on a non-string input."""
     fails(run_pure("sorensen_dice_coefficient", "coefficient", string1="a", string2=5), "'string2' must be a string")
+
+
+def test_importing_engine_does_not_import_regex_or_similarity_libraries():
+    """RE2 and rapidfuzz are loaded only when a node needs them, not when the engine is imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys, boardrun.engine as e; e.catalog(); "
+            "print('re2' in sys.modules, 'rapidfuzz' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
