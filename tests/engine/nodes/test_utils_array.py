@@ -232,3 +232,14 @@ def test_by_reference_pushes_in_a_loop_collect_every_value():
     b.connect(loop, "done", ret, "exec_in")
     b.connect(read, "value_ref", ret, "response")
     assert ok(b.run(start)) == list(range(1000))
+
+
+def test_construct_array_needs_a_value_on_every_element_pin():
+    """An element pin that is neither connected nor given a default fails construct_array, naming the pin."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    node = b.add("construct_array", element=1)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, ret)
+    b.connect(node, "array_out", ret, "response")
+    fails(b.run(start), "input 'element' is not connected and has no default value")
