@@ -92,11 +92,6 @@ def value_key(value: Any) -> Hashable:
     raise NodeError(f"a {_kind(value)} is not a JSON value")
 
 
-def same_value(a: Any, b: Any) -> bool:
-    """JSON equality as Flow-Like's nodes compare values (see :func:`value_key`)."""
-    return a is b or value_key(a) == value_key(b)
-
-
 def check_i64(value: int, what: str) -> int:
     if _I64_MIN <= value <= _I64_MAX:
         return value

@@ -557,6 +557,31 @@ class NodeContext:
     def end_call(self, node_id: str) -> None:
         self._run.delegated.discard(node_id)
 
+    # -- variables changed in place --------------------------------------------------------
+    # Values are shared, never cloned: a pin, a struct or the board's defaults may hold the very
+    # object a variable holds, so a node may change a variable's value in place only when this
+    # run created that object for the variable and nothing has read it out since. The By
+    # Reference collection nodes keep that ownership here; nodes that hand a variable's value to
+    # other nodes read it with read_variable, which ends the ownership.
+    def read_variable(self, var_id: str) -> Any:
+        """A variable's value for passing on to other nodes (ends in-place ownership of it)."""
+        self._run.owned.pop(var_id, None)
+        return self.variables[var_id]
+
+    def owned_variable(self, var_id: str) -> tuple[Any, Any] | None:
+        """``(value, extra)`` stored by :meth:`own_variable` if the variable still holds that value
+        and nobody read it out since: the caller may then change the value (and ``extra``) in place."""
+        entry = self._run.owned.get(var_id)
+        if entry is not None and self.variables.get(var_id) is entry[0]:
+            return entry
+        return None
+
+    def own_variable(self, var_id: str, value: Any, extra: Any = None) -> None:
+        """Store a value that no one else holds in a variable and keep ownership of it (with
+        ``extra``, e.g. an index kept alongside)."""
+        self.variables[var_id] = value
+        self._run.owned[var_id] = (value, extra)
+
 
 class _Run:
     def __init__(self, board: Board, prepared: _Prepared, start_id: str, payload: Any, variables: dict[str, Any],
@@ -579,6 +604,7 @@ class _Run:
         self.steps = 0
         self.result: Any = None
         self.has_result = False
+        self.owned: dict[str, tuple[Any, Any]] = {}  # variable id -> (value, extra); see NodeContext.own_variable
         self.failure: dict[str, Any] | None = None
         self.min_log_rank = ev.LEVEL_RANK.get(board.log_level, 0)
         self.ctx = NodeContext(self, None)  # shared by plain nodes, pointed at the running one

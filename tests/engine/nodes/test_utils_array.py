@@ -190,3 +190,56 @@ def test_by_reference_push_does_not_change_values_read_earlier():
     board = load_board(b.build())
     assert ok(run_board(board, start)) == [[1], [1, 2]]
     assert ok(run_board(board, start)) == [[1], [1, 2]]
+
+
+def test_by_reference_changes_never_reach_values_read_out():
+    """push_ref edits the variable in place only while nothing else holds its value: the array copied
+    into a second variable between two pushes, and an array stored with variable_set, keep their content."""
+    b = BoardBuilder()
+    var, other = b.variable("v", None), b.variable("w", None)
+    start = b.add("events_simple")
+    first = b.add("array_push_ref", var_ref=var, value=1)
+    alias = b.add("variable_set", var_ref=other)  # w now holds the very list v holds
+    second = b.add("array_push_ref", var_ref=var, value=2)
+    stored = b.add("array_extend", array_in=["s"], values=[])
+    store = b.add("variable_set", var_ref=var)  # v now holds the list stored's output pin holds
+    third = b.add("array_push_ref", var_ref=var, value=3)
+    out = b.add("construct_array")
+    b.add_pin(out, "element", "Input", "Generic")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, first, alias, second, stored, store, third, ret)
+    b.connect(b.add("variable_get", var_ref=var), "value_ref", alias, "value_in")
+    b.connect(stored, "array_out", store, "value_in")
+    b.connect(b.add("variable_get", var_ref=other), "value_ref", out, "element", dst_nth=0)
+    b.connect(stored, "array_out", out, "element", dst_nth=1)
+    b.connect(b.add("variable_get", var_ref=var), "value_ref", out, "element", dst_nth=2)
+    b.connect(out, "array_out", ret, "response")
+    assert ok(b.run(start)) == [[1], ["s"], ["s", 3]]
+
+
+def test_by_reference_pushes_in_a_loop_collect_every_value():
+    """A for-each loop pushing into a variable by reference ends with every element, in order."""
+    b = BoardBuilder()
+    var = b.variable("v", [])
+    start = b.add("events_simple")
+    loop = b.add("control_for_each", array=list(range(1000)))
+    push = b.add("array_push_ref", var_ref=var)
+    read = b.add("variable_get", var_ref=var)
+    ret = b.add("events_generic_return_result")
+    b.connect(start, "exec_out", loop, "exec_in")
+    b.connect(loop, "exec_out", push, "exec_in")
+    b.connect(loop, "value", push, "value")
+    b.connect(loop, "done", ret, "exec_in")
+    b.connect(read, "value_ref", ret, "response")
+    assert ok(b.run(start)) == list(range(1000))
+
+
+def test_construct_array_needs_a_value_on_every_element_pin():
+    """An element pin that is neither connected nor given a default fails construct_array, naming the pin."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    node = b.add("construct_array", element=1)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, ret)
+    b.connect(node, "array_out", ret, "response")
+    fails(b.run(start), "input 'element' is not connected and has no default value")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...coerce import as_int, as_str
 from ...errors import NodeError
@@ -17,17 +17,33 @@ VAR_REF = inp("var_ref", "Variable Reference", "String", description="Id of the 
 
 
 def variable(ctx: NodeContext) -> tuple[str, Any]:
-    """The id and current value of the variable named by the 'var_ref' input.
-
-    The By Reference nodes store a changed copy back into the variable instead of editing the
-    value in place: in Boardrun pins and variables share values (nothing is cloned on read), so an
-    in-place edit would also change what other nodes, earlier runs' defaults or earlier outputs
-    hold. Flow-Like clones on every read, which makes its in-place edit safe there.
-    """
+    """The id and current value of the variable named by the 'var_ref' input (for inspection only)."""
     var_id = as_str(ctx.get("var_ref"), "var_ref")
     if var_id not in ctx.variables:
         raise NodeError(f"the board has no variable with id '{var_id}'")
     return var_id, ctx.variables[var_id]
+
+
+def writable(ctx: NodeContext, var_id: str, value: Any,
+             prepare: Callable[[Any], tuple[Any, Any]]) -> tuple[Any, Any]:
+    """A container the By Reference node may change in place, stored in the variable, and its extra.
+
+    In Boardrun values are shared, not cloned on read (Flow-Like clones), so the variable's value
+    may also be held by pins, structs or the board's defaults. The first change therefore works
+    on ``prepare(value)`` (a copy and its extra data), which the run then owns; later changes of
+    the same variable edit that copy in place until a node reads the variable out
+    (see NodeContext.own_variable). A loop of pushes thus costs O(1) per push, not a copy each.
+    """
+    entry = ctx.owned_variable(var_id)
+    if entry is not None:
+        return entry
+    fresh, extra = prepare(value)
+    ctx.own_variable(var_id, fresh, extra)
+    return fresh, extra
+
+
+def shallow_copy(value: Any) -> tuple[Any, None]:
+    return value.copy(), None
 
 
 def index(ctx: NodeContext, pin: str = "index") -> int:

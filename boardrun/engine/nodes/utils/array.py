@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from ...coerce import as_int, as_list, as_str, value_key
 from ...errors import NodeError
 from ...registry import PinDef, inp, out, register
-from ._collections import EXEC_IN, EXEC_OUT, VAR_REF, check_index, check_length, index, variable
+from ._collections import (EXEC_IN, EXEC_OUT, VAR_REF, check_index, check_length, index, shallow_copy, variable,
+                           writable)
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -309,7 +310,7 @@ def array_clear_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, items = _array_variable(ctx, null_is_empty=True)
     if items:  # an unset variable stays unset, as in Flow-Like
-        ctx.variables[var_id] = []
+        ctx.own_variable(var_id, [])
     ctx.activate("exec_out")
 
 
@@ -322,7 +323,7 @@ def array_extend_ref(ctx: NodeContext) -> None:
     var_id, items = _array_variable(ctx, null_is_empty=True)
     extra = as_list(ctx.get("values"), "values")
     check_length(ctx, len(items) + len(extra))
-    ctx.variables[var_id] = [*items, *extra]
+    writable(ctx, var_id, items, shallow_copy)[0].extend(extra)
     ctx.activate("exec_out")
 
 
@@ -334,8 +335,7 @@ def array_pop_ref(ctx: NodeContext) -> None:
     var_id, items = _array_variable(ctx, null_is_empty=False)
     if not items:
         raise NodeError(f"variable '{var_id}' holds an empty array: there is nothing to pop")
-    ctx.variables[var_id] = items[:-1]
-    ctx.set("value", items[-1])
+    ctx.set("value", writable(ctx, var_id, items, shallow_copy)[0].pop())
     ctx.activate("exec_out")
 
 
@@ -346,7 +346,7 @@ def array_push_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, items = _array_variable(ctx, null_is_empty=True)
     check_length(ctx, len(items) + 1)
-    ctx.variables[var_id] = [*items, ctx.get("value")]
+    writable(ctx, var_id, items, shallow_copy)[0].append(ctx.get("value"))
     ctx.activate("exec_out")
 
 
@@ -359,8 +359,7 @@ def array_remove_index_ref(ctx: NodeContext) -> None:
     var_id, items = _array_variable(ctx, null_is_empty=False)
     position = index(ctx)
     check_index(position, len(items))
-    ctx.variables[var_id] = items[:position] + items[position + 1:]
-    ctx.set("value", items[position])
+    ctx.set("value", writable(ctx, var_id, items, shallow_copy)[0].pop(position))
     ctx.activate("exec_out")
 
 
@@ -373,7 +372,6 @@ def array_set_index_ref(ctx: NodeContext) -> None:
     var_id, items = _array_variable(ctx, null_is_empty=False)
     position = index(ctx)
     check_index(position, len(items))
-    result = items.copy()
-    result[position] = ctx.get("value")
-    ctx.variables[var_id] = result
+    value = ctx.get("value")
+    writable(ctx, var_id, items, shallow_copy)[0][position] = value
     ctx.activate("exec_out")

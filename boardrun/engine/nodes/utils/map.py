@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ...coerce import as_map, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
-from ._collections import EXEC_IN, EXEC_OUT, VAR_REF, variable
+from ._collections import EXEC_IN, EXEC_OUT, VAR_REF, shallow_copy, variable, writable
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -119,7 +119,7 @@ def map_clear_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, entries = _map_variable(ctx)
     if entries:  # an unset variable stays unset, as in Flow-Like
-        ctx.variables[var_id] = {}
+        ctx.own_variable(var_id, {})
     ctx.activate("exec_out")
 
 
@@ -130,12 +130,10 @@ def map_clear_ref(ctx: NodeContext) -> None:
 def map_remove_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, entries = _map_variable(ctx)
-    entries = entries or {}
     key = as_str(ctx.get("key"), "key")
-    if key in entries:
-        ctx.variables[var_id] = {k: v for k, v in entries.items() if k != key}
-    ctx.set("value", entries.get(key))
-    ctx.set("was_present", key in entries)
+    present = entries is not None and key in entries
+    ctx.set("value", writable(ctx, var_id, entries, shallow_copy)[0].pop(key) if present else None)
+    ctx.set("was_present", present)
     ctx.activate("exec_out")
 
 
@@ -147,5 +145,6 @@ def map_set_ref(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     var_id, entries = _map_variable(ctx)
     key = as_str(ctx.get("key"), "key")
-    ctx.variables[var_id] = {**(entries or {}), key: ctx.get("value")}
+    value = ctx.get("value")
+    writable(ctx, var_id, entries or {}, shallow_copy)[0][key] = value
     ctx.activate("exec_out")

@@ -23,7 +23,7 @@ def _variable_id(ctx: NodeContext) -> str:
           [inp("var_ref", "Variable Reference", "String", description="Id of the variable to read."),
            out("value_ref", "Value", "Generic", description="The variable's value right now.")])
 def variable_get(ctx: NodeContext) -> None:
-    ctx.set("value_ref", ctx.variables[_variable_id(ctx)])
+    ctx.set("value_ref", ctx.read_variable(_variable_id(ctx)))
 
 
 @register("variable_set", "Set Variable", "Variable", "Stores a new value in a board variable for the rest of the run.",
