@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from boardrun.accounts.tokens import Principal
-from boardrun.apps.access import require_app_permission
+from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
 from boardrun.apps.permissions import Permission
 from boardrun.config import env_int
@@ -123,6 +123,21 @@ def _validated_start(doc: dict, node_id: str | None) -> str:
     return node_id
 
 
+def executing_user(session: Session, app_id: str, principal: Principal) -> dict[str, Any]:
+    """The submitting user as the run sees them (Utils/User nodes), in Flow-Like's
+    UserExecutionContext shape: their id and their role on the app at submission time."""
+    role = member_role(session, app_id, principal.user_id)
+    return {
+        "sub": principal.user_id,
+        "role": None if role is None else {
+            "id": role.id, "name": role.name, "permissions": int(role.permissions),
+            "attributes": list(role.attributes or []), "customAttributes": {},
+        },
+        "isTechnicalUser": False,  # Boardrun has no API keys yet: every caller is a person
+        "keyId": None,
+    }
+
+
 def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | None) -> Submission:
     digest = data_digest(body)
     default_deadline, max_deadline = deadline_limits()
@@ -139,6 +154,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+        user = executing_user(session, body["app_id"], principal)
     doc = resolved.load()
     node_id = _validated_start(doc, body.get("node_id"))
 
@@ -158,6 +174,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
         "payload": body.get("payload"),
         "variables": body.get("variables") or {},
         "deadline_seconds": deadline,
+        "user": user,
     }
     spec_bytes = json.dumps(spec).encode()
     spec_key = job_key(job_id, "spec.json")
