@@ -87,3 +87,23 @@ def test_missing_reference_input_fails():
     b, start, _, call = call_board()
     b.pins(call, "fn_ref", "Input")[0]["default_value"] = None
     assert b.run(start).error["message"] == "input 'fn_ref' is not connected and has no default value"
+
+
+def test_call_abandoned_by_a_timeout_can_be_called_again():
+    """A call cut off by a Timeout is ended cleanly: calling the same function afterwards works."""
+    b = BoardBuilder()
+    start = b.add("events_simple", "start")
+    fn = b.add("events_simple", "fn")
+    gate = b.add("control_flip_flop", "flip")  # first call waits long, the second returns at once
+    wait = b.add("delay", "wait", time=60_000)
+    b.chain(fn, gate)
+    b.connect(gate, "a", wait, "exec_in")
+    b.connect(gate, "b", b.add("log_info", "fast", message="second call ran"), "exec_in")
+    guard = b.add("control_timeout", "guard", timeout_ms=20)
+    first = b.add("control_call_reference", "first", fn_ref="fn")
+    second = b.add("control_call_reference", "second", fn_ref="fn")
+    b.chain(start, guard)
+    b.connect(guard, "exec_body", first, "exec_in")
+    b.connect(guard, "exec_timed_out", second, "exec_in")
+    result, lines = logged(b, start)
+    assert result.status == "completed" and lines[-1] == "second call ran"
