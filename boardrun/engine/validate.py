@@ -8,7 +8,7 @@ from operator import attrgetter
 from typing import Any
 
 from .graph import is_pure, sources_of, targets_of
-from .model import Board, Node, Pin
+from .model import MISSING, Board, Node, Pin
 from .registry import NodeDef
 from .registry import get as get_node_type
 
@@ -151,6 +151,24 @@ def _check_wiring(board: Board, pin: Pin, problems: list[Problem]) -> None:
                                         f"input pin '{pin.id}' reads from '{source.id}', which is not an output"))
 
 
+def _check_obsolete_sources(board: Board, inert_outputs: set[str], problems: list[Problem]) -> None:
+    """An input that reads an obsolete (inert) output without a default could never get a value."""
+    for pin in board.pins.values():
+        if pin.pin_type != "Input" or pin.data_type == "Execution" or not pin.depends_on or pin.node_id is None:
+            continue
+        sources = sources_of(board, pin)
+        source = sources[0] if sources else None
+        if source is not None and source.id in inert_outputs and source.default is MISSING:
+            node = board.nodes[pin.node_id]
+            node_type = get_node_type(node.name)
+            if node_type is not None and is_inert(node_type.definition, pin):
+                continue  # the reader is obsolete too: never read
+            owner = board.nodes[source.node_id]  # type: ignore[index]
+            problems.append(Problem(pin.node_id, pin.id, "obsolete_source",
+                                    f"input '{pin.name}' reads output '{source.name}' of node '{owner.id}', which node "
+                                    f"type '{owner.name}' no longer has: it never gets a value and has no default"))
+
+
 def _check_pure_cycles(board: Board, problems: list[Problem]) -> None:
     """Pure nodes feeding each other in a circle could never be evaluated."""
     pure = {nid for nid, node in board.nodes.items() if is_pure(node)}
@@ -210,6 +228,8 @@ def _validate(board: Board) -> list[Problem]:
     # Whether a node's pins fit its type depends only on the type and the pins' names and types:
     # check each distinct layout once.
     clean_layouts: dict[tuple[Any, ...], bool] = {}
+    inert_layouts: dict[tuple[Any, ...], tuple[int, ...]] = {}  # layout -> positions of inert output pins
+    inert_outputs: set[str] = set()
     for node in board.nodes.values():
         if node.key != node.id:
             problems.append(Problem(node.id, None, "node_key_mismatch",
@@ -223,6 +243,15 @@ def _validate(board: Board) -> list[Problem]:
             problems.extend(found)
         elif not clean:
             _check_node_pins(node, problems)
+        inert = inert_layouts.get(layout)
+        if inert is None:
+            node_type = get_node_type(node.name)
+            inert = inert_layouts[layout] = () if node_type is None else tuple(
+                k for k, pin in enumerate(node.pins.values())
+                if pin.pin_type == "Output" and is_inert(node_type.definition, pin))
+        if inert:
+            node_pins = tuple(node.pins)
+            inert_outputs.update(node_pins[k] for k in inert)
     pins = board.pins
     get = pins.get
     for pin in pins.values():
@@ -270,6 +299,8 @@ def _validate(board: Board) -> list[Problem]:
     for variable in board.variables.values():
         if variable.default_error:
             problems.append(Problem(None, None, "bad_default_value", f"variable '{variable.id}': {variable.default_error}"))
+    if inert_outputs:
+        _check_obsolete_sources(board, inert_outputs, problems)
     _check_pure_cycles(board, problems)
     return problems
 

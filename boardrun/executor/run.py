@@ -151,6 +151,7 @@ def main() -> int:
         cancel=cancel,
         on_event=on_event,
         egress=EgressPolicy.from_env(),
+        user=spec.get("user"),  # the submitting user; specs written before it existed have none
     )
     event_type, data = outcome_of(result, storage, job_id)
     try:

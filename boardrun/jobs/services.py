@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from boardrun.accounts.tokens import Principal
-from boardrun.apps.access import require_app_permission
+from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
 from boardrun.apps.permissions import Permission
 from boardrun.config import env_int
@@ -128,6 +128,21 @@ def _validated_start(doc: dict, node_id: str | None) -> str:
     return node_id
 
 
+def executing_user(session: Session, app_id: str, user_id: str) -> dict[str, Any]:
+    """The submitting user as the run sees them (Utils/User nodes), in Flow-Like's
+    UserExecutionContext shape: their id and their role on the app at submission time."""
+    role = member_role(session, app_id, user_id)
+    return {
+        "sub": user_id,
+        "role": None if role is None else {
+            "id": role.id, "name": role.name, "permissions": int(role.permissions),
+            "attributes": list(role.attributes or []), "customAttributes": {},
+        },
+        "isTechnicalUser": False,  # Boardrun has no API keys yet: every caller is a person
+        "keyId": None,
+    }
+
+
 def _deadline(requested: int | None) -> int:
     default_deadline, max_deadline = deadline_limits()
     deadline = default_deadline if requested is None else requested
@@ -164,12 +179,13 @@ def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str,
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+        user = executing_user(session, body["app_id"], created_by)
     return _create(resolved, body, _deadline(None), created_by=created_by, idempotency_key=dedupe_key,
-                   digest=None, trigger=trigger)
+                   digest=None, trigger=trigger, user=user)
 
 
 def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: str, idempotency_key: str | None,
-            digest: str | None, trigger: dict[str, Any] | None) -> Submission:
+            digest: str | None, trigger: dict[str, Any] | None, user: dict[str, Any]) -> Submission:
     """Write the job's spec to storage, then the job row and its job.submitted event in one
     transaction (the outbox), and publish the event."""
     doc = resolved.load()
@@ -191,6 +207,7 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
         "payload": body.get("payload"),
         "variables": body.get("variables") or {},
         "deadline_seconds": deadline,
+        "user": user,
     }
     spec_bytes = json.dumps(spec).encode()
     spec_key = job_key(job_id, "spec.json")

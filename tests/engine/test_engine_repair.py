@@ -151,3 +151,18 @@ def test_unknown_node_types_and_type_errors_are_still_refused():
     b.pins(ret, "response", "Input")[0]["data_type"] = "Execution"
     problems = {(p.node_id, p.code) for p in validate_board(load_board(b.build()))}
     assert problems == {(text, "unknown_node"), (text, "incompatible_types")}
+
+
+def test_reading_an_obsolete_output_without_default_is_refused():
+    """An input wired to an obsolete output that has no default could never get a value: a problem."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    log = b.add("log_info", "log")
+    ret = b.add("events_generic_return_result", "ret")
+    b.chain(start, log, ret)
+    old_out = b.add_pin(log, "old_echo", "Output", "String")
+    b.link(old_out, b.pin_id(ret, "response", "Input"))
+    problems = validate_board(load_board(b.build()))
+    assert [(p.node_id, p.pin_id, p.code) for p in problems] == [
+        ("ret", b.pin_id(ret, "response", "Input"), "obsolete_source")]
+    assert "which node type 'log_info' no longer has" in problems[0].message

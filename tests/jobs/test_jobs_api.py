@@ -5,6 +5,7 @@ signed status events → GET /jobs/{id}."""
 import signal
 import time
 
+from tests.engine.engine_testkit import BoardBuilder
 from tests.jobs.conftest import failing_board, kill_executor, sign_in, slow_board
 
 
@@ -68,7 +69,7 @@ def test_invalid_bodies_are_rejected(workspace, server):
     assert {d["field"] for d in r.json()["error"]["details"]} == {"board_id", "mode", "extra"}
     assert workspace.submit("echo", payload="x" * (2 * 1024 * 1024)).status_code == 413
     broken = slow_board(1)
-    del broken["nodes"]["ret"]["pins"][next(iter(broken["nodes"]["ret"]["pins"]))]
+    broken["nodes"]["ret"]["name"] = "teleport"  # an unknown node type (a missing pin would be repaired on load)
     workspace.put_board("broken", broken)
     r = workspace.submit("broken", payload={})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_board" and r.json()["error"]["details"]
@@ -175,3 +176,26 @@ def test_list_and_logs(workspace):
     log = c.get(f"/jobs/{ids[0]}/logs", headers=h).json()
     assert log["complete"] is True and any("hello from the board" in (line.get("message") or "") for line in log["lines"])
     assert c.get(f"/jobs/{ids[0]}/logs", headers=other).status_code == 404
+
+
+def test_the_run_executes_for_the_submitting_user(workspace):
+    """A job's board sees the submitting user's id and role on the app (Utils/User nodes)."""
+    b = BoardBuilder()
+    start = b.add("events_simple", "start")
+    who = b.add("utils_user_get_executing_user", "who")
+    may = b.add("utils_user_has_permission", "may", permission="Write Boards")
+    pack = b.add("struct_make_from_schema", "pack")
+    for name, node, pin in (("user", who, "user_context"), ("may", may, "has_permission")):
+        b.link(b.pin_id(node, pin, "Output"), b.add_pin(pack, name, "Input", "Generic"))
+    ret = b.add("events_generic_return_result", "ret")
+    b.chain(start, ret)
+    b.connect(pack, "struct_out", ret, "response")
+    workspace.put_board("whoami", b.build())
+    me = workspace.client.get("/api/v1/user", headers=workspace.headers).json()
+    r = workspace.submit("whoami", mode="sync")
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    result = r.json()["result"]
+    assert result["may"] is True  # the app's creator is its Owner
+    user = result["user"]
+    assert user["sub"] == me["id"] and user["isTechnicalUser"] is False and user["keyId"] is None
+    assert (user["role"]["name"], user["role"]["permissions"], user["role"]["attributes"]) == ("Owner", 1, [])

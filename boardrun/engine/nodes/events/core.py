@@ -29,6 +29,9 @@ def events_simple(ctx: NodeContext) -> None:
            out("payload", "Payload", "Struct", description="The payload, minus fields taken by extra outputs.")],
           start=True, can_be_referenced_by_fns=True, extra_outputs=True)
 def events_generic(ctx: NodeContext) -> None:
+    if ctx.delegated:  # called by a Call Reference, which has set the outputs already
+        _fire(ctx)
+        return
     payload = ctx.payload
     if payload is MISSING or payload is None:
         raise NodeError("this event needs a payload, but the run was started without one")
@@ -43,6 +46,10 @@ def events_generic(ctx: NodeContext) -> None:
         ctx.set("payload", rest)
     else:
         ctx.set("payload", payload)
+    _fire(ctx)
+
+
+def _fire(ctx: NodeContext) -> None:
     for name, data_type in ctx.output_pins():
         if data_type == "Execution" and name != "auto_handle_error":
             ctx.activate(name)

@@ -1,0 +1,1 @@
+"""Nodes of the AI categories (see boardrun/engine/nodes/__init__.py for the layout)."""
