@@ -417,3 +417,136 @@ def test_messages_over_the_size_cap_are_refused(dovecot):
     flow.b.connect(fetch, "exec_out", ret, "exec_in")
     result = flow.b.run(flow.start, egress=EgressPolicy(allow_private=True, max_response_bytes=10_000))
     assert result.error["node_name"] == "email_imap_inbox_fetch_mail" and "limit" in result.error["message"]
+
+
+ICS = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+X-WR-CALNAME:Team\r
+BEGIN:VEVENT\r
+UID:early@example.org\r
+SUMMARY:Early\r
+DTSTART:20261201T090000Z\r
+DTEND:20261201T100000Z\r
+STATUS:CONFIRMED\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:late@example.org\r
+SUMMARY:Late\r
+DTSTART;TZID=Europe/Berlin:20261215T180000\r
+DTEND;TZID=Europe/Berlin:20261215T190000\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def calendar_flow(server: Dovecot, node_name: str, output: str | None, error_branch: bool = False, **defaults):
+    """Create the Calendar folder, run one calendar node; Success returns ``output`` ("ok" when None)."""
+    flow = Flow(server)
+    flow.then("mail_imap_create_mailbox", {"connection": (flow.connect, "connection")}, name="Calendar")
+    node = flow.then(node_name, {"connection": (flow.connect, "connection")}, **defaults)
+    ret = flow.b.add("events_generic_return_result", response="ok")
+    flow.b.connect(node, "exec_out", ret, "exec_in")
+    if output is not None:
+        flow.b.connect(node, output, ret, "response")
+    if error_branch:
+        failed = flow.b.add("events_generic_return_result")
+        flow.b.connect(node, "error", failed, "exec_in")
+        flow.b.connect(node, "error_message", failed, "response")
+    return flow.b.run(flow.start, egress=LOCAL)
+
+
+def test_calendar_event_round_trip(dovecot):
+    """Create stores an event; List, Get find it by UID and range; Delete removes it; List Calendars sees the folder."""
+    created = calendar_flow(dovecot, "mail_imap_calendar_create_event", "event_uid", summary="Stand-up",
+                            description="daily", location="Room 1", start="2026-12-01T09:00:00Z",
+                            end="2026-12-01T09:15:00+00:00", attendees="ann@example.org, bob@example.org")
+    assert created.status == "completed", created.error
+    uid = created.result
+    events = calendar_flow(dovecot, "mail_imap_calendar_list_events", "events").result
+    assert [(e["uid"], e["summary"], e["location"], e["start"]) for e in events] == [
+        (uid, "Stand-up", "Room 1", "2026-12-01T09:00:00+00:00")]
+    assert events[0]["attendees"] == ["mailto:ann@example.org", "mailto:bob@example.org"]
+    outside = calendar_flow(dovecot, "mail_imap_calendar_list_events", "events", start_date="2027-01-01T00:00:00Z",
+                            end_date="2027-02-01T00:00:00Z")
+    assert outside.result == []
+    got = calendar_flow(dovecot, "mail_imap_calendar_get_event", "event", event_uid=uid)
+    assert got.result["description"] == "daily"
+    names = calendar_flow(dovecot, "mail_imap_calendar_list", "calendar_names").result
+    assert names == ["Calendar"]
+    assert calendar_flow(dovecot, "mail_imap_calendar_delete_event", None, event_uid=uid).result == "ok"
+    assert calendar_flow(dovecot, "mail_imap_calendar_list_events", "events").result == []
+
+
+def test_missing_events_take_the_error_branch_or_fail(dovecot):
+    """Get and Delete of an unknown UID report on Error with a message, or fail when Error is unwired."""
+    for node_name, output in (("mail_imap_calendar_get_event", "event"),
+                              ("mail_imap_calendar_delete_event", None)):
+        routed = calendar_flow(dovecot, node_name, output, error_branch=True, event_uid="nope")
+        assert routed.status == "completed" and "no event with UID 'nope'" in routed.result
+        failed = calendar_flow(dovecot, node_name, output, event_uid="nope")
+        assert failed.reason == "node_error" and "no event" in failed.error["message"]
+
+
+@pytest.mark.parametrize("defaults, message", [
+    ({"summary": "x", "start": "2026-12-01T10:00:00", "end": "2026-12-01T11:00:00Z"}, "time zone"),
+    ({"summary": "x", "start": "tomorrow", "end": "2026-12-01T11:00:00Z"}, "RFC 3339"),
+    ({"summary": "x", "start": "2026-12-02T10:00:00Z", "end": "2026-12-01T11:00:00Z"}, "before 'start'"),
+    ({"summary": "x", "start": "2026-12-01T10:00:00Z", "end": "2026-12-01T11:00:00Z", "attendees": "nobody"},
+     "invalid address"),
+])
+def test_bad_event_inputs_fail(dovecot, defaults, message):
+    """Naive or malformed dates, an end before the start and bad attendees fail Create Event."""
+    result = calendar_flow(dovecot, "mail_imap_calendar_create_event", "event_uid", **defaults)
+    assert result.reason == "node_error" and message in result.error["message"]
+
+
+@pytest.fixture
+def ics_server():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body, status = (ICS, 200) if self.path == "/team.ics" else (b"nope", 404)
+            self.send_response(status)
+            self.send_header("Content-Type", "text/calendar")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def subscribe(url: str, output: str, **dates):
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    node = b.add("mail_imap_calendar_subscribe", url=url, **dates)
+    b.connect(start, "exec_out", node, "exec_in")
+    ok = b.add("events_generic_return_result")
+    b.connect(node, "exec_out", ok, "exec_in")
+    b.connect(node, output, ok, "response")
+    failed = b.add("events_generic_return_result")
+    b.connect(node, "error", failed, "exec_in")
+    b.connect(node, "error_message", failed, "response")
+    return b.run(start, egress=LOCAL)
+
+
+def test_subscribe_reads_an_ics_url(ics_server):
+    """Subscribe downloads the .ics, names the calendar, keeps zoned times and filters by range."""
+    assert subscribe(f"{ics_server}/team.ics", "calendar_name").result == "Team"
+    events = subscribe(f"{ics_server}/team.ics", "events").result
+    assert [(e["uid"], e["start"], e["status"]) for e in events] == [
+        ("early@example.org", "2026-12-01T09:00:00+00:00", "CONFIRMED"),
+        ("late@example.org", "2026-12-15T18:00:00[Europe/Berlin]", None)]
+    december_first = subscribe(f"{ics_server}/team.ics", "events", start_date="2026-12-01T00:00:00Z",
+                               end_date="2026-12-02T00:00:00Z").result
+    assert [e["uid"] for e in december_first] == ["early@example.org"]
+    assert "HTTP error 404" in subscribe(f"{ics_server}/missing.ics", "events").result

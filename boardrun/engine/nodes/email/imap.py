@@ -7,7 +7,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from ... import imap, netio
+from ... import imap, mail, netio
 from ...coerce import as_bool, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
@@ -190,8 +190,6 @@ def _connection_of(ctx: NodeContext, struct: dict[str, Any]) -> tuple[dict[str, 
            out("email", "Email", "Struct",
                description="Addresses, subject, date, text and HTML bodies and attachments.")])
 def email_imap_inbox_fetch_mail(ctx: NodeContext) -> None:
-    from ... import mail
-
     ctx.deactivate("exec_out")
     ref, session, mailbox, uid = _ref(ctx, "email_ref")
     raw = session.fetch(ctx, mailbox, uid)
@@ -315,4 +313,325 @@ def email_imap_create_draft(ctx: NodeContext) -> None:
     session.command(ctx, f"APPEND to '{mailbox}'", "append", imap.encode_mailbox(mailbox), flags,
                     imaplib.Time2Internaldate(time.time()), message.as_bytes(policy=policy.SMTP))
     ctx.set("message_id", msg_id)
+    ctx.activate("exec_out")
+
+
+# -- Calendar events kept as mails in an IMAP folder ---------------------------------------
+# An event is stored as a small MIME mail whose body is the iCalendar text and whose X-UID
+# header carries the event UID, so it can be found again by UID (see docs/engine.md).
+
+_CAL_FOLDER = inp("calendar_folder", "Calendar Folder", "String", default="Calendar")
+_CAL_ERROR = out("error", "Error", "Execution", description="Runs when the calendar operation failed.")
+_CAL_MESSAGE = out("error_message", "Error Message", "String")
+_CALENDAR_HINTS = ("calendar", "cal", "events")
+
+
+def _calendar_failure(ctx: NodeContext, message: str) -> None:
+    """Flow-Like's calendar nodes report failures on Error + Error Message; unwired, the node fails."""
+    if not ctx.targets("error"):
+        raise NodeError(message)
+    ctx.log("Error", message)
+    ctx.set("error_message", message)
+    ctx.activate("error")
+
+
+def _date_input(ctx: NodeContext, pin: str, required: bool = True) -> Any:
+    from datetime import datetime
+
+    try:
+        value = ctx.get(pin)
+    except NodeError:
+        if required:
+            raise
+        return None  # an optional date left empty, as Flow-Like reads it
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise NodeError(f"input '{pin}' must be a date string like 2026-12-01T10:00:00Z")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise NodeError(f"input '{pin}' must be an RFC 3339 date, got '{value}'") from None
+    if parsed.tzinfo is None:
+        raise NodeError(f"input '{pin}' needs a time zone offset (e.g. Z), got '{value}'")
+    return parsed
+
+
+def _ical_time(value: Any) -> str | None:
+    """An iCalendar DTSTART/DTEND as text: RFC 3339 for UTC, 'local[Zone]' for zoned, plain otherwise."""
+    from datetime import date, datetime, timezone
+
+    if value is None:
+        return None
+    moment = value.dt
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            return moment.strftime("%Y-%m-%dT%H:%M:%S")
+        zone = value.params.get("TZID")
+        if zone:
+            return f"{moment.strftime('%Y-%m-%dT%H:%M:%S')}[{zone}]"
+        return moment.astimezone(timezone.utc).isoformat()
+    if isinstance(moment, date):
+        return moment.isoformat()
+    return None
+
+
+def _event_start(text: str | None) -> Any:
+    from datetime import datetime, timezone
+
+    if not text:
+        return None
+    base = text.split("[", 1)[0]
+    try:
+        moment = datetime.fromisoformat(base)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _events_of(ical: bytes | str) -> list[dict[str, Any]]:
+    from icalendar import Calendar
+
+    try:
+        calendar = Calendar.from_ical(ical)
+    except ValueError:
+        return []
+    events = []
+    for component in calendar.walk("VEVENT"):
+        attendees = component.get("ATTENDEE") or []
+        if not isinstance(attendees, list):
+            attendees = [attendees]
+        status = component.get("STATUS")
+        events.append({
+            "uid": str(component.get("UID") or ""),
+            "summary": _opt_text(component.get("SUMMARY")),
+            "description": _opt_text(component.get("DESCRIPTION")),
+            "location": _opt_text(component.get("LOCATION")),
+            "start": _ical_time(component.get("DTSTART")),
+            "end": _ical_time(component.get("DTEND")),
+            "organizer": _opt_text(component.get("ORGANIZER")),
+            "attendees": [str(a) for a in attendees],
+            "status": str(status).upper() if status else None,
+        })
+    return events
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _calendar_text(message: bytes) -> bytes:
+    """The iCalendar part of a stored event mail (or the whole body when it is bare iCalendar)."""
+    from email import message_from_bytes, policy
+
+    parsed = message_from_bytes(message, policy=policy.default)
+    for part in parsed.walk():
+        if part.get_content_type() == "text/calendar":
+            return part.get_payload(decode=True) or b""
+    return parsed.get_payload(decode=True) or message
+
+
+def _in_range(event: dict[str, Any], start: Any, end: Any) -> bool:
+    if start is None or end is None:
+        return True
+    moment = _event_start(event["start"])
+    return moment is not None and start <= moment <= end
+
+
+@register("mail_imap_calendar_list", "IMAP List Calendars", "Email/IMAP/Calendar",
+          "Lists the mailboxes and picks those that look like calendars (calendar, cal or events in the name).",
+          [_EXEC_IN, _EXEC_OUT, _CONNECTION,
+           out("names", "Mailbox Names", "String", "Array"),
+           out("calendar_names", "Calendar Names", "String", "Array"),
+           out("calendars", "Calendar Inboxes", "Struct", "Array")])
+def mail_imap_calendar_list(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    connection, session = _connection(ctx)
+    names = session.list(ctx)
+    calendars = [n for n in names if any(hint in n.lower() for hint in _CALENDAR_HINTS)]
+    ctx.set("names", names)
+    ctx.set("calendar_names", calendars)
+    ctx.set("calendars", [{"connection": connection, "name": n} for n in calendars])
+    ctx.activate("exec_out")
+
+
+@register("mail_imap_calendar_list_events", "List Calendar Events", "Email/IMAP/Calendar",
+          "Reads every event stored in a calendar folder, optionally only those starting within a range.",
+          [_EXEC_IN, _EXEC_OUT, _CONNECTION, _CAL_FOLDER,
+           inp("start_date", "Start Date", "Date", description="With End Date: keep events starting in between."),
+           inp("end_date", "End Date", "Date"),
+           out("events", "Events", "Struct", "Array")])
+def mail_imap_calendar_list_events(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    _connection_struct, session = _connection(ctx)
+    folder = _mailbox(ctx, "calendar_folder")
+    start, end = _date_input(ctx, "start_date", False), _date_input(ctx, "end_date", False)
+    session.select(ctx, folder)
+    data = session.command(ctx, "UID SEARCH", "uid", "SEARCH", "ALL")
+    events = []
+    for uid in (int(u) for chunk in data if isinstance(chunk, bytes) for u in chunk.split()):
+        ctx.checkpoint()
+        for event in _events_of(_calendar_text(session.fetch(ctx, folder, uid))):
+            if _in_range(event, start, end):
+                events.append(event)
+    ctx.set("events", events)
+    ctx.activate("exec_out")
+
+
+def _find_event(ctx: NodeContext, session: imap.ImapSession, folder: str, event_uid: str) -> int | None:
+    session.select(ctx, folder)
+    data = session.command(ctx, "UID SEARCH", "uid", "SEARCH", "HEADER", "X-UID", imap._quote(event_uid))
+    uids = [int(u) for chunk in data if isinstance(chunk, bytes) for u in chunk.split()]
+    return uids[0] if uids else None
+
+
+def _event_uid(ctx: NodeContext) -> str:
+    value = as_str(ctx.get("event_uid"), "event_uid")
+    if not value or any(c in value for c in '\r\n"\\'):
+        raise NodeError("input 'event_uid' must be a non-empty UID without quotes or line breaks")
+    return value
+
+
+@register("mail_imap_calendar_get_event", "Get Calendar Event", "Email/IMAP/Calendar",
+          "Finds one event of a calendar folder by its UID.",
+          [_EXEC_IN, out("exec_out", "Success", "Execution"), _CAL_ERROR, _CONNECTION, _CAL_FOLDER,
+           inp("event_uid", "Event UID", "String"),
+           out("event", "Event", "Struct"), _CAL_MESSAGE])
+def mail_imap_calendar_get_event(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    ctx.deactivate("error")
+    _connection_struct, session = _connection(ctx)
+    folder, event_uid = _mailbox(ctx, "calendar_folder"), _event_uid(ctx)
+    try:
+        uid = _find_event(ctx, session, folder, event_uid)
+        found = [] if uid is None else [
+            e for e in _events_of(_calendar_text(session.fetch(ctx, folder, uid))) if e["uid"] == event_uid]
+    except NodeError as exc:
+        _calendar_failure(ctx, str(exc))
+        return
+    if not found:
+        _calendar_failure(ctx, f"no event with UID '{event_uid}' in '{folder}'")
+        return
+    ctx.set("event", found[0])
+    ctx.activate("exec_out")
+
+
+@register("mail_imap_calendar_create_event", "Create Calendar Event", "Email/IMAP/Calendar",
+          "Stores a new event in a calendar folder and outputs its UID.",
+          [_EXEC_IN, out("exec_out", "Success", "Execution"), _CAL_ERROR, _CONNECTION, _CAL_FOLDER,
+           inp("summary", "Summary", "String"),
+           inp("description", "Description", "String", default=""),
+           inp("location", "Location", "String", default=""),
+           inp("start", "Start", "Date"),
+           inp("end", "End", "Date"),
+           inp("attendees", "Attendees", "String", default="", description="Comma-separated e-mail addresses."),
+           out("event_uid", "Event UID", "String"), _CAL_MESSAGE])
+def mail_imap_calendar_create_event(ctx: NodeContext) -> None:
+    import uuid
+    from email import policy
+    from email.message import EmailMessage
+
+    from icalendar import Calendar, Event, vCalAddress
+
+    ctx.deactivate("exec_out")
+    ctx.deactivate("error")
+    _connection_struct, session = _connection(ctx)
+    folder = _mailbox(ctx, "calendar_folder")
+    summary = as_str(ctx.get("summary"), "summary")
+    description, location = as_str(ctx.get("description"), "description"), as_str(ctx.get("location"), "location")
+    start, end = _date_input(ctx, "start"), _date_input(ctx, "end")
+    if end < start:
+        raise NodeError("input 'end' is before 'start'")
+    attendees = mail.address_list(as_str(ctx.get("attendees"), "attendees"), "attendees")
+    event_uid = str(uuid.uuid4())
+    event = Event()
+    event.add("uid", event_uid)
+    event.add("summary", summary)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    if description:
+        event.add("description", description)
+    if location:
+        event.add("location", location)
+    for address in attendees:
+        event.add("attendee", vCalAddress(f"mailto:{address}"))
+    calendar = Calendar()
+    calendar.add("prodid", "-//Boardrun//engine//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(event)
+    message = EmailMessage()
+    try:
+        message["Subject"] = summary
+    except ValueError as exc:
+        raise NodeError(f"input 'summary' is not a valid header value: {exc}") from None
+    message["X-UID"] = event_uid
+    message.set_content(calendar.to_ical(), maintype="text", subtype="calendar")
+    try:
+        session.command(ctx, f"APPEND to '{folder}'", "append", imap.encode_mailbox(folder), None, None,
+                        message.as_bytes(policy=policy.SMTP))
+    except NodeError as exc:
+        _calendar_failure(ctx, str(exc))
+        return
+    ctx.set("event_uid", event_uid)
+    ctx.activate("exec_out")
+
+
+@register("mail_imap_calendar_delete_event", "Delete Calendar Event", "Email/IMAP/Calendar",
+          "Deletes one event of a calendar folder by its UID.",
+          [_EXEC_IN, out("exec_out", "Success", "Execution"), _CAL_ERROR, _CONNECTION, _CAL_FOLDER,
+           inp("event_uid", "Event UID", "String"), _CAL_MESSAGE])
+def mail_imap_calendar_delete_event(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    ctx.deactivate("error")
+    _connection_struct, session = _connection(ctx)
+    folder, event_uid = _mailbox(ctx, "calendar_folder"), _event_uid(ctx)
+    try:
+        uid = _find_event(ctx, session, folder, event_uid)
+        if uid is not None:
+            session.store(ctx, folder, uid, "+FLAGS.SILENT", "\\Deleted")
+            session.expunge(ctx, folder, uid, "uid_expunge")
+    except NodeError as exc:
+        _calendar_failure(ctx, str(exc))
+        return
+    if uid is None:
+        _calendar_failure(ctx, f"no event with UID '{event_uid}' in '{folder}'")
+        return
+    ctx.activate("exec_out")
+
+
+@register("mail_imap_calendar_subscribe", "Subscribe to Calendar URL", "Email/IMAP/Calendar",
+          "Downloads an iCalendar (.ics) URL over HTTP and outputs its events, optionally only those "
+          "starting within a range.",
+          [_EXEC_IN, out("exec_out", "Success", "Execution"), _CAL_ERROR,
+           inp("url", "Calendar URL", "String", description="An http or https URL of an .ics file."),
+           inp("start_date", "Start Date", "Date"),
+           inp("end_date", "End Date", "Date"),
+           out("events", "Events", "Struct", "Array"),
+           out("calendar_name", "Calendar Name", "String", description="The calendar's X-WR-CALNAME, or 'Calendar'."),
+           _CAL_MESSAGE],
+          long_running=True)
+def mail_imap_calendar_subscribe(ctx: NodeContext) -> None:
+    from icalendar import Calendar
+
+    from ... import http_egress
+
+    ctx.deactivate("exec_out")
+    ctx.deactivate("error")
+    url = as_str(ctx.get("url"), "url")
+    start, end = _date_input(ctx, "start_date", False), _date_input(ctx, "end_date", False)
+    try:
+        reply = http_egress.send(ctx.egress, "GET", url, {"Accept": "text/calendar"}, None)
+    except NodeError as exc:
+        _calendar_failure(ctx, str(exc))
+        return
+    if not 200 <= reply.status_code <= 299:
+        _calendar_failure(ctx, f"HTTP error {reply.status_code} from the calendar URL")
+        return
+    try:
+        name = Calendar.from_ical(reply.body).get("X-WR-CALNAME")
+    except ValueError as exc:
+        _calendar_failure(ctx, f"the calendar URL did not return iCalendar data: {exc}")
+        return
+    ctx.set("events", [e for e in _events_of(reply.body) if _in_range(e, start, end)])
+    ctx.set("calendar_name", str(name) if name else "Calendar")
     ctx.activate("exec_out")
