@@ -185,3 +185,32 @@ def test_default_policy_refuses_the_local_broker_and_qos_is_checked(topic):
     assert "egress refused" in b.run(start).error["message"]
     chain(b, connect, "exec_out", [("mqtt_publish", {"topic": topic, "payload": "x", "qos": "Sometimes"})])
     assert "must be one of" in b.run(start, egress=LOCAL).error["message"]
+
+
+def test_messages_reach_the_referenced_function(topic):
+    """A message on the subscribed topic reaches the function: JSON payload parsed, topic filled in."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    connect = b.add("mqtt_connect", config=config())
+    b.connect(start, "exec_out", connect, "exec_in")
+    (subscribe,) = chain(b, connect, "exec_out", [("mqtt_subscribe", {"topic": f"{topic}/#", "qos": "AtLeastOnce"})])
+    publish = b.add("mqtt_publish", topic=f"{topic}/json", payload='{"temperature": 21.5}', qos="AtLeastOnce")
+    b.connect(connect, "session", publish, "session")
+    b.connect(subscribe, "on_subscribed", publish, "exec_in")
+    handler = b.add("events_generic")
+    b.add_pin(handler, "topic", "Output", "String")
+    b.reference_function(subscribe, handler)
+    disconnect = b.add("mqtt_disconnect")
+    b.connect(connect, "session", disconnect, "session")
+    with_payload = b.add("struct_set", struct_in={}, field="payload")
+    with_topic = b.add("struct_set", field="topic")
+    b.chain(handler, disconnect, with_payload, with_topic)
+    b.connect(handler, "payload", with_payload, "value")
+    b.connect(with_payload, "struct_out", with_topic, "struct_in")
+    b.connect(handler, "topic", with_topic, "value")
+    ret = b.add("events_generic_return_result")
+    b.connect(with_topic, "exec_out", ret, "exec_in")
+    b.connect(with_topic, "struct_out", ret, "response")
+    result = b.run(start, egress=LOCAL, limits=RunLimits(deadline_seconds=30))
+    assert result.status == "completed", result.error
+    assert result.result == {"payload": {"temperature": 21.5}, "topic": f"{topic}/json"}

@@ -7,6 +7,7 @@ registry, so the loop is stopped and the connection closed when the run ends.
 
 from __future__ import annotations
 
+import queue
 import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 KIND = "mqtt"
 QOS = {"AtMostOnce": 0, "AtLeastOnce": 1, "ExactlyOnce": 2}
+MAX_QUEUED = 1000
 _SESSION = inp("session", "Session", "Struct", options=netio.ENFORCE_SCHEMA,
                description="A session from 'MQTT Connect'.")
 _QOS_PIN = inp("qos", "QoS", "String", default="AtMostOnce", options={"valid_values": list(QOS)})
@@ -35,6 +37,10 @@ class _Session:
         self.connect_reason: str | None = None
         self.acks: dict[int, list[Any]] = {}
         self.acked = threading.Condition()
+        # Messages from paho's thread, for a subscribe node's handler; bounded so a flood cannot
+        # grow memory (the oldest are kept, newer ones dropped and counted).
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=MAX_QUEUED)
+        self.dropped = 0
 
     def wait(self, ctx: NodeContext, done: Any, what: str) -> None:
         """Wait for ``done()`` within the policy's timeout, checking cancel and deadline in between."""
@@ -115,6 +121,13 @@ def _open(ctx: NodeContext, config: dict[str, Any]) -> _Session:
         with session.acked:
             session.acked.notify_all()
 
+    def on_message(_client: Any, _userdata: Any, message: Any) -> None:
+        try:
+            session.messages.put_nowait((message.topic, bytes(message.payload)))
+        except queue.Full:
+            session.dropped += 1
+
+    client.on_message = on_message
     client.on_connect, client.on_disconnect = on_connect, on_disconnect
     client.on_subscribe, client.on_publish = on_subscribe, on_publish
     if config["username"] is not None:
@@ -233,10 +246,23 @@ def mqtt_subscribe(ctx: NodeContext) -> Iterator[list[Any]]:
     for target in ctx.targets("on_subscribed"):
         yield [target]
     ctx.deactivate("on_subscribed")
-    # Messages have no handler function to go to here (see docs/engine.md); the wait ends on
-    # disconnect, a broker drop or the timeout.
-    why = netio.hold_until_closed(ctx, session_ref["ref_id"], timeout,
-                                  lambda seconds: not session.disconnected.wait(seconds))
+    limit = ctx.egress.max_response_bytes
+
+    def receive(seconds: float) -> netio.Message | bool | None:
+        if session.disconnected.is_set():
+            return False
+        try:
+            message_topic, payload = session.messages.get(timeout=seconds)
+        except queue.Empty:
+            return None
+        if len(payload) > limit:
+            ctx.log("Warn", f"dropped a message of {len(payload)} bytes on '{message_topic}' (limit {limit})")
+            return None
+        return payload, {"topic": message_topic}
+
+    why = yield from netio.hold(ctx, session_ref["ref_id"], timeout, receive, parse_json=True)
+    if session.dropped:
+        ctx.log("Warn", f"{session.dropped} MQTT messages were dropped: more than {MAX_QUEUED} were waiting")
     ctx.log("Debug", f"MQTT subscription to '{topic}' ended ({why})")
     ctx.activate("on_close")
 

@@ -98,20 +98,18 @@ def websocket_connect(ctx: NodeContext) -> Iterator[list[Any]]:
         yield [target]
     ctx.deactivate("on_connect")
 
-    def receive(seconds: float) -> bool:
+    def receive(seconds: float) -> netio.Message | bool | None:
         from websockets.exceptions import ConnectionClosed
 
-        # Messages have no handler to go to (see docs/engine.md): read and dropped so the
-        # server's close is noticed.
         try:
-            ws.recv(timeout=seconds)
+            message = ws.recv(timeout=seconds)
         except TimeoutError:
-            return True
+            return None
         except (ConnectionClosed, OSError):
             return False
-        return True
+        return (message.encode("utf-8") if isinstance(message, str) else message), {}
 
-    why = netio.hold_until_closed(ctx, ref_id, timeout, receive)
+    why = yield from netio.hold(ctx, ref_id, timeout, receive)
     ctx.log("Debug", f"WebSocket {_public_url(urlsplit(url))} ended ({why})")
     ctx.resources.release(ref_id)
     ctx.activate("on_close")
