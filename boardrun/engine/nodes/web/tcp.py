@@ -23,7 +23,7 @@ _SESSION = inp("session", "Session", "Struct", options=netio.ENFORCE_SCHEMA,
 def _config(ctx: NodeContext) -> tuple[str, int, int]:
     config = netio.struct_input(ctx, "config", "a TCP config")
     host = netio.field(config, "host", str, "TCP config")
-    port = netio.field(config, "port", int, "TCP config")
+    port = http_egress.check_port(netio.field(config, "port", int, "TCP config"), "TCP config field 'port'")
     timeout = netio.field(config, "timeout_seconds", int, "TCP config", 0)
     if timeout < 0:
         raise NodeError("TCP config field 'timeout_seconds' must not be negative")
