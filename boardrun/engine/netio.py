@@ -111,6 +111,7 @@ def hold(ctx: NodeContext, ref_id: str, timeout_seconds: int,
     """
     import time
 
+    ctx.handler_outputs()  # a reference to a node that is not on the board fails now, not at the first message
     until = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None
     while True:
         if ref_id not in ctx.resources:

@@ -265,3 +265,14 @@ def test_listen_refuses_a_port_in_use():
         ret = b.add("events_generic_return_result", response="error")
         b.connect(listen, "exec_error", ret, "exec_in")
         assert b.run(start).result == "error"
+
+
+def test_a_reference_to_a_missing_function_fails(server):
+    """A node whose fn_refs names no node of the board fails once connected, and the socket is closed."""
+    srv = server()
+    b, start = board(srv.port, [("Text", "x")], close=False)
+    connect = next(n for n, node in b.nodes.items() if node["name"] == "tcp_connect")
+    b.reference_function(connect, "no-such-node")
+    result = b.run(start, egress=LOCAL)
+    assert result.error["node_name"] == "tcp_connect" and "'no-such-node' is not on this board" in result.error["message"]
+    assert srv.eof.wait(5)
