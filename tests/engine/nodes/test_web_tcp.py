@@ -276,3 +276,38 @@ def test_a_reference_to_a_missing_function_fails(server):
     result = b.run(start, egress=LOCAL)
     assert result.error["node_name"] == "tcp_connect" and "'no-such-node' is not on this board" in result.error["message"]
     assert srv.eof.wait(5)
+
+
+def test_listen_limits_open_connections():
+    """With max_connections 1 and the first connection left open, a second one is closed at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outcomes = []
+
+    def client() -> None:
+        conns = []
+        for _ in range(200):  # the listener opens once the run reaches TCP Listen
+            try:
+                conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+                break
+            except OSError:
+                threading.Event().wait(0.05)
+        conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        outcomes.append(conns[1].recv(10))  # b"": closed by the listener
+        for conn in conns:
+            conn.close()
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    listen = b.add("tcp_listen", config={"host": "127.0.0.1", "port": port, "timeout_seconds": 2,
+                                         "max_connections": 1})
+    b.connect(start, "exec_out", listen, "exec_in")
+    events = []
+    result = b.run(start, egress=LOCAL, on_event=events.append, limits=RunLimits(deadline_seconds=30))
+    thread.join(10)
+    assert result.status == "completed"
+    assert outcomes == [b""]
+    assert any("1 connections are open" in (e.message or "") for e in events)

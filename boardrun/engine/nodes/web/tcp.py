@@ -158,6 +158,8 @@ def tcp_listen(ctx: NodeContext) -> Iterator[list[Any]]:
         yield [target]
     ctx.deactivate("on_listening")
 
+    accepted: list[str] = []
+
     def accept(seconds: float) -> netio.Message | bool | None:
         listener.settimeout(seconds)
         try:
@@ -166,7 +168,15 @@ def tcp_listen(ctx: NodeContext) -> Iterator[list[Any]]:
             return None
         except OSError:
             return False
+        # max_connections also bounds the accepted connections left open at once (each holds a
+        # file descriptor until a Close node or the end of the run).
+        accepted[:] = [ref for ref in accepted if ref in ctx.resources]
+        if len(accepted) >= backlog:
+            ctx.log("Warn", f"refused a connection from {_peer(conn, '?')}: {backlog} connections are open")
+            _close(conn)
+            return None
         conn_id = ctx.resources.add("tcp", conn, _close)
+        accepted.append(conn_id)
         return b"", {"session": {"ref_id": conn_id, "remote_addr": _peer(conn, "")}}
 
     why = yield from netio.hold(ctx, ref_id, timeout, accept)
