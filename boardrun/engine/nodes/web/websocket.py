@@ -129,7 +129,15 @@ def websocket_send(ctx: NodeContext) -> None:
     ws = ctx.resources.get("websocket", ctx.get("session"))
     data = payload_bytes(ctx)
     message: str | bytes = data if ctx.get("message_type") == "Binary" else data.decode("utf-8")
-    netio.guarded("WebSocket send", lambda: ws.send(message), ConnectionClosed)
+    def send() -> None:
+        # websockets writes with no timeout of its own; bound it like every other network call.
+        ws.socket.settimeout(netio.io_timeout(ctx))
+        try:
+            ws.send(message)
+        finally:
+            ws.socket.settimeout(None)
+
+    netio.guarded("WebSocket send", send, ConnectionClosed)
     ctx.activate("exec_out")
 
 
