@@ -195,11 +195,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _logout(session: ImapSession) -> None:
+def close(session: ImapSession) -> None:
+    """LOGOUT politely (briefly), or just drop the connection when the server does not answer."""
+    import imaplib
+
     try:
         session.client.sock.settimeout(2)
-        session.client.logout()
-    finally:
+        session.client.logout()  # closes the socket itself
+    except (imaplib.IMAP4.error, OSError):
         session.client.shutdown()
 
 
@@ -239,7 +242,3 @@ def open_session(ctx: NodeContext, host: str, port: int, username: str, password
 
 def session_of(ctx: NodeContext, connection: Any) -> ImapSession:
     return ctx.resources.get(KIND, connection, key="id")
-
-
-def close(session: ImapSession) -> None:
-    _logout(session)
