@@ -7,7 +7,6 @@ The structs follow Flow-Like's shapes: MailAddress ``{name, email}``, Attachment
 
 from __future__ import annotations
 
-import email.utils
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,8 @@ ENCRYPTIONS = ("Tls", "StartTls", "Plain")
 
 def address_list(text: str, pin: str) -> list[str]:
     """The bare addresses in a comma-separated header value ('Ann <a@x.org>, b@y.org')."""
+    import email.utils  # the email package is imported when a mail node runs, not with the engine
+
     found = []
     for _name, address in email.utils.getaddresses([text]):
         if address:
@@ -62,6 +63,7 @@ def attachment_parts(value: Any, pin: str) -> list[tuple[str, str, bytes]]:
 def build_message(*, sender: str, to: str, cc: str, bcc_header: str, subject: str, text: str, html: str,
                   msg_id: str, attachments: list[tuple[str, str, bytes]]) -> EmailMessage:
     """A MIME message: plain text, plus an HTML alternative when given, plus attachments."""
+    import email.utils
     from email.message import EmailMessage
 
     message = EmailMessage()
@@ -84,6 +86,8 @@ def build_message(*, sender: str, to: str, cc: str, bcc_header: str, subject: st
 
 
 def _addresses(message: Any, header: str) -> list[dict[str, Any]]:
+    import email.utils
+
     values = message.get_all(header) or []
     return [{"name": name or None, "email": address} for name, address in email.utils.getaddresses(
         [str(v) for v in values]) if address or name]
@@ -91,6 +95,7 @@ def _addresses(message: Any, header: str) -> list[dict[str, Any]]:
 
 def parse_email(raw: bytes, connection: dict[str, Any], inbox: dict[str, Any], uid: int) -> dict[str, Any]:
     """The Email struct of a fetched RFC 5322 message."""
+    import email.utils
     from email import policy
     from email.parser import BytesParser
 

@@ -7,7 +7,7 @@ cancel/deadline check between them, so a cancelled run never waits on the networ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generator, TypeVar
 
 from .coerce import _kind
 from .errors import NodeError
@@ -95,25 +95,73 @@ def _describe(exc: BaseException) -> str:
 ENFORCE_SCHEMA = {"enforce_schema": True}
 
 
-def hold_until_closed(ctx: NodeContext, ref_id: str, timeout_seconds: int, receive_slice: Callable[[float], bool]
-                      ) -> str:
-    """Keep a connection open after its On Connect body, as Flow-Like's long-running nodes do.
+Message = tuple[bytes, dict[str, Any]]  # payload, plus named facts (topic, sender address, session)
 
-    Returns why the wait ended: ``"closed"`` (a Close node released the connection), ``"peer"``
-    (the other side closed) or ``"timeout"`` (``timeout_seconds`` passed; 0 means no own timeout,
-    so the run's deadline or a cancel ends the wait). ``receive_slice(seconds)`` waits at most
-    that long for traffic and returns False once the peer has gone.
+
+def hold(ctx: NodeContext, ref_id: str, timeout_seconds: int,
+         receive: Callable[[float], Message | bool | None], parse_json: bool = False
+         ) -> Generator[list[Any], None, str]:
+    """Keep a connection open after its On Connect body, as Flow-Like's long-running nodes do, and
+    hand every incoming message to the node's referenced function (see :func:`deliver`).
+
+    ``receive(seconds)`` waits at most that long and returns a message, None (nothing yet) or
+    False (the peer has gone). Returns why the wait ended: ``"closed"`` (a Close node released
+    the connection), ``"peer"`` or ``"timeout"`` (``timeout_seconds`` passed; 0 means no own
+    timeout, so the run's deadline or a cancel ends the wait).
     """
     import time
 
+    ctx.handler_outputs()  # a reference to a node that is not on the board fails now, not at the first message
     until = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None
     while True:
         if ref_id not in ctx.resources:
             return "closed"
         if until is not None and time.monotonic() >= until:
             return "timeout"
-        if not receive_slice(wait_slice(ctx, until)):
+        got = receive(wait_slice(ctx, until))
+        if got is False:
             return "peer"
+        if isinstance(got, tuple):
+            for target in deliver(ctx, got[0], got[1], parse_json):
+                yield [target]
+
+
+def deliver(ctx: NodeContext, data: bytes, facts: dict[str, Any], parse_json: bool = False) -> list[Any]:
+    """Fill the referenced function's outputs from one message; returns the nodes to run.
+
+    Outputs named like a fact (topic, sender_addr) get that fact; one named 'payload' gets the
+    text (for MQTT the parsed JSON when the text is JSON); when exactly one other output is left,
+    it gets the text (String) or the bytes (Byte). A 'session' fact (TCP Listen's accepted
+    connection) goes to the first output, as in Flow-Like. Without a referenced function the
+    message is dropped.
+    """
+    import json
+
+    outputs = ctx.handler_outputs()
+    if not outputs:
+        ctx.log("Debug", f"no handler function referenced: dropped a message of {len(data)} bytes")
+        return []
+    if "session" in facts:
+        return ctx.fire_handler({outputs[0][0]: facts["session"]})
+    text = data.decode("utf-8", "replace")
+    values: dict[str, Any] = {}
+    rest = []
+    for name, data_type in outputs:
+        if name in facts:
+            values[name] = facts[name]
+        elif name == "payload":
+            values[name] = text
+            if parse_json:
+                try:
+                    values[name] = json.loads(text)
+                except ValueError:
+                    pass
+        else:
+            rest.append((name, data_type))
+    if len(rest) == 1:
+        name, data_type = rest[0]
+        values[name] = list(data) if data_type == "Byte" else text
+    return ctx.fire_handler(values)
 
 
 def close_session(ctx: NodeContext, kind: str, what: str) -> None:

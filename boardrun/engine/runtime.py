@@ -444,6 +444,43 @@ class NodeContext:
                 found.update(dict.fromkeys(nodes))
         return list(found)
 
+    # -- referenced functions (Flow-Like's fn_refs) -------------------------------------------
+    def _handler(self) -> _PNode | None:
+        for ref in self._run.board.nodes[self._node.id].fn_refs:  # type: ignore[union-attr]
+            handler = self._run.nodes.get(ref)
+            if handler is None:
+                raise NodeError(f"referenced function node '{ref}' is not on this board")
+            return handler
+        return None
+
+    def handler_outputs(self) -> list[tuple[str, str]]:
+        """(name, data_type) of the data outputs of the first function node this node references.
+
+        Event-style nodes (a TCP listener, a subscription) deliver each incoming message to that
+        node: they fill these outputs, and run what its Execution outputs lead to, as a body.
+        Empty when the node references no function.
+        """
+        handler = self._handler()
+        if handler is None:
+            return []
+        return [(name, data_type) for name, data_type in handler.shape.output_pins if data_type != "Execution"]
+
+    def fire_handler(self, values: dict[str, Any]) -> list[_PNode]:
+        """Set the referenced function's outputs to ``values``, activate its Execution outputs and
+        return the nodes they lead to (a generator node yields them as a body)."""
+        handler = self._handler()
+        if handler is None:
+            return []
+        slots = self._values
+        for name, value in values.items():
+            for k in handler.outs.get(name, ()):
+                slots[handler.base + k] = value
+        targets: dict[_PNode, None] = {}
+        for slot, nodes in handler.exec_outs:
+            slots[slot] = True
+            targets.update(dict.fromkeys(nodes))
+        return list(targets)
+
     def refresh_pure(self) -> None:
         """Re-evaluate the pure nodes feeding this node (the while loop does this per iteration)."""
         for dep in self._node.pure_deps:  # type: ignore[union-attr]

@@ -110,6 +110,11 @@ class BoardBuilder:
         for a, b in zip(node_ids, node_ids[1:]):
             self.connect(a, out_pin, b, "exec_in")
 
+    def reference_function(self, node_id: str, function_id: str) -> None:
+        """Make ``node_id`` call back ``function_id`` (Flow-Like's fn_refs), as event-style nodes do."""
+        self.nodes[node_id]["fn_refs"] = {"fn_refs": [function_id], "can_reference_fns": True,
+                                          "can_be_referenced_by_fns": False}
+
     def relay(self, layer_id: str, pin_type: str, data_type: str) -> str:
         layer = self.layers.setdefault(layer_id, {
             "id": layer_id, "name": layer_id, "type": "Collapsed", "nodes": {}, "variables": {}, "comments": {},

@@ -63,3 +63,14 @@ def test_accessors_refuse_malformed_structs(node, pin, value, output, message):
     """Malformed structs fail the accessor with a message naming the problem."""
     result = outputs(node, pin, value, [output])
     assert result.reason == "node_error" and message in result.error["message"]
+
+
+def test_importing_the_engine_leaves_the_protocol_libraries_unloaded():
+    """Listing the catalogue does not import the mail, MQTT, WebSocket or iCalendar libraries."""
+    import subprocess
+    import sys
+
+    libraries = ["paho", "websockets", "icalendar", "smtplib", "imaplib", "email.utils", "ssl"]
+    code = f"import sys, boardrun.engine as e; e.catalog(); print([m for m in {libraries!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

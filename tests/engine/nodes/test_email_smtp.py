@@ -141,3 +141,61 @@ def test_send_needs_an_open_connection():
     b.set_default(send, "from", "a@example.org")
     b.connect(start, "exec_out", send, "exec_in")
     assert "no open smtp connection" in b.run(start).error["message"]
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    """A server TLS context with a throwaway self-signed certificate for 127.0.0.1."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_starttls_certificate_is_verified(self_signed):
+    """StartTls refuses a server whose certificate does not verify, instead of sending the password."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=_auth, auth_require_tls=False,
+                            tls_context=self_signed)
+    controller.start()
+    try:
+        b, start = board(port, encryption="StartTls")
+        result = b.run(start, egress=LOCAL)
+        assert result.error["node_name"] == "email_smtp_connect"
+        assert "CERTIFICATE_VERIFY_FAILED" in result.error["message"]
+    finally:
+        controller.stop()
+
+
+def test_implicit_tls_certificate_is_verified(self_signed):
+    """Tls refuses a server whose certificate does not verify (checked in the TLS handshake)."""
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        try:
+            with self_signed.wrap_socket(conn, server_side=True):
+                pass
+        except OSError:
+            pass  # the client aborts the handshake: what this test expects
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        b, start = board(port, encryption="Tls")
+        result = b.run(start, egress=LOCAL)
+        assert result.error["node_name"] == "email_smtp_connect"
+        assert "CERTIFICATE_VERIFY_FAILED" in result.error["message"]
+    finally:
+        thread.join(5)
+        listener.close()

@@ -177,3 +177,137 @@ def test_binary_payload_must_be_bytes_and_session_must_be_open(server):
     b.connect(start, "exec_out", send, "exec_in")
     result = b.run(start)
     assert "no open tcp connection" in result.error["message"]
+
+
+def test_incoming_data_goes_to_the_referenced_function(server):
+    """Data the server sends reaches the referenced function's payload; closing there ends the hold."""
+    greeting = threading.Event()
+
+    class Greeter(Server):
+        def _serve(self) -> None:
+            self.listener.settimeout(10)
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.sendall(b"welcome")
+                conn.settimeout(10)
+                while conn.recv(65536):
+                    pass
+                greeting.set()
+
+    srv = Greeter()
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    connect = b.add("tcp_connect", config={"host": "127.0.0.1", "port": srv.port})
+    b.connect(start, "exec_out", connect, "exec_in")
+    handler = b.add("events_generic")
+    b.reference_function(connect, handler)
+    ret = b.add("events_generic_return_result")
+    closer = b.add("tcp_close")
+    b.connect(handler, "exec_out", closer, "exec_in")
+    b.connect(connect, "session", closer, "session")
+    b.connect(closer, "exec_out", ret, "exec_in")
+    b.connect(handler, "payload", ret, "response")
+    result = b.run(start, egress=LOCAL, limits=RunLimits(deadline_seconds=30))
+    assert (result.status, result.result) == ("completed", "welcome"), result.error
+    assert greeting.wait(5)  # the connection was closed by TCP Close
+    srv.close()
+
+
+def test_listen_hands_each_connection_to_the_function():
+    """TCP Listen passes an accepted connection as a Session; the function answers on it and closes it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    replies = []
+
+    def client() -> None:
+        for _ in range(200):  # the listener opens once the run reaches TCP Listen
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                threading.Event().wait(0.05)
+        else:
+            return
+        with conn:
+            replies.append(conn.recv(100))
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    listen = b.add("tcp_listen", config={"host": "127.0.0.1", "port": port, "timeout_seconds": 2})
+    b.connect(start, "exec_out", listen, "exec_in")
+    handler = b.add("events_generic")
+    b.reference_function(listen, handler)
+    send = b.add("tcp_send", payload="pong")
+    closer = b.add("tcp_close")
+    b.connect(handler, "exec_out", send, "exec_in")
+    b.connect(handler, "payload", send, "session")
+    b.connect(send, "exec_out", closer, "exec_in")
+    b.connect(handler, "payload", closer, "session")
+    done = b.add("events_generic_return_result", response="closed")
+    b.connect(listen, "on_close", done, "exec_in")
+    result = b.run(start, egress=LOCAL, limits=RunLimits(deadline_seconds=30))
+    thread.join(10)
+    assert (result.status, result.result) == ("completed", "closed")
+    assert replies == [b"pong"]
+
+
+def test_listen_refuses_a_port_in_use():
+    """A port already bound runs Error when wired, otherwise fails TCP Listen."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        b = BoardBuilder()
+        start = b.add("events_simple")
+        listen = b.add("tcp_listen", config={"host": "127.0.0.1", "port": taken.getsockname()[1]})
+        b.connect(start, "exec_out", listen, "exec_in")
+        assert "TCP listen on" in b.run(start).error["message"]
+        ret = b.add("events_generic_return_result", response="error")
+        b.connect(listen, "exec_error", ret, "exec_in")
+        assert b.run(start).result == "error"
+
+
+def test_a_reference_to_a_missing_function_fails(server):
+    """A node whose fn_refs names no node of the board fails once connected, and the socket is closed."""
+    srv = server()
+    b, start = board(srv.port, [("Text", "x")], close=False)
+    connect = next(n for n, node in b.nodes.items() if node["name"] == "tcp_connect")
+    b.reference_function(connect, "no-such-node")
+    result = b.run(start, egress=LOCAL)
+    assert result.error["node_name"] == "tcp_connect" and "'no-such-node' is not on this board" in result.error["message"]
+    assert srv.eof.wait(5)
+
+
+def test_listen_limits_open_connections():
+    """With max_connections 1 and the first connection left open, a second one is closed at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outcomes = []
+
+    def client() -> None:
+        conns = []
+        for _ in range(200):  # the listener opens once the run reaches TCP Listen
+            try:
+                conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+                break
+            except OSError:
+                threading.Event().wait(0.05)
+        conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        outcomes.append(conns[1].recv(10))  # b"": closed by the listener
+        for conn in conns:
+            conn.close()
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    listen = b.add("tcp_listen", config={"host": "127.0.0.1", "port": port, "timeout_seconds": 2,
+                                         "max_connections": 1})
+    b.connect(start, "exec_out", listen, "exec_in")
+    events = []
+    result = b.run(start, egress=LOCAL, on_event=events.append, limits=RunLimits(deadline_seconds=30))
+    thread.join(10)
+    assert result.status == "completed"
+    assert outcomes == [b""]
+    assert any("1 connections are open" in (e.message or "") for e in events)

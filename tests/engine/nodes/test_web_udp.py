@@ -118,3 +118,36 @@ def test_closing_twice_only_warns():
     result = b.run(start, on_event=events.append)
     assert result.status == "completed"
     assert any(e.kind == "log" and "was not open" in (e.message or "") for e in events)
+
+
+def test_receive_delivers_and_stops_on_close():
+    """A datagram sent to the bound socket reaches the function, whose UDP Close ends the receive."""
+    port = free_udp_port()
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    bind = b.add("udp_bind", config={"host": "127.0.0.1", "port": port})
+    receive = b.add("udp_receive", timeout_seconds=10)
+    b.connect(start, "exec_out", bind, "exec_in")
+    b.connect(bind, "exec_out", receive, "exec_in")
+    b.connect(bind, "session", receive, "session")
+    send = b.add("udp_send_to", target_host="127.0.0.1", target_port=port, payload="hello")
+    b.connect(receive, "on_listening", send, "exec_in")
+    b.connect(bind, "session", send, "session")
+    handler = b.add("events_generic")
+    b.add_pin(handler, "sender_addr", "Output", "String")
+    b.reference_function(receive, handler)
+    closer = b.add("udp_close")
+    b.connect(handler, "exec_out", closer, "exec_in")
+    b.connect(bind, "session", closer, "session")
+    with_payload = b.add("struct_set", struct_in={}, field="payload")
+    with_sender = b.add("struct_set", field="sender")
+    b.chain(closer, with_payload, with_sender)
+    b.connect(handler, "payload", with_payload, "value")
+    b.connect(with_payload, "struct_out", with_sender, "struct_in")
+    b.connect(handler, "sender_addr", with_sender, "value")
+    ret = b.add("events_generic_return_result")
+    b.connect(with_sender, "exec_out", ret, "exec_in")
+    b.connect(with_sender, "struct_out", ret, "response")
+    result = b.run(start, egress=LOCAL)
+    assert result.status == "completed", result.error
+    assert result.result == {"payload": "hello", "sender": f"127.0.0.1:{port}"}

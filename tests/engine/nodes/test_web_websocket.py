@@ -127,3 +127,32 @@ def test_bad_config_and_payload_fail(server):
     b, start = board(f"ws://127.0.0.1:{srv.port}/", [("Binary", "text")], timeout=1)
     result = b.run(start, egress=LOCAL)
     assert result.error["node_name"] == "websocket_send" and "byte values" in result.error["message"]
+
+
+def test_server_messages_reach_the_referenced_function():
+    """Messages the server sends reach the function's single String output; closing there ends the hold."""
+    def greet(ws) -> None:
+        ws.send("welcome")
+        for _message in ws:
+            pass
+
+    server = serve(greet, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        b = BoardBuilder()
+        start = b.add("events_simple")
+        connect = b.add("websocket_connect", config={"url": f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"})
+        b.connect(start, "exec_out", connect, "exec_in")
+        handler = b.add("events_generic")  # payload and text both receive the message text
+        b.add_pin(handler, "text", "Output", "String")
+        b.reference_function(connect, handler)
+        closer = b.add("websocket_close")
+        b.connect(connect, "session", closer, "session")
+        ret = b.add("events_generic_return_result")
+        b.connect(handler, "exec_out", closer, "exec_in")
+        b.connect(closer, "exec_out", ret, "exec_in")
+        b.connect(handler, "text", ret, "response")
+        result = b.run(start, egress=LOCAL, limits=RunLimits(deadline_seconds=30))
+        assert (result.status, result.result) == ("completed", "welcome"), result.error
+    finally:
+        server.shutdown()

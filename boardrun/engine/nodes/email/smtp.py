@@ -153,6 +153,8 @@ def email_smtp_send(ctx: NodeContext) -> None:
     sender, recipients, message, msg_id = mail_inputs(ctx, as_bool(ctx.get("include_bcc_header"), "include_bcc_header"))
     if not recipients:
         raise NodeError("no recipients: fill at least one of To, Cc or Bcc")
+    if client.sock is None:
+        raise NodeError("the SMTP server closed this session; connect again")
     client.sock.settimeout(netio.io_timeout(ctx))
     try:
         refused = client.sendmail(sender, recipients, message.as_bytes(policy=policy.SMTP))

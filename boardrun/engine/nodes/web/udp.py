@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ... import http_egress, netio
 from ...coerce import as_int, as_str
@@ -91,3 +91,42 @@ def udp_close(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     netio.close_session(ctx, "udp", "UDP")
     ctx.activate("exec_out")
+
+
+@register("udp_receive", "UDP Receive", "Web/UDP",
+          "Runs 'On Listening', then hands every datagram arriving on a bound socket to the referenced "
+          "function until the socket is closed or the timeout passes, and continues on 'On Close'.",
+          [inp("exec_in", "Execute", "Execution"),
+           _SESSION,
+           inp("timeout_seconds", "Timeout (seconds)", "Integer", default=0,
+               description="0 receives until the socket is closed or the run's deadline."),
+           out("on_listening", "On Listening", "Execution", description="Runs before the first datagram is read."),
+           out("on_close", "On Close", "Execution", description="Runs when receiving stopped.")],
+          long_running=True)
+def udp_receive(ctx: NodeContext) -> Iterator[list[Any]]:
+    ctx.deactivate("on_listening")
+    ctx.deactivate("on_close")
+    session = ctx.get("session")
+    sock: socket.socket = ctx.resources.get("udp", session)
+    timeout = as_int(ctx.get("timeout_seconds"), "timeout_seconds")
+    if timeout < 0:
+        raise NodeError("input 'timeout_seconds' must not be negative")
+    ctx.activate("on_listening")
+    for target in ctx.targets("on_listening"):
+        yield [target]
+    ctx.deactivate("on_listening")
+
+    def receive(seconds: float) -> netio.Message | bool | None:
+        sock.settimeout(seconds)
+        try:
+            data, sender = sock.recvfrom(65535)
+        except TimeoutError:
+            return None
+        except OSError:
+            return False
+        address, port = sender[:2]
+        return data, {"sender_addr": f"[{address}]:{port}" if ":" in address else f"{address}:{port}"}
+
+    why = yield from netio.hold(ctx, session["ref_id"], timeout, receive)
+    ctx.log("Debug", f"UDP receive stopped ({why})")
+    ctx.activate("on_close")

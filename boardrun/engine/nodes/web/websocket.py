@@ -98,20 +98,18 @@ def websocket_connect(ctx: NodeContext) -> Iterator[list[Any]]:
         yield [target]
     ctx.deactivate("on_connect")
 
-    def receive(seconds: float) -> bool:
+    def receive(seconds: float) -> netio.Message | bool | None:
         from websockets.exceptions import ConnectionClosed
 
-        # Messages have no handler to go to (see docs/engine.md): read and dropped so the
-        # server's close is noticed.
         try:
-            ws.recv(timeout=seconds)
+            message = ws.recv(timeout=seconds)
         except TimeoutError:
-            return True
+            return None
         except (ConnectionClosed, OSError):
             return False
-        return True
+        return (message.encode("utf-8") if isinstance(message, str) else message), {}
 
-    why = netio.hold_until_closed(ctx, ref_id, timeout, receive)
+    why = yield from netio.hold(ctx, ref_id, timeout, receive)
     ctx.log("Debug", f"WebSocket {_public_url(urlsplit(url))} ended ({why})")
     ctx.resources.release(ref_id)
     ctx.activate("on_close")
@@ -131,7 +129,15 @@ def websocket_send(ctx: NodeContext) -> None:
     ws = ctx.resources.get("websocket", ctx.get("session"))
     data = payload_bytes(ctx)
     message: str | bytes = data if ctx.get("message_type") == "Binary" else data.decode("utf-8")
-    netio.guarded("WebSocket send", lambda: ws.send(message), ConnectionClosed)
+    def send() -> None:
+        # websockets writes with no timeout of its own; bound it like every other network call.
+        ws.socket.settimeout(netio.io_timeout(ctx))
+        try:
+            ws.send(message)
+        finally:
+            ws.socket.settimeout(None)
+
+    netio.guarded("WebSocket send", send, ConnectionClosed)
     ctx.activate("exec_out")
 
 
