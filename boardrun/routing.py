@@ -26,7 +26,7 @@ from boardrun.web import json_response
 access_log = logging.getLogger("boardrun.access")
 error_log = logging.getLogger("boardrun.errors")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Router:
     def dispatch(self, request: Request) -> Response:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         try:
             response = self._handle(request)

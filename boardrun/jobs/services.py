@@ -255,7 +255,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         if created_at.tzinfo is None or not isinstance(job_id, str):
             raise ValueError(cursor)
         return created_at, job_id
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):  # RecursionError: a deeply nested one
         raise Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "not a cursor from this list"}]) from None
 
 

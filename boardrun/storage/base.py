@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._=-]+$")
+_SEGMENT = re.compile(r"[A-Za-z0-9._=-]+")
 
 
 class StorageError(Exception):
@@ -19,7 +19,7 @@ class StorageNotFound(StorageError):
 def check_key(key: str) -> str:
     """Refuse keys that could escape the store's root ('..', absolute, odd characters)."""
     parts = key.split("/")
-    if not key or any(p in ("", ".", "..") or not _SEGMENT.match(p) for p in parts):
+    if not key or any(p in ("", ".", "..") or not _SEGMENT.fullmatch(p) for p in parts):
         raise ValueError(f"invalid storage key {key!r}")
     return key
 
