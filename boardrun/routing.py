@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Callable, Iterable
 
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -83,7 +84,11 @@ class Router:
         except ApiError as err:
             return json_response(err.body(), err.status, err.headers)
         except RequestRedirect as redirect:
-            return redirect.get_response(request.environ)
+            # werkzeug builds an absolute URL from the request's Host header, which the
+            # client chooses: answer with the path alone.
+            target = urlsplit(redirect.new_url)
+            location = target.path + (f"?{target.query}" if target.query else "")
+            return Response(status=redirect.code, headers={"Location": location})
         except WzNotFound:
             err = NotFound(f"no endpoint at {request.path}")
             return json_response(err.body(), err.status)
