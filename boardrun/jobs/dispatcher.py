@@ -34,7 +34,7 @@ from boardrun.jobs.backends.base import (
     TransientBackendError,
 )
 from boardrun.jobs.models import DeadLetter, Job, ProcessedEvent
-from boardrun.jobs.services import job_key, relay_outbox, wake_waiters
+from boardrun.jobs.services import job_key, owns_key, relay_outbox, wake_waiters
 from boardrun.storage import StorageError, StorageNotFound, get_storage
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,10 @@ def _cancel(event: Event) -> str:
 def _executor_report(event: Event) -> str:
     job_id = event.extensions[catalog.EXT_JOB_ID]
     data = event.data
+    if event.type == catalog.JOB_COMPLETED:
+        problem = result_ref_problem(job_id, data.get("result_ref"))
+        if problem:
+            raise PermanentEventError(problem)
     with session_scope() as session:
         job = _locked_job(session, job_id)
         if job is None:
@@ -217,12 +221,31 @@ def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     raise ValueError(event_type)
 
 
+def result_ref_problem(job_id: str, ref: Any) -> str | None:
+    """Why a completion's result reference is unacceptable (None if it is fine). A job's
+    token signs reports about that job only, so its result must lie under its own
+    prefix: anything else would let one job show another job's files as its result."""
+    if ref is None:
+        return None
+    key = ref.get("key") if isinstance(ref, dict) else None
+    if not isinstance(key, str) or not owns_key(job_id, key):
+        return f"result_ref of job {job_id} must be a key under {job_key(job_id, '')}"
+    return None
+
+
 def read_outcome(job_id: str) -> dict[str, Any] | None:
-    """The terminal report the executor stores before it emits its last event."""
+    """The terminal report the executor stores before it emits its last event. One
+    whose result reference points outside the job's prefix is no outcome."""
     try:
-        return json.loads(get_storage().get(job_key(job_id, "outcome.json")))
+        outcome = json.loads(get_storage().get(job_key(job_id, "outcome.json")))
     except StorageNotFound:
         return None
+    if outcome.get("type") == catalog.JOB_COMPLETED:
+        problem = result_ref_problem(job_id, (outcome.get("data") or {}).get("result_ref"))
+        if problem:
+            log.error("job %s: its stored outcome is ignored: %s", job_id, problem)
+            return None
+    return outcome
 
 
 _RUNNER_FAILURES = {
@@ -311,6 +334,19 @@ def _handle_ping(event: Event) -> str:
     raise PermanentEventError(f"unknown ping task {task!r}")
 
 
+def _waits_for(job: Job, event_type: str) -> bool:
+    """Whether the job is still waiting for this command: a dead letter of a submission
+    the reconcile has launched meanwhile, or of a cancel nobody asked for, is no reason
+    to fail it."""
+    if states.is_terminal(job.status):
+        return False
+    if event_type == catalog.JOB_SUBMITTED:
+        return job.launched_at is None and job.cancel_requested_at is None
+    if event_type == catalog.JOB_CANCEL_REQUESTED:
+        return job.cancel_requested_at is not None
+    return False  # an executor report: kept for operators, the reconcile repairs the job
+
+
 def _verifiable(event: Event) -> bool:
     try:
         _check_signature(event)
@@ -320,10 +356,20 @@ def _verifiable(event: Event) -> bool:
 
 
 def record_dead_letter(event: Event) -> str:
-    """The broker gave up on an event: keep it, and fail the job it would have started."""
+    """The broker gave up on an event: keep it, and fail the job still waiting for it.
+
+    The sink is reachable by whoever can reach the dispatcher, so it stores only
+    events it can verify (job commands and reports signed with their job's token: each
+    one at most once), ignores an event that was in fact processed (a replay of a
+    delivered command), and fails a job only while it still waits for that command."""
     job_id = event.extensions.get(catalog.EXT_JOB_ID)
+    if not (event.type in catalog.OUR_TYPES and not catalog.data_problems(event.type, event.data) and _verifiable(event)):
+        log.warning("dead letter %s %s from %s not stored: not a signed job event", event.type, event.id, event.source)
+        return "not stored: not a signed job event"
     dedupe_source = "dead-letter:" + event.source  # the same event may also have been processed normally
     with session_scope() as session:
+        if _already_processed(session, event):
+            return "already processed"
         if _already_processed(session, event, dedupe_source):
             return "duplicate"
         session.add(
@@ -338,10 +384,9 @@ def record_dead_letter(event: Event) -> str:
             )
         )
         _mark_processed(session, event, dedupe_source)
-        if job_id and event.type in (catalog.JOB_SUBMITTED, catalog.JOB_CANCEL_REQUESTED) and _verifiable(event):
-            job = _locked_job(session, job_id)
-            if job is not None:
-                states.transition(
+        job = _locked_job(session, job_id) if job_id else None
+        if job is not None and _waits_for(job, event.type):
+            states.transition(
                     job,
                     states.FAILED,
                     error={"code": states.UNDELIVERABLE, "message": f"the {event.type} event could not be delivered"},

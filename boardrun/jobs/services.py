@@ -33,7 +33,7 @@ from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, OutboxEvent
 from boardrun.jobs.signing import data_digest, job_token, sign
-from boardrun.storage import StorageNotFound, get_storage
+from boardrun.storage import StorageNotFound, check_key, get_storage
 from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,15 @@ def sync_wait_seconds() -> float:
 
 def job_key(job_id: str, name: str) -> str:
     return f"jobs/{job_id}/{name}"
+
+
+def owns_key(job_id: str, key: str) -> bool:
+    """Whether `key` lies under the job's own storage prefix."""
+    try:
+        check_key(key)  # refuses '..' and other ways out of the prefix
+    except ValueError:
+        return False
+    return key.startswith(job_key(job_id, ""))
 
 
 @dataclass(frozen=True)
@@ -409,6 +418,9 @@ def relay_outbox(limit: int = 200) -> int:
 
 def load_result(job: Job) -> Any:
     if job.result_ref:
+        if not owns_key(job.id, job.result_ref):  # checked on arrival too; rows from before that
+            log.error("job %s: its result reference %r is outside its prefix; withheld", job.id, job.result_ref)
+            return None
         return json.loads(get_storage().get(job.result_ref))
     return job.result
 

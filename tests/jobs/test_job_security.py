@@ -2,11 +2,32 @@
 dispatcher do with crafted cursors, replayed commands, foreign result references and
 floods of progress reports."""
 
+# ruff: noqa: F811 - pytest fixtures arrive as parameters of the names imported above
 from __future__ import annotations
 
 import base64
+import json
 
-from tests.conftest import register_and_login
+from sqlalchemy import func, select
+
+from boardrun.db import session_scope
+from boardrun.eventing import catalog
+from boardrun.eventing.cloudevents_adapter import Event
+from boardrun.jobs.models import DeadLetter, Job
+from boardrun.storage import get_storage
+from tests.conftest import function_client, register_and_login
+
+# The dispatcher tests' fixtures (a recording backend, a submitted job) and helpers.
+from tests.jobs.test_dispatcher import (  # noqa: F401 - backend, job_id and owner are fixtures
+    _executor_event,
+    _post,
+    _signed,
+    _status,
+    _submitted_event,
+    backend,
+    job_id,
+    owner,
+)
 
 
 def test_a_deep_jobs_cursor_is_422_not_500(api):
@@ -17,3 +38,112 @@ def test_a_deep_jobs_cursor_is_422_not_500(api):
     r = api.get("/jobs", query_string={"app_id": app, "cursor": cursor}, headers=h)
     assert r.status_code == 422, r.get_data(as_text=True)
     assert r.get_json()["error"]["details"][0]["field"] == "cursor"
+
+
+# -- dead letters and result references ------------------------------------------
+def _dead(event: Event) -> Event:
+    return event.with_extensions(knativeerrorcode="500", knativeerrordest="http://dispatcher/events")
+
+
+def _dead_letters() -> int:
+    with session_scope() as s:
+        return s.scalar(select(func.count()).select_from(DeadLetter))
+
+
+def _second_job(api, job_id, owner) -> str:
+    with session_scope() as s:
+        app_id = s.get(Job, job_id).app_id
+    r = api.post("/jobs/submit", json={"app_id": app_id, "board_id": "echo", "payload": {"secret": "of job two"}}, headers=owner["headers"])
+    assert r.status_code == 202
+    return r.get_json()["job_id"]
+
+
+def test_a_replayed_submission_on_the_dead_letter_sink_does_not_fail_a_running_job(job_id, backend):
+    """Regression: a captured job.submitted posted to /events/dead-letter after it had
+    been delivered failed the running job as `undeliverable`. An event that was
+    processed is no dead letter; nothing is stored and the job runs on."""
+    client = function_client("dispatcher")
+    event = _submitted_event(job_id)
+    assert _post(client, event).get_json()["status"] == "launched"
+    assert _post(client, _executor_event(job_id, catalog.JOB_STARTED, {"attempt": 1})).status_code == 200
+    r = _post(client, _dead(event), "/events/dead-letter")
+    assert r.status_code == 200 and r.get_json()["status"] == "already processed"
+    assert _status(job_id) == "running" and _dead_letters() == 0
+
+
+def test_a_dead_lettered_submission_fails_only_a_job_still_waiting_for_it(job_id, backend):
+    """A job the reconcile launched meanwhile (its job.submitted was never processed) is
+    not failed by that event's dead letter, which is still kept for operators."""
+    from datetime import timedelta
+
+    from boardrun.jobs.dispatcher import reconcile
+
+    with session_scope() as s:
+        s.get(Job, job_id).created_at -= timedelta(minutes=5)
+    assert reconcile() == 1 and backend.launched == [job_id]
+    r = _post(function_client("dispatcher"), _dead(_submitted_event(job_id)), "/events/dead-letter")
+    assert r.status_code == 200 and r.get_json()["status"] == "recorded"
+    assert _status(job_id) == "queued" and _dead_letters() == 1
+
+
+def test_a_dead_lettered_cancel_fails_only_a_job_whose_cancel_is_pending(job_id, backend):
+    """A cancel request for a job nobody asked to cancel (a forged-looking but validly
+    signed replay from another context) changes nothing."""
+    cancel = _signed(Event(catalog.JOB_CANCEL_REQUESTED, catalog.JOBS_SOURCE, {"job_id": job_id}, extensions={"jobid": job_id}))
+    r = _post(function_client("dispatcher"), _dead(cancel), "/events/dead-letter")
+    assert r.status_code == 200 and _status(job_id) == "queued"
+
+
+def test_unsigned_dead_letters_are_not_stored(job_id, backend):
+    """Regression: anyone could write unbounded rows (20 unauthenticated 500 KB posts were
+    all kept). Only verifiable job events are stored; the rest is logged and dropped."""
+    client = function_client("dispatcher")
+    for n in range(20):
+        event = Event("com.example.junk", "/attacker", {"blob": "x" * 100_000}, id=f"junk-{n}")
+        r = _post(client, _dead(event), "/events/dead-letter")
+        assert r.status_code == 200 and r.get_json()["status"] == "not stored: not a signed job event"
+    forged = Event(catalog.JOB_SUBMITTED, catalog.JOBS_SOURCE, _submitted_event(job_id).data, extensions={"jobid": job_id})
+    assert _post(client, _dead(forged), "/events/dead-letter").status_code == 200
+    assert _dead_letters() == 0 and _status(job_id) == "queued"
+
+
+def test_a_result_reference_outside_the_jobs_own_prefix_is_refused(api, job_id, backend, owner):
+    """Regression: a job.completed signed with one job's own token could point result_ref
+    at jobs/<another job>/spec.json, and GET /jobs/<own> then showed that job's payload.
+    The report is refused (422) and the job is unchanged."""
+    other = _second_job(api, job_id, owner)
+    client = function_client("dispatcher")
+    for key in (f"jobs/{other}/spec.json", f"jobs/{job_id}/../{other}/spec.json", "apps/x/boards/y.json"):
+        forged = _executor_event(job_id, catalog.JOB_COMPLETED, {"result_ref": {"key": key, "size_bytes": 10}, "steps": 1})
+        r = _post(client, forged)
+        assert r.status_code == 422 and "result_ref" in r.get_json()["error"]["message"], r.get_data(as_text=True)
+    assert _status(job_id) == "queued"
+
+
+def test_a_stored_outcome_with_a_foreign_reference_is_no_outcome(api, job_id, backend, owner):
+    """The outcome file the executor stores is checked the same way: one pointing at
+    another job's files does not complete the job (it ends lost_runner)."""
+    from boardrun.jobs.backends.base import SUCCEEDED, RunnerStatus
+    from boardrun.jobs.dispatcher import on_runner_exit
+
+    other = _second_job(api, job_id, owner)
+    _post(function_client("dispatcher"), _submitted_event(job_id))
+    outcome = {"type": catalog.JOB_COMPLETED, "data": {"job_id": job_id, "steps": 1, "result_ref": {"key": f"jobs/{other}/spec.json", "size_bytes": 10}}}
+    get_storage().put(f"jobs/{job_id}/outcome.json", json.dumps(outcome).encode())
+    on_runner_exit(RunnerStatus(job_id, SUCCEEDED))
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "failed" and job.result_ref is None
+
+
+def test_a_foreign_result_reference_already_stored_is_never_read(api, job_id, backend, owner):
+    """A row written before this check existed: GET /jobs/<own> does not show the other
+    job's files (the result is withheld)."""
+    other = _second_job(api, job_id, owner)
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        job.status, job.result_ref = "completed", f"jobs/{other}/spec.json"
+    for path in (f"/jobs/{job_id}", f"/api/v1/execution/{job_id}"):
+        r = api.get(path, headers=owner["headers"])
+        assert r.status_code == 200 and "of job two" not in r.get_data(as_text=True)
+        assert r.get_json()["result"] is None
