@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -127,6 +128,10 @@ def _launch(event: Event) -> str:
     return "launched"
 
 
+# Settings the executor reads itself, handed on when the operator set them.
+EXECUTOR_SETTINGS = ("JOB_PROGRESS_INTERVAL_SECONDS",)
+
+
 def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key: str, deadline: int) -> LaunchSpec:
     settings = get_settings()
     env = {
@@ -134,6 +139,7 @@ def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key:
         "JOB_SPEC_KEY": spec_key,
         "STORAGE_URL": settings.storage_url,
         "LOG_LEVEL": settings.log_level,
+        **{name: os.environ[name] for name in EXECUTOR_SETTINGS if os.environ.get(name)},
     }
     if sink_url():
         env["K_SINK"] = sink_url()  # type: ignore[assignment]

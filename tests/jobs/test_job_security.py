@@ -147,3 +147,68 @@ def test_a_foreign_result_reference_already_stored_is_never_read(api, job_id, ba
         r = api.get(path, headers=owner["headers"])
         assert r.status_code == 200 and "of job two" not in r.get_data(as_text=True)
         assert r.get_json()["result"] is None
+
+
+# -- progress reports ---------------------------------------------------------------
+
+
+def _run_executor(env, tmp_path, board: dict, payload, extra_env: dict[str, str] | None = None):
+    """Run the real executor (`python -m boardrun.executor.run`) on a board, its events
+    going to a real CloudEvents sink on 127.0.0.1; returns (exit code, events)."""
+    import os
+    import subprocess
+    import sys
+
+    from boardrun.jobs import signing
+    from tests.conftest import ROOT
+    from tests.jobs.test_dispatcher import _Sink
+
+    job = "job-" + tmp_path.name[-20:].replace("_", "-")
+    storage = get_storage()
+    storage.put(f"jobs/{job}/board.json", json.dumps(board).encode())
+    spec = {"job_id": job, "board_key": f"jobs/{job}/board.json", "node_id": "start", "payload": payload, "variables": {}, "deadline_seconds": 60}
+    storage.put(f"jobs/{job}/spec.json", json.dumps(spec).encode())
+    sink = _Sink()
+    try:
+        child_env = {
+            "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "STORAGE_URL": os.environ["STORAGE_URL"],
+            "K_SINK": sink.url, "JOB_ID": job, "JOB_SPEC_KEY": f"jobs/{job}/spec.json", "JOB_TOKEN": signing.job_token(job),
+            **(extra_env or {}),
+        }
+        proc = subprocess.run([sys.executable, "-m", "boardrun.executor.run"], env=child_env, cwd=tmp_path, capture_output=True, timeout=120)
+    finally:
+        sink.server.shutdown()
+    return proc, job, sink.events
+
+
+def _progress_board(steps: int) -> dict:
+    """events_generic → for each element of the payload: log_progress → then progress done → return."""
+    from tests.engine.engine_testkit import BoardBuilder
+
+    b = BoardBuilder()
+    start = b.add("events_generic", "start")
+    loop = b.add("control_for_each", "loop")
+    step = b.add("log_progress", "step")
+    done = b.add("log_progress_done", "finish")
+    ret = b.add("events_generic_return_result", "ret")
+    b.connect(start, "exec_out", loop, "exec_in")
+    b.connect(start, "payload", loop, "array")
+    b.connect(loop, "exec_out", step, "exec_in")
+    b.connect(loop, "index", step, "progress")
+    b.connect(loop, "done", done, "exec_in")
+    b.connect(done, "exec_out", ret, "exec_in")
+    b.set_default(ret, "response", "ok")
+    return b.build()
+
+
+def test_progress_reports_are_coalesced_and_the_last_one_is_delivered(env, tmp_path):
+    """Regression: 1,500 log_progress steps made 1,025 signed deliveries (every progress
+    report was sent at once). At most one goes out per JOB_PROGRESS_INTERVAL_SECONDS,
+    and the newest state is sent before the outcome."""
+    proc, job, events = _run_executor(env, tmp_path, _progress_board(1500), list(range(1500)), {"JOB_PROGRESS_INTERVAL_SECONDS": "60"})
+    assert proc.returncode == 0, [e.data for e in events if e.type == catalog.JOB_FAILED]
+    kinds = [e.type for e in events]
+    progress = [e for e in events if e.type == catalog.JOB_PROGRESS]
+    assert len(progress) == 2, kinds  # the first at once, the newest before the outcome
+    assert progress[-1].data["node_id"] == "finish"
+    assert kinds[-1] == catalog.JOB_COMPLETED and kinds.index(catalog.JOB_PROGRESS) > kinds.index(catalog.JOB_STARTED)
