@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from boardrun.config import env_float
+from boardrun.config import env_float, env_int
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
@@ -29,6 +29,43 @@ INLINE_RESULT_BYTES = 16 * 1024
 PUBLISH_ATTEMPTS = 4
 # Texts from the board (log lines, error messages) are cut so an event stays small.
 MAX_MESSAGE_CHARS = 2000
+
+
+def max_result_bytes() -> int:
+    """The largest result a job may return (JSON-encoded); larger fails `result_too_large`."""
+    return env_int("JOB_MAX_RESULT_BYTES", 10 * 1024 * 1024)
+
+
+def max_log_bytes() -> int:
+    """How much of the run's log is stored; lines beyond it are dropped (the log says so)."""
+    return env_int("JOB_MAX_LOG_BYTES", 1024 * 1024)
+
+
+class _Log:
+    """The run's log lines as JSON text, up to a byte budget; then one line saying so."""
+
+    def __init__(self, budget: int):
+        self.lines: list[str] = []
+        self.budget, self.size, self.dropped = budget, 0, 0
+
+    def add(self, line: dict[str, Any]) -> None:
+        if self.dropped:
+            self.dropped += 1
+            return
+        text = json.dumps(line)
+        if self.size + len(text) + 1 > self.budget:
+            self.dropped = 1
+            return
+        self.lines.append(text)
+        self.size += len(text) + 1
+
+    def text(self) -> str:
+        lines = self.lines
+        if self.dropped:
+            note = {"kind": "log", "level": "Warn", "node_id": None, "node_name": None,
+                    "message": f"log truncated: {self.dropped} more line(s) beyond JOB_MAX_LOG_BYTES ({self.budget} bytes)"}
+            lines = lines + [json.dumps(note)]
+        return "\n".join(lines)
 
 
 def _clip(text: str | None) -> str | None:
@@ -117,7 +154,14 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
 
     common = {"steps": result.steps, "duration_ms": round(result.duration_ms, 3)}
     if result.status == "completed":
-        encoded = json.dumps(result.result).encode()
+        try:
+            encoded = json.dumps(result.result).encode()
+        except MemoryError:
+            return catalog.JOB_FAILED, {**common, "error": {"code": states.MEMORY_LIMIT, "message": "the result does not fit in the run's memory"}}
+        limit = max_result_bytes()
+        if len(encoded) > limit:
+            message = f"the result is {len(encoded)} bytes; the limit (JOB_MAX_RESULT_BYTES) is {limit}"
+            return catalog.JOB_FAILED, {**common, "error": {"code": states.RESULT_TOO_LARGE, "message": message}}
         if len(encoded) <= INLINE_RESULT_BYTES:
             return catalog.JOB_COMPLETED, {**common, "result": result.result, "result_ref": None}
         key = f"jobs/{job_id}/result.json"
@@ -132,6 +176,7 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
         states.STEP_LIMIT: "the run exceeded its step limit",
         states.TIMEOUT: "the run exceeded its deadline",
         states.INVALID_BOARD: "the board is not valid",
+        states.MEMORY_LIMIT: "the run ran out of memory",
     }.get(code, "the board failed")
     return catalog.JOB_FAILED, {**common, "error": {"code": code, "message": _clip(message), **error}}
 
@@ -162,11 +207,11 @@ def main() -> int:
     gc.freeze()
     reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")), "runner": os.uname().nodename})
 
-    log_lines: list[dict[str, Any]] = []
+    run_log = _Log(max_log_bytes())
 
     def on_event(ev) -> None:
         if ev.kind in ("log", "progress", "toast"):
-            log_lines.append(ev.to_dict())
+            run_log.add(ev.to_dict())
             reporter.progress(
                 {"kind": ev.kind, "node_id": ev.node_id, "node_name": ev.node_name, "level": ev.level,
                  "message": _clip(ev.message), "progress": ev.data if isinstance(ev.data, (int, float)) else None},
@@ -185,8 +230,8 @@ def main() -> int:
     )
     event_type, data = outcome_of(result, storage, job_id)
     try:
-        if log_lines:
-            storage.put(f"jobs/{job_id}/log.jsonl", "\n".join(json.dumps(line) for line in log_lines).encode(), "application/x-ndjson")
+        if run_log.lines:
+            storage.put(f"jobs/{job_id}/log.jsonl", run_log.text().encode(), "application/x-ndjson")
         # The outcome is stored before it is announced, so a lost event cannot lose it.
         storage.put(f"jobs/{job_id}/outcome.json", json.dumps({"type": event_type, "data": data}).encode(), "application/json")
     except Exception as exc:

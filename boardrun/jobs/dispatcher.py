@@ -23,6 +23,7 @@ from boardrun.db import session_scope, utcnow
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import sink_url
+from boardrun.executor.run import max_result_bytes
 from boardrun.jobs import signing, states
 from boardrun.jobs.backends import get_backend
 from boardrun.jobs.backends.base import (
@@ -129,7 +130,7 @@ def _launch(event: Event) -> str:
 
 
 # Settings the executor reads itself, handed on when the operator set them.
-EXECUTOR_SETTINGS = ("JOB_PROGRESS_INTERVAL_SECONDS",)
+EXECUTOR_SETTINGS = ("JOB_PROGRESS_INTERVAL_SECONDS", "JOB_MAX_RESULT_BYTES", "JOB_MAX_LOG_BYTES")
 
 
 def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key: str, deadline: int) -> LaunchSpec:
@@ -207,6 +208,10 @@ def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
         job.started_at = utcnow() - timedelta(milliseconds=duration)
     if event_type == catalog.JOB_COMPLETED:
         ref = data.get("result_ref")
+        if ref and ref["size_bytes"] > max_result_bytes():
+            # The executor enforces the cap; one started with another cap is held to ours.
+            message = f"the result is {ref['size_bytes']} bytes; the limit (JOB_MAX_RESULT_BYTES) is {max_result_bytes()}"
+            return states.transition(job, states.FAILED, error={"code": states.RESULT_TOO_LARGE, "message": message}, steps=steps)
         return states.transition(
             job, states.COMPLETED, result=data.get("result"), result_ref=ref["key"] if ref else None, steps=steps
         )

@@ -29,6 +29,7 @@ from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
+from boardrun.executor.run import max_result_bytes
 from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, OutboxEvent
@@ -421,7 +422,12 @@ def load_result(job: Job) -> Any:
         if not owns_key(job.id, job.result_ref):  # checked on arrival too; rows from before that
             log.error("job %s: its result reference %r is outside its prefix; withheld", job.id, job.result_ref)
             return None
-        return json.loads(get_storage().get(job.result_ref))
+        storage = get_storage()
+        size, limit = storage.size(job.result_ref), max_result_bytes()
+        if size > limit:  # never read a huge object into the API's memory
+            log.error("job %s: its result is %d bytes, over JOB_MAX_RESULT_BYTES (%d); withheld", job.id, size, limit)
+            return None
+        return json.loads(storage.get(job.result_ref))
     return job.result
 
 

@@ -34,6 +34,10 @@ class Storage(ABC):
         """The object's bytes; StorageNotFound if there is none."""
 
     @abstractmethod
+    def size(self, key: str) -> int:
+        """The object's length in bytes, without reading it; StorageNotFound if there is none."""
+
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""
 

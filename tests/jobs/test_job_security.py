@@ -212,3 +212,28 @@ def test_progress_reports_are_coalesced_and_the_last_one_is_delivered(env, tmp_p
     assert len(progress) == 2, kinds  # the first at once, the newest before the outcome
     assert progress[-1].data["node_id"] == "finish"
     assert kinds[-1] == catalog.JOB_COMPLETED and kinds.index(catalog.JOB_PROGRESS) > kinds.index(catalog.JOB_STARTED)
+
+
+def test_a_completion_with_a_result_over_the_cap_fails_the_job(job_id, backend, monkeypatch):
+    """A signed completion whose stored result is larger than JOB_MAX_RESULT_BYTES (an
+    executor with another limit) fails the job `result_too_large` instead of completing it."""
+    monkeypatch.setenv("JOB_MAX_RESULT_BYTES", "1000")
+    get_storage().put(f"jobs/{job_id}/result.json", b'"' + b"x" * 5000 + b'"')
+    done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result_ref": {"key": f"jobs/{job_id}/result.json", "size_bytes": 5002}, "steps": 1})
+    assert _post(function_client("dispatcher"), done).status_code == 200
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "failed" and job.error["code"] == "result_too_large"
+
+
+def test_the_api_never_loads_a_result_over_the_cap(api, job_id, backend, owner, monkeypatch):
+    """A stored result larger than JOB_MAX_RESULT_BYTES (the cap was lowered since) is
+    not read into the API's memory: the record says it is withheld."""
+    get_storage().put(f"jobs/{job_id}/result.json", b'"' + b"x" * 5000 + b'"')
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        job.status, job.result_ref = "completed", f"jobs/{job_id}/result.json"
+    assert len(api.get(f"/jobs/{job_id}", headers=owner["headers"]).get_json()["result"]) == 5000
+    monkeypatch.setenv("JOB_MAX_RESULT_BYTES", "1000")
+    r = api.get(f"/jobs/{job_id}", headers=owner["headers"])
+    assert r.status_code == 200 and r.get_json()["result"] is None and len(r.get_data()) < 2000
