@@ -251,7 +251,7 @@ def read_outcome(job_id: str) -> dict[str, Any] | None:
         outcome = json.loads(get_storage().get(job_key(job_id, "outcome.json")))
     except StorageNotFound:
         return None
-    if outcome.get("type") == catalog.JOB_COMPLETED:
+    if isinstance(outcome, dict) and outcome.get("type") == catalog.JOB_COMPLETED:
         problem = result_ref_problem(job_id, (outcome.get("data") or {}).get("result_ref"))
         if problem:
             log.error("job %s: its stored outcome is ignored: %s", job_id, problem)
