@@ -120,9 +120,11 @@ def embedded_secret(name: str, make: Callable[[], bytes]) -> bytes:
     """A secret generated for embedded mode and kept in DATA_DIR/<name> (0600): created
     once, the first writer winning if several processes start at once. Production
     never generates secrets: callers check `production` first."""
+    from boardrun.private_files import private_dir
+
     path = get_settings().data_dir / name
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from boardrun.config import ConfigError, get_settings
+from boardrun.private_files import private_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -50,9 +51,11 @@ _sessions: sessionmaker[Session] | None = None
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """The database's folder and file, private to the server's user (SQLite gives its
+    -wal and -shm files the database file's permissions)."""
+    path = url.split("///", 1)[1].split("?", 1)[0] if url.startswith("sqlite:///") else ""
+    if path and path != ":memory:" and not path.startswith("file:"):
+        private_file(Path(path))
 
 
 def _make_engine(url: str) -> Engine:

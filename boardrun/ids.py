@@ -7,7 +7,8 @@ import re
 import secrets
 
 # Ids chosen by clients (board ids, Flow-Like CUIDs) must be safe in paths and storage keys.
-CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# Match ids with fullmatch, never match + `$`: `$` also matches before a final newline.
+CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 
 def new_id(prefix: str) -> str:

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Callable, Iterable
 
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -26,7 +27,7 @@ from boardrun.web import json_response
 access_log = logging.getLogger("boardrun.access")
 error_log = logging.getLogger("boardrun.errors")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Router:
     def dispatch(self, request: Request) -> Response:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         try:
             response = self._handle(request)
@@ -83,7 +84,11 @@ class Router:
         except ApiError as err:
             return json_response(err.body(), err.status, err.headers)
         except RequestRedirect as redirect:
-            return redirect.get_response(request.environ)
+            # werkzeug builds an absolute URL from the request's Host header, which the
+            # client chooses: answer with the path alone.
+            target = urlsplit(redirect.new_url)
+            location = target.path + (f"?{target.query}" if target.query else "")
+            return Response(status=redirect.code, headers={"Location": location})
         except WzNotFound:
             err = NotFound(f"no endpoint at {request.path}")
             return json_response(err.body(), err.status)

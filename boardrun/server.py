@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 from boardrun import __version__, db
 from boardrun.config import get_settings
 from boardrun.logs import configure_logging
+from boardrun.private_files import private_dir
 from boardrun.routing import full_router
 
 log = logging.getLogger("boardrun.server")
@@ -67,6 +68,7 @@ def start_embedded_services(bind: str):
     broker = EmbeddedBroker(load_manifests(), own_url, workers=int(os.environ.get("BROKER_WORKERS", "8")))
     backend = LocalBackend.from_env()
     backend.on_exit = dispatcher.on_runner_exit
+    backend.prestart()  # before any other thread reads the environment
     set_backend(backend)
     router = full_router()
     ticker = Ticker(float(os.environ.get("TICK_SECONDS", "5")))
@@ -108,6 +110,10 @@ class Ticker(threading.Thread):
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    if not settings.production:  # embedded mode keeps the database, storage and keys in DATA_DIR
+        private_dir(settings.data_dir)
+        if settings.data_dir.stat().st_mode & 0o077:
+            settings.data_dir.chmod(0o700)
     db.migrate()
     log.info("Boardrun %s: migrations applied; serving on http://%s:%d", __version__, settings.host, settings.port)
     EmbeddedServer(settings.host, settings.port, int(os.environ.get("THREADS", "16"))).run()

@@ -7,6 +7,7 @@ and return a werkzeug `Response`; these helpers keep that short and uniform.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -88,7 +89,7 @@ def loads_json(raw: bytes | str, *, what: str = "JSON body") -> Any:
     """json.loads for untrusted input: BadRequest (400) for malformed JSON, including
     documents nested too deeply to parse or deeper than MAX_JSON_DEPTH."""
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise BadRequest(f"{what} is nested too deeply (the limit is {MAX_JSON_DEPTH} levels)") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -103,6 +104,15 @@ def _refuse_constant(name: str) -> Any:
     # PostgreSQL's json type refuses them, so a job whose payload held one was left
     # queued for ever, and they would come back out as invalid JSON.
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 is valid JSON syntax, but Python reads it as infinity, which is no JSON
+    # value on the way out and which PostgreSQL's json type refuses.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is not a finite number")
+    return value
 
 
 def json_depth(data: Any) -> int:

@@ -148,3 +148,13 @@ def test_nul_in_real_urls_is_never_a_500(api):
     for path in ["/api/v1/store?q=1%00", "/api/v1/store?category=1%00", f"/api/v1/apps/{app}/board/echo?version=1%00"]:
         r = api.get(path, headers=h)
         assert r.status_code == 422, (path, r.get_data(as_text=True))
+
+
+def test_trailing_slash_redirect_ignores_the_host_header(env):
+    """Regression: GET /api/v1 with `Host: evil.example` answered
+    `Location: http://evil.example/api/v1/`; the redirect is relative now."""
+    from boardrun.routing import full_router
+
+    r = Client(full_router().wsgi).get("/api/v1?x=1", headers={"Host": "evil.example"})
+    assert r.status_code == 308
+    assert r.headers["Location"] == "/api/v1/?x=1"

@@ -148,3 +148,33 @@ def test_a_nan_payload_is_refused_before_any_job_exists(api):
 
     with session_scope() as session:
         assert session.query(Job).count() == 0
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1E400"])
+def test_numbers_too_large_for_a_float_are_refused(number):
+    """Regression: 1e999 parsed as infinity; responses then held `Infinity` (no JSON) and
+    PostgreSQL answered 500. A number no float can hold is a 400, like NaN."""
+    r = client().post("/echo", data=f'{{"payload": {{"x": [{number}]}}}}', content_type="application/json")
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert "not a finite number" in r.get_json()["error"]["message"]
+
+
+def test_a_huge_number_in_a_job_payload_is_refused_before_any_job_exists(api):
+    """Regression: POST /jobs/submit with payload {"x": 1e999} was a 500 on PostgreSQL."""
+    from tests.conftest import register_and_login
+
+    h = register_and_login(api)["headers"]
+    app = api.post("/api/v1/apps", json={"name": "A"}, headers=h).get_json()["id"]
+    body = f'{{"app_id": "{app}", "board_id": "echo", "payload": {{"x": 1e999}}}}'
+    r = api.post("/jobs/submit", data=body, content_type="application/json", headers=h)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request", r.get_data(as_text=True)
+
+
+def test_ids_ending_in_a_newline_do_not_pass_the_id_patterns():
+    """Regression: `$` matches before a final newline, so "hello\\n" passed as a board id."""
+    from boardrun.ids import CLIENT_ID
+    from boardrun.storage.base import check_key
+
+    assert CLIENT_ID.fullmatch("hello") and not CLIENT_ID.fullmatch("hello\n")
+    with pytest.raises(ValueError):
+        check_key("jobs/j1\n/result.json")

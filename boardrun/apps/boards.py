@@ -24,7 +24,7 @@ from boardrun.errors import Conflict, NotFound, PreconditionFailed, Unprocessabl
 from boardrun.ids import CLIENT_ID
 from boardrun.web import iso_time
 
-_VERSION = re.compile(r"^(\d{1,9})[._](\d{1,9})[._](\d{1,9})$")
+_VERSION = re.compile(r"(\d{1,9})[._](\d{1,9})[._](\d{1,9})")
 VERSION_TYPES = ("Major", "Minor", "Patch")
 MAX_PROBLEMS = 100  # schema problems listed in one 422
 
@@ -47,7 +47,7 @@ def label(version: tuple[int, int, int]) -> str:
 
 def parse_version(text: str, field: str = "version") -> tuple[int, int, int]:
     """'1.2.3' or '1_2_3' -> (1, 2, 3); anything else is a 422 naming `field`."""
-    match = _VERSION.match(text or "")
+    match = _VERSION.fullmatch(text or "")
     if match is None:
         raise Unprocessable(
             f"{field} must look like 1.2.3 (or 1_2_3), got {text!r}",
@@ -57,7 +57,7 @@ def parse_version(text: str, field: str = "version") -> tuple[int, int, int]:
 
 
 def check_board_id(board_id: str) -> str:
-    if not CLIENT_ID.match(board_id):
+    if not CLIENT_ID.fullmatch(board_id):
         raise Unprocessable(
             "board id must be 1-128 letters, digits, '_' or '-', starting with a letter or digit",
             details=[{"field": "board_id", "message": "invalid board id"}],

@@ -906,6 +906,10 @@ class _Run:
 
 
 def _message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        # No node's failure for a board to handle: the process is out of memory (its
+        # limit), so the whole run stops, with a reason the caller can tell apart.
+        raise _Stop("failed", "memory_limit", "the run ran out of memory") from None
     if isinstance(exc, NodeError):
         return str(exc)
     # Not a deliberate node failure: still the node's failure, named so it can be reported.

@@ -30,7 +30,9 @@ from typing import Any, Callable
 import httpx
 import yaml
 
+from boardrun.errors import ApiError
 from boardrun.eventing.cloudevents_adapter import Event, EventParseError, parse, to_http_binary
+from boardrun.web import json_response, read_body
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +211,14 @@ class EmbeddedBroker:
         if request.method != "POST":
             return Response(status=405, headers={"Allow": "POST"})(environ, start_response)
         try:
-            event = parse(request.headers, request.get_data())
+            # The same limit as the dispatcher's /events (MAX_BODY_BYTES): no event it
+            # would refuse is held in memory here.
+            event = parse(request.headers, read_body(request))
+        except ApiError as err:
+            return json_response(err.body(), err.status, err.headers)(environ, start_response)
         except EventParseError as exc:
-            return Response(str(exc), status=400)(environ, start_response)
+            body = {"error": {"code": "not_a_cloudevent", "message": str(exc)}}
+            return json_response(body, 400)(environ, start_response)
         self.accept(event)
         return Response(status=202)(environ, start_response)
 

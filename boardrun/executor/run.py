@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+from boardrun.config import env_float, env_int
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
@@ -25,10 +26,46 @@ log = logging.getLogger("boardrun.executor")
 # Results up to this size travel inside the completion event; larger ones are stored
 # and the event carries a reference (CloudEvents intermediaries promise only 64 KiB).
 INLINE_RESULT_BYTES = 16 * 1024
-PROGRESS_EVENTS_PER_SECOND = 5
 PUBLISH_ATTEMPTS = 4
 # Texts from the board (log lines, error messages) are cut so an event stays small.
 MAX_MESSAGE_CHARS = 2000
+
+
+def max_result_bytes() -> int:
+    """The largest result a job may return (JSON-encoded); larger fails `result_too_large`."""
+    return env_int("JOB_MAX_RESULT_BYTES", 10 * 1024 * 1024)
+
+
+def max_log_bytes() -> int:
+    """How much of the run's log is stored; lines beyond it are dropped (the log says so)."""
+    return env_int("JOB_MAX_LOG_BYTES", 1024 * 1024)
+
+
+class _Log:
+    """The run's log lines as JSON text, up to a byte budget; then one line saying so."""
+
+    def __init__(self, budget: int):
+        self.lines: list[str] = []
+        self.budget, self.size, self.dropped = budget, 0, 0
+
+    def add(self, line: dict[str, Any]) -> None:
+        if self.dropped:
+            self.dropped += 1
+            return
+        text = json.dumps(line)
+        if self.size + len(text) + 1 > self.budget:
+            self.dropped = 1
+            return
+        self.lines.append(text)
+        self.size += len(text) + 1
+
+    def text(self) -> str:
+        lines = self.lines
+        if self.dropped:
+            note = {"kind": "log", "level": "Warn", "node_id": None, "node_name": None,
+                    "message": f"log truncated: {self.dropped} more line(s) beyond JOB_MAX_LOG_BYTES ({self.budget} bytes)"}
+            lines = lines + [json.dumps(note)]
+        return "\n".join(lines)
 
 
 def _clip(text: str | None) -> str | None:
@@ -39,10 +76,14 @@ class Reporter:
     """Signs and publishes this job's events; a few retries, then gives up (the stored
     outcome and the dispatcher's reconcile make a lost event harmless)."""
 
-    def __init__(self, job_id: str, token: str):
+    def __init__(self, job_id: str, token: str, *, progress_interval: float = 1.0):
         self.job_id, self.token = job_id, token
         self.source = catalog.executor_source(job_id)
-        self._last_progress = 0.0
+        self.progress_interval = progress_interval
+        self._lock = threading.Lock()
+        self._last_progress = float("-inf")
+        self._pending: dict[str, Any] | None = None  # the newest report not sent yet
+        self._timer: threading.Timer | None = None
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
         event = Event(type=event_type, source=self.source, subject=self.job_id, data={"job_id": self.job_id, **data},
@@ -57,12 +98,41 @@ class Reporter:
                 if attempt < PUBLISH_ATTEMPTS:
                     time.sleep(0.2 * 2**attempt)
 
-    def progress(self, data: dict[str, Any], *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_progress < 1 / PROGRESS_EVENTS_PER_SECOND:
-            return  # keep the broker for status, not for every log line
-        self._last_progress = now
+    def progress(self, data: dict[str, Any]) -> None:
+        """Coalesce progress: at most one report per interval goes out; one that comes
+        sooner replaces the waiting one, which a timer sends when the interval is up.
+        (Keeps the broker for status, not for every step of a loop.)"""
+        with self._lock:
+            wait = self._last_progress + self.progress_interval - time.monotonic()
+            if wait > 0:
+                self._pending = data
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._send_pending)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            self._last_progress = time.monotonic()
         self.emit(catalog.JOB_PROGRESS, data)
+
+    def _send_pending(self) -> None:
+        with self._lock:
+            self._timer = None
+            data, self._pending = self._pending, None
+            if data is None:
+                return
+            self._last_progress = time.monotonic()
+        self.emit(catalog.JOB_PROGRESS, data)
+
+    def flush(self) -> None:
+        """Send the newest waiting report now (before the outcome: the last state is
+        always delivered)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            data, self._pending = self._pending, None
+        if data is not None:
+            self.emit(catalog.JOB_PROGRESS, data)
 
 
 def _exit_with_parent() -> None:
@@ -84,7 +154,14 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
 
     common = {"steps": result.steps, "duration_ms": round(result.duration_ms, 3)}
     if result.status == "completed":
-        encoded = json.dumps(result.result).encode()
+        try:
+            encoded = json.dumps(result.result).encode()
+        except MemoryError:
+            return catalog.JOB_FAILED, {**common, "error": {"code": states.MEMORY_LIMIT, "message": "the result does not fit in the run's memory"}}
+        limit = max_result_bytes()
+        if len(encoded) > limit:
+            message = f"the result is {len(encoded)} bytes; the limit (JOB_MAX_RESULT_BYTES) is {limit}"
+            return catalog.JOB_FAILED, {**common, "error": {"code": states.RESULT_TOO_LARGE, "message": message}}
         if len(encoded) <= INLINE_RESULT_BYTES:
             return catalog.JOB_COMPLETED, {**common, "result": result.result, "result_ref": None}
         key = f"jobs/{job_id}/result.json"
@@ -99,6 +176,7 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
         states.STEP_LIMIT: "the run exceeded its step limit",
         states.TIMEOUT: "the run exceeded its deadline",
         states.INVALID_BOARD: "the board is not valid",
+        states.MEMORY_LIMIT: "the run ran out of memory",
     }.get(code, "the board failed")
     return catalog.JOB_FAILED, {**common, "error": {"code": code, "message": _clip(message), **error}}
 
@@ -117,7 +195,7 @@ def main() -> int:
     cancel = CancelToken()
     signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())  # cancellation and pod shutdown
     storage = get_storage()
-    reporter = Reporter(job_id, token)
+    reporter = Reporter(job_id, token, progress_interval=env_float("JOB_PROGRESS_INTERVAL_SECONDS", 1.0))
     try:
         spec = json.loads(storage.get(spec_key))
         board = load_board(json.loads(storage.get(spec["board_key"])))
@@ -129,16 +207,14 @@ def main() -> int:
     gc.freeze()
     reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")), "runner": os.uname().nodename})
 
-    log_lines: list[dict[str, Any]] = []
+    run_log = _Log(max_log_bytes())
 
     def on_event(ev) -> None:
         if ev.kind in ("log", "progress", "toast", "notification"):
-            log_lines.append(ev.to_dict())
-            important = ev.kind == "progress" or ev.level in ("Error", "Fatal")
+            run_log.add(ev.to_dict())
             reporter.progress(
                 {"kind": ev.kind, "node_id": ev.node_id, "node_name": ev.node_name, "level": ev.level,
                  "message": _clip(ev.message), "progress": ev.data if isinstance(ev.data, (int, float)) else None},
-                force=important and ev.kind == "progress",
             )
 
     margin = 2.0  # finish and report before the backend's own deadline kills us
@@ -155,12 +231,13 @@ def main() -> int:
     )
     event_type, data = outcome_of(result, storage, job_id)
     try:
-        if log_lines:
-            storage.put(f"jobs/{job_id}/log.jsonl", "\n".join(json.dumps(line) for line in log_lines).encode(), "application/x-ndjson")
+        if run_log.lines:
+            storage.put(f"jobs/{job_id}/log.jsonl", run_log.text().encode(), "application/x-ndjson")
         # The outcome is stored before it is announced, so a lost event cannot lose it.
         storage.put(f"jobs/{job_id}/outcome.json", json.dumps({"type": event_type, "data": data}).encode(), "application/json")
     except Exception as exc:
         log.error("job %s: cannot store its outcome: %s", job_id, exc)
+    reporter.flush()
     reporter.emit(event_type, data)
     log.info("job %s %s in %d steps", job_id, result.status, result.steps)
     return EXIT_REPORTED_FAILURE if event_type == catalog.JOB_FAILED else EXIT_OK

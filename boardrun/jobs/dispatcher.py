@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from boardrun.db import session_scope, utcnow
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import sink_url
+from boardrun.executor.run import max_result_bytes
 from boardrun.jobs import signing, states
 from boardrun.jobs.backends import get_backend
 from boardrun.jobs.backends.base import (
@@ -34,7 +36,7 @@ from boardrun.jobs.backends.base import (
     TransientBackendError,
 )
 from boardrun.jobs.models import DeadLetter, Job, ProcessedEvent
-from boardrun.jobs.services import job_key, relay_outbox, wake_waiters
+from boardrun.jobs.services import job_key, owns_key, relay_outbox, wake_waiters
 from boardrun.storage import StorageError, StorageNotFound, get_storage
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,10 @@ def _launch(event: Event) -> str:
     return "launched"
 
 
+# Settings the executor reads itself, handed on when the operator set them.
+EXECUTOR_SETTINGS = ("JOB_PROGRESS_INTERVAL_SECONDS", "JOB_MAX_RESULT_BYTES", "JOB_MAX_LOG_BYTES")
+
+
 def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key: str, deadline: int) -> LaunchSpec:
     settings = get_settings()
     env = {
@@ -134,6 +140,7 @@ def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key:
         "JOB_SPEC_KEY": spec_key,
         "STORAGE_URL": settings.storage_url,
         "LOG_LEVEL": settings.log_level,
+        **{name: os.environ[name] for name in EXECUTOR_SETTINGS if os.environ.get(name)},
     }
     if sink_url():
         env["K_SINK"] = sink_url()  # type: ignore[assignment]
@@ -169,6 +176,10 @@ def _cancel(event: Event) -> str:
 def _executor_report(event: Event) -> str:
     job_id = event.extensions[catalog.EXT_JOB_ID]
     data = event.data
+    if event.type == catalog.JOB_COMPLETED:
+        problem = result_ref_problem(job_id, data.get("result_ref"))
+        if problem:
+            raise PermanentEventError(problem)
     with session_scope() as session:
         job = _locked_job(session, job_id)
         if job is None:
@@ -197,6 +208,10 @@ def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
         job.started_at = utcnow() - timedelta(milliseconds=duration)
     if event_type == catalog.JOB_COMPLETED:
         ref = data.get("result_ref")
+        if ref and ref["size_bytes"] > max_result_bytes():
+            # The executor enforces the cap; one started with another cap is held to ours.
+            message = f"the result is {ref['size_bytes']} bytes; the limit (JOB_MAX_RESULT_BYTES) is {max_result_bytes()}"
+            return states.transition(job, states.FAILED, error={"code": states.RESULT_TOO_LARGE, "message": message}, steps=steps)
         return states.transition(
             job, states.COMPLETED, result=data.get("result"), result_ref=ref["key"] if ref else None, steps=steps
         )
@@ -217,12 +232,31 @@ def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     raise ValueError(event_type)
 
 
+def result_ref_problem(job_id: str, ref: Any) -> str | None:
+    """Why a completion's result reference is unacceptable (None if it is fine). A job's
+    token signs reports about that job only, so its result must lie under its own
+    prefix: anything else would let one job show another job's files as its result."""
+    if ref is None:
+        return None
+    key = ref.get("key") if isinstance(ref, dict) else None
+    if not isinstance(key, str) or not owns_key(job_id, key):
+        return f"result_ref of job {job_id} must be a key under {job_key(job_id, '')}"
+    return None
+
+
 def read_outcome(job_id: str) -> dict[str, Any] | None:
-    """The terminal report the executor stores before it emits its last event."""
+    """The terminal report the executor stores before it emits its last event. One
+    whose result reference points outside the job's prefix is no outcome."""
     try:
-        return json.loads(get_storage().get(job_key(job_id, "outcome.json")))
+        outcome = json.loads(get_storage().get(job_key(job_id, "outcome.json")))
     except StorageNotFound:
         return None
+    if isinstance(outcome, dict) and outcome.get("type") == catalog.JOB_COMPLETED:
+        problem = result_ref_problem(job_id, (outcome.get("data") or {}).get("result_ref"))
+        if problem:
+            log.error("job %s: its stored outcome is ignored: %s", job_id, problem)
+            return None
+    return outcome
 
 
 _RUNNER_FAILURES = {
@@ -311,6 +345,19 @@ def _handle_ping(event: Event) -> str:
     raise PermanentEventError(f"unknown ping task {task!r}")
 
 
+def _waits_for(job: Job, event_type: str) -> bool:
+    """Whether the job is still waiting for this command: a dead letter of a submission
+    the reconcile has launched meanwhile, or of a cancel nobody asked for, is no reason
+    to fail it."""
+    if states.is_terminal(job.status):
+        return False
+    if event_type == catalog.JOB_SUBMITTED:
+        return job.launched_at is None and job.cancel_requested_at is None
+    if event_type == catalog.JOB_CANCEL_REQUESTED:
+        return job.cancel_requested_at is not None
+    return False  # an executor report: kept for operators, the reconcile repairs the job
+
+
 def _verifiable(event: Event) -> bool:
     try:
         _check_signature(event)
@@ -320,10 +367,20 @@ def _verifiable(event: Event) -> bool:
 
 
 def record_dead_letter(event: Event) -> str:
-    """The broker gave up on an event: keep it, and fail the job it would have started."""
+    """The broker gave up on an event: keep it, and fail the job still waiting for it.
+
+    The sink is reachable by whoever can reach the dispatcher, so it stores only
+    events it can verify (job commands and reports signed with their job's token: each
+    one at most once), ignores an event that was in fact processed (a replay of a
+    delivered command), and fails a job only while it still waits for that command."""
     job_id = event.extensions.get(catalog.EXT_JOB_ID)
+    if not (event.type in catalog.OUR_TYPES and not catalog.data_problems(event.type, event.data) and _verifiable(event)):
+        log.warning("dead letter %s %s from %s not stored: not a signed job event", event.type, event.id, event.source)
+        return "not stored: not a signed job event"
     dedupe_source = "dead-letter:" + event.source  # the same event may also have been processed normally
     with session_scope() as session:
+        if _already_processed(session, event):
+            return "already processed"
         if _already_processed(session, event, dedupe_source):
             return "duplicate"
         session.add(
@@ -338,10 +395,9 @@ def record_dead_letter(event: Event) -> str:
             )
         )
         _mark_processed(session, event, dedupe_source)
-        if job_id and event.type in (catalog.JOB_SUBMITTED, catalog.JOB_CANCEL_REQUESTED) and _verifiable(event):
-            job = _locked_job(session, job_id)
-            if job is not None:
-                states.transition(
+        job = _locked_job(session, job_id) if job_id else None
+        if job is not None and _waits_for(job, event.type):
+            states.transition(
                     job,
                     states.FAILED,
                     error={"code": states.UNDELIVERABLE, "message": f"the {event.type} event could not be delivered"},

@@ -29,11 +29,12 @@ from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
+from boardrun.executor.run import max_result_bytes
 from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, OutboxEvent
 from boardrun.jobs.signing import data_digest, job_token, sign
-from boardrun.storage import StorageNotFound, get_storage
+from boardrun.storage import StorageNotFound, check_key, get_storage
 from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,15 @@ TRIGGER_KEY_PREFIX = "trigger:"
 
 def job_key(job_id: str, name: str) -> str:
     return f"jobs/{job_id}/{name}"
+
+
+def owns_key(job_id: str, key: str) -> bool:
+    """Whether `key` lies under the job's own storage prefix."""
+    try:
+        check_key(key)  # refuses '..' and other ways out of the prefix
+    except ValueError:
+        return False
+    return key.startswith(job_key(job_id, ""))
 
 
 @dataclass(frozen=True)
@@ -165,8 +175,9 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+        user = executing_user(session, body["app_id"], principal.user_id)
     return _create(resolved, body, deadline, created_by=principal.user_id, idempotency_key=idempotency_key,
-                   digest=digest, trigger=None)
+                   digest=digest, trigger=None, user=user)
 
 
 def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str, Any], dedupe_key: str | None) -> Submission:
@@ -311,7 +322,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         if created_at.tzinfo is None or not isinstance(job_id, str):
             raise ValueError(cursor)
         return created_at, job_id
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):  # RecursionError: a deeply nested one
         raise Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "not a cursor from this list"}]) from None
 
 
@@ -465,7 +476,15 @@ def relay_outbox(limit: int = 200) -> int:
 
 def load_result(job: Job) -> Any:
     if job.result_ref:
-        return json.loads(get_storage().get(job.result_ref))
+        if not owns_key(job.id, job.result_ref):  # checked on arrival too; rows from before that
+            log.error("job %s: its result reference %r is outside its prefix; withheld", job.id, job.result_ref)
+            return None
+        storage = get_storage()
+        size, limit = storage.size(job.result_ref), max_result_bytes()
+        if size > limit:  # never read a huge object into the API's memory
+            log.error("job %s: its result is %d bytes, over JOB_MAX_RESULT_BYTES (%d); withheld", job.id, size, limit)
+            return None
+        return json.loads(storage.get(job.result_ref))
     return job.result
 
 

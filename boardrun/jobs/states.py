@@ -28,6 +28,8 @@ OOM_KILLED = "oom_killed"
 LAUNCH_FAILED = "launch_failed"
 UNDELIVERABLE = "undeliverable"  # an event about the job was dead-lettered
 NOT_DISPATCHED = "not_dispatched"
+MEMORY_LIMIT = "memory_limit"  # the run needed more memory than JOB_MEMORY_LIMIT_MB
+RESULT_TOO_LARGE = "result_too_large"  # the result is larger than JOB_MAX_RESULT_BYTES
 
 
 def is_terminal(status: str) -> bool:

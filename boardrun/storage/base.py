@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._=-]+$")
+_SEGMENT = re.compile(r"[A-Za-z0-9._=-]+")
 
 
 class StorageError(Exception):
@@ -19,7 +19,7 @@ class StorageNotFound(StorageError):
 def check_key(key: str) -> str:
     """Refuse keys that could escape the store's root ('..', absolute, odd characters)."""
     parts = key.split("/")
-    if not key or any(p in ("", ".", "..") or not _SEGMENT.match(p) for p in parts):
+    if not key or any(p in ("", ".", "..") or not _SEGMENT.fullmatch(p) for p in parts):
         raise ValueError(f"invalid storage key {key!r}")
     return key
 
@@ -32,6 +32,10 @@ class Storage(ABC):
     @abstractmethod
     def get(self, key: str) -> bytes:
         """The object's bytes; StorageNotFound if there is none."""
+
+    @abstractmethod
+    def size(self, key: str) -> int:
+        """The object's length in bytes, without reading it; StorageNotFound if there is none."""
 
     @abstractmethod
     def delete(self, key: str) -> None:

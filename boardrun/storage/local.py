@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from boardrun.private_files import private_dir
 from boardrun.storage.base import Storage, StorageError, StorageNotFound, check_key
 
 
@@ -19,8 +20,8 @@ class LocalStorage(Storage):
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # write-then-rename: a reader sees the old object or the new one, never half of one
+        private_dir(path.parent)
+        # write-then-rename (mkstemp creates the file 0600): a reader sees the old object or the new one, never half of one
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -34,6 +35,15 @@ class LocalStorage(Storage):
         try:
             return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
+            raise StorageNotFound(key) from None
+
+    def size(self, key: str) -> int:
+        try:
+            path = self._path(key)
+            if path.is_dir():
+                raise StorageNotFound(key)
+            return path.stat().st_size
+        except FileNotFoundError:
             raise StorageNotFound(key) from None
 
     def delete(self, key: str) -> None:
@@ -59,7 +69,7 @@ class LocalStorage(Storage):
 
     def check(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
             probe = self.root / ".ready-probe"
             probe.write_bytes(b"ok")
             probe.unlink()

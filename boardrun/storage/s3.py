@@ -48,6 +48,9 @@ class S3Storage(Storage):
     def get(self, key: str) -> bytes:
         return self._call(self.client.get_object, Key=self._key(key))["Body"].read()
 
+    def size(self, key: str) -> int:
+        return int(self._call(self.client.head_object, Key=self._key(key))["ContentLength"])
+
     def delete(self, key: str) -> None:
         self._call(self.client.delete_object, Key=self._key(key))
 

@@ -18,7 +18,7 @@ USER_UPDATE = {
     "additionalProperties": False,
     "properties": {
         "name": _SHORT,
-        "username": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{3,64}$"},
+        "username": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{3,64}(?!\n)$"},
         "description": {"type": ["string", "null"], "maxLength": 10_000},
         "avatar": _URL,
         "accepted_terms_version": {"type": ["string", "null"], "maxLength": 32},

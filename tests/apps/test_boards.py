@@ -233,3 +233,15 @@ def test_resolve_board(apps, owner, app_id, board):
             resolve_board(s, app_id, "hello", "v1")
     with pytest.raises(AttributeError):
         latest.version = "x"  # frozen dataclass
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_board_id_ending_in_a_newline_is_422_not_500(api, owner, board, method):
+    """Regression: a board id ending in %0A passed the id pattern (`$` matches before a
+    final newline) and failed later with a ValueError (500). Through the embedded server's
+    router: functions-framework's own routing never matches a newline in a path."""
+    app_id = create_app(api, owner)
+    kwargs = {"json": {**board, "id": "hello\n"}} if method == "put" else {}
+    r = getattr(api, method)(f"/api/v1/apps/{app_id}/board/hello%0A", headers=owner["headers"], **kwargs)
+    assert r.status_code in (404, 422), r.get_data(as_text=True)
+    assert r.get_json()["error"]["code"] in ("validation_failed", "board_not_found", "not_found")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 
 from boardrun.engine import CancelToken, RunLimits
 from engine_testkit import BoardBuilder
@@ -145,3 +147,36 @@ def test_checkpoint_and_time_left_see_cancel_and_deadline():
         registry._REGISTRY["log_info"] = original
     assert result.status == "cancelled" and "after" not in seen
     assert 0 < seen["left"] <= 30
+
+
+def test_running_out_of_memory_stops_the_run_with_memory_limit():
+    """A MemoryError in a node is no node failure an On Error chain could handle: the run
+    stops with reason memory_limit (the executor reports it as the job's error code)."""
+    import resource
+    import subprocess
+    import sys
+    import textwrap
+
+    # In a child process with a small address-space limit, so the test process keeps its memory.
+    script = textwrap.dedent(
+        f"""
+        import json, resource, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from engine_testkit import BoardBuilder
+        from boardrun.engine import load_board, run_board
+        b = BoardBuilder()
+        start = b.add("events_generic", "start")
+        render = b.add("string_render_template", "render", template="{{{{ 'x' * 400000000 }}}}")
+        ret = b.add("events_generic_return_result", "ret")
+        b.connect(start, "exec_out", ret, "exec_in")
+        b.connect(render, "rendered", ret, "response")
+        board = load_board(b.build())
+        resource.setrlimit(resource.RLIMIT_AS, (300 * 1024 * 1024, 300 * 1024 * 1024))
+        result = run_board(board, "start", {{}})
+        print(json.dumps([result.status, result.reason]))
+        """
+    )
+    assert resource.RLIMIT_AS  # the platform has the limit the executor uses
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["failed", "memory_limit"]

@@ -193,3 +193,29 @@ def test_trigger_delivery_replaces_the_brokers():
     assert triggers["dispatcher-job-commands"].delivery.dead_letter is not None  # the Broker's
     watch = triggers["dispatcher-job-watch"].delivery
     assert watch.dead_letter is None and watch.retry == 5
+
+
+def test_ingress_refuses_bodies_over_the_event_limit(monkeypatch):
+    """Regression: /_broker/ingress read any body whole (a 40 MB event was accepted and
+    held in memory); it refuses what /events refuses, with 413 and the error envelope."""
+    from werkzeug.test import Client
+
+    from boardrun.config import reset_settings
+    from boardrun.eventing.cloudevents_adapter import to_http_binary
+
+    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
+    reset_settings()
+    broker = EmbeddedBroker([], "http://127.0.0.1:1")
+    try:
+        client = Client(broker.ingress_wsgi)
+        headers, body = to_http_binary(Event("dev.example.big", "/t", {"blob": "x" * 4096}))
+        r = client.post("/", data=body, headers=headers)
+        assert r.status_code == 413 and r.get_json()["error"]["code"] == "payload_too_large"
+        headers, body = to_http_binary(Event("dev.example.small", "/t", {"blob": "x" * 100}))
+        assert client.post("/", data=body, headers=headers).status_code == 202
+        r = client.post("/", data=b"{}", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "not_a_cloudevent"
+    finally:
+        broker.close()
+        monkeypatch.delenv("MAX_BODY_BYTES")
+        reset_settings()

@@ -154,8 +154,8 @@ def test_forged_commands_are_refused(job_id, backend):
     assert _post(client, wrong_source).status_code == 422
     assert backend.cancelled == [] and _status(job_id) == "queued"
     forged_dead_letter = cancel.with_extensions(knativeerrorcode="500")
-    assert _post(client, forged_dead_letter, "/events/dead-letter").status_code == 200  # kept for operators …
-    assert _status(job_id) == "queued"  # … but it does not touch the job
+    assert _post(client, forged_dead_letter, "/events/dead-letter").status_code == 200  # no retry …
+    assert _status(job_id) == "queued"  # … and it does not touch the job
 
 
 def test_malformed_events_are_permanent_errors(job_id, backend):

@@ -72,3 +72,11 @@ def test_s3_check_fails_for_missing_bucket(monkeypatch):
     with mock_aws():
         with pytest.raises(StorageError):
             S3Storage("missing-bucket").check()
+
+
+def test_size_without_reading(store):
+    """size() gives an object's length in bytes (so a caller can refuse to load a huge one); missing → StorageNotFound."""
+    store.put("jobs/j1/result.json", b"x" * 1234)
+    assert store.size("jobs/j1/result.json") == 1234
+    with pytest.raises(StorageNotFound):
+        store.size("jobs/j1/none.json")

@@ -154,3 +154,18 @@ def test_store_needs_no_sign_in_end_to_end(server, env):
         r = http.get("/api/v1/store")
         assert r.status_code == 200 and [i["id"] for i in r.json()["items"]] == ["app-e2e"]
         assert http.get("/api/v1/store/app-e2e").status_code == 200
+
+
+def test_a_self_made_deep_cursor_is_422_not_500(catalogue):
+    """Regression: the cursor's digest is no secret, so anyone can make one whose JSON is
+    1,500 arrays deep (within the 2,048 characters a cursor may have): json.loads raised
+    RecursionError, a 500 on an anonymous endpoint."""
+    import base64
+    import hashlib
+
+    payload = "[" * 1500
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    cursor = base64.urlsafe_b64encode(f"{digest}.{payload}".encode()).decode().rstrip("=")
+    r = catalogue.get("/api/v1/store", query_string={"cursor": cursor})
+    assert r.status_code == 422, r.get_data(as_text=True)
+    assert r.get_json()["error"]["details"][0]["field"] == "cursor"

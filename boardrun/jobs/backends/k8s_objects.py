@@ -55,10 +55,10 @@ def hardened_container_security() -> dict[str, Any]:
 
 MANAGED_SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_COMPONENT}={COMPONENT}"
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 # Waiting/termination reasons that say more than the Job's own reason.
 _WAITING_REASONS = (
@@ -86,7 +86,7 @@ def job_name(job_id: str) -> str:
     lowered = job_id.lower()
     cleaned = re.sub(r"[^a-z0-9-]+", "-", lowered).strip("-")
     name = f"br-{cleaned}"
-    if cleaned == job_id and len(name) <= 63 and _DNS_LABEL.match(name):
+    if cleaned == job_id and len(name) <= 63 and _DNS_LABEL.fullmatch(name):
         return name
     # Not a faithful copy (case, characters, length): keep it readable, make it unique.
     return f"br-{cleaned[:48].strip('-')}-{_digest(job_id)}".replace("--", "-")
@@ -96,7 +96,7 @@ def label_value(value: str) -> str:
     """A label-value-safe form of `value` (≤ 63 chars, [A-Za-z0-9-_.], alphanumeric
     at both ends). Values changed on the way get a hash suffix; the full value is in
     an annotation anyway."""
-    if len(value) <= 63 and _LABEL_VALUE.match(value):
+    if len(value) <= 63 and _LABEL_VALUE.fullmatch(value):
         return value
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", value)
     cleaned = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)
@@ -126,10 +126,10 @@ def annotations_for(spec: LaunchSpec) -> dict[str, str]:
 def check_env_names(spec: LaunchSpec) -> None:
     """Raise ValueError for names Kubernetes would reject (before any API call)."""
     for key in spec.env:
-        if not _ENV_NAME.match(key):
+        if not _ENV_NAME.fullmatch(key):
             raise ValueError(f"invalid environment variable name {key!r}")
     for key in spec.secret_env:
-        if not _SECRET_KEY.match(key) or not _ENV_NAME.match(key):
+        if not _SECRET_KEY.fullmatch(key) or not _ENV_NAME.fullmatch(key):
             raise ValueError(f"invalid secret environment variable name {key!r}")
 
 

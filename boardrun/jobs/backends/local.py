@@ -3,7 +3,19 @@
 Each executor is forked from a multiprocessing fork server that has already imported
 the executor and the board engine, so a job does not pay for a Python start and its
 imports (hundreds of milliseconds) yet still runs in a process of its own, with its
-own environment, log file and process group. A concurrency limit (jobs beyond it
+own environment, working directory, log file and process group.
+
+The executor gets an explicit environment, never the server's (which holds the token
+signing key, the job-token secret, the database URL): the variables it needs (below),
+every `ENGINE_*`, `AI_*` and `OPENAI_*` setting, and the names listed in
+`ENGINE_ENV_ALLOWLIST`. The fork server itself is started with that reduced
+environment, since a forked process's /proc/<pid>/environ shows the environment its
+ancestor was exec'd with. It runs in a fresh private temp folder (its HOME and TMPDIR
+too), removed when it ends, and its address space is capped (JOB_MEMORY_LIMIT_MB). It
+still runs as the server's user: README's "Security model" says what that does not
+isolate.
+
+A concurrency limit (jobs beyond it
 wait in launch order), a per-job deadline (SIGTERM, a grace period, then SIGKILL),
 and cancel the same way. When a process ends, `on_exit` is told how, so a runner
 that crashed or was killed ends its job `failed` instead of leaving it running.
@@ -14,8 +26,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -24,6 +38,7 @@ from typing import Callable
 
 from boardrun.config import env_float, env_int, get_settings
 from boardrun.executor import EXIT_REPORTED_FAILURE
+from boardrun.private_files import private_dir
 from boardrun.jobs.backends.base import (
     FAILED,
     MISSING,
@@ -53,29 +68,74 @@ PRELOAD = [
 _context = None
 _context_lock = threading.Lock()
 
+# What a Python process and the engine's HTTP client need from the environment.
+_BASE_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR",
+             "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy")
+_PASSED_PREFIXES = ("LC_", "ENGINE_", "AI_", "OPENAI_")
+# Storage credentials, when storage is S3: the executor reads the spec and writes the result.
+_S3_ENV_PREFIX = "AWS_"
+
+
+def executor_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment an executor gets from the server's: the allowlist above, the
+    names in ENGINE_ENV_ALLOWLIST (comma-separated), then `extra` (the job's own)."""
+    listed = {n.strip() for n in os.environ.get("ENGINE_ENV_ALLOWLIST", "").split(",") if n.strip()}
+    s3 = get_settings().storage_url.startswith("s3://")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name in _BASE_ENV or name in listed or name.startswith(_PASSED_PREFIXES) or (s3 and name.startswith(_S3_ENV_PREFIX))
+    }
+    env.update(extra or {})
+    return env
+
 
 def _fork_context():
+    """The fork server, started on first use with the executors' environment only.
+
+    Starting it means exec'ing a Python with the current process environment, so that
+    is swapped for the reduced one for the moment of the exec. The embedded server
+    does this before it serves (LocalBackend.prestart), when no other thread reads the
+    environment; os.environ is restored right after."""
     global _context
     with _context_lock:
         if _context is None:
+            from multiprocessing import forkserver
+
             ctx = multiprocessing.get_context("forkserver")
             # Each child re-runs the parent's main module (multiprocessing's "safe
             # importing of main"); with it preloaded that costs its body, not its imports.
             main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
             ctx.set_forkserver_preload(PRELOAD + ([main_spec.name] if main_spec and main_spec.name else []))
+            reduced = executor_environment()  # (multiprocessing hands it sys.path itself)
+            saved = dict(os.environ)
+            try:
+                os.environ.clear()
+                os.environ.update(reduced)
+                forkserver.ensure_running()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
             _context = ctx
         return _context
 
 
-def _executor_main(env: dict[str, str], log_path: str | None) -> None:
+def _executor_main(env: dict[str, str], log_path: str | None, workdir: str, memory_limit_mb: int) -> None:
     """The executor process's entry point (runs in the forked child)."""
     os.setpgrp()  # its own process group: signals reach all it starts
     if log_path:
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+    os.chdir(workdir)
+    os.environ.clear()  # only what the backend passes, nothing of the fork server's
     os.environ.update(env)
+    if memory_limit_mb > 0:
+        import resource
+
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from boardrun.executor.run import main
 
     sys.exit(main())
@@ -85,6 +145,7 @@ def _executor_main(env: dict[str, str], log_path: str | None) -> None:
 class _Runner:
     spec: LaunchSpec
     proc: multiprocessing.process.BaseProcess | None = None
+    workdir: str | None = None  # its private temp folder, removed when it ends
     stop_reason: str | None = None  # why we signalled it: "Cancelled" | "DeadlineExceeded"
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -99,8 +160,10 @@ class LocalBackend(JobBackend):
         cancel_grace: float = 5.0,
         log_dir: Path | None = None,
         on_exit: ExitCallback | None = None,
+        memory_limit_mb: int = 1024,
     ):
         self.max_concurrent = max_concurrent
+        self.memory_limit_mb = memory_limit_mb  # 0: no limit
         self.cancel_grace = cancel_grace
         self.log_dir = log_dir
         self.on_exit = on_exit
@@ -116,7 +179,12 @@ class LocalBackend(JobBackend):
             max_concurrent=env_int("JOB_CONCURRENCY", 4),
             cancel_grace=env_float("JOB_CANCEL_GRACE_SECONDS", 5.0),
             log_dir=get_settings().data_dir / "runner-logs",
+            memory_limit_mb=env_int("JOB_MEMORY_LIMIT_MB", 1024),
         )
+
+    def prestart(self) -> None:
+        """Start the fork server now (see _fork_context), not on the first launch."""
+        _fork_context()
 
     # -- JobBackend -------------------------------------------------------------
     def launch(self, spec: LaunchSpec) -> None:
@@ -171,12 +239,22 @@ class LocalBackend(JobBackend):
     def _start(self, runner: _Runner) -> None:
         """Start the process (caller holds the lock)."""
         spec = runner.spec
-        env = {**spec.env, **spec.secret_env, "JOB_ATTEMPT": str(spec.attempt), "BOARDRUN_EXIT_WITH_PARENT": "1"}
+        runner.workdir = tempfile.mkdtemp(prefix=f"boardrun-{spec.job_id}-")  # 0700
+        env = executor_environment({
+            **spec.env,
+            **spec.secret_env,
+            "JOB_ATTEMPT": str(spec.attempt),
+            "BOARDRUN_EXIT_WITH_PARENT": "1",
+            "HOME": runner.workdir,
+            "TMPDIR": runner.workdir,
+        })
         log_path = None
         if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.log_dir)
             log_path = str(self.log_dir / f"{spec.job_id}.log")
-        runner.proc = _fork_context().Process(target=_executor_main, args=(env, log_path), name=f"executor-{spec.job_id}")
+        runner.proc = _fork_context().Process(
+            target=_executor_main, args=(env, log_path, runner.workdir, self.memory_limit_mb), name=f"executor-{spec.job_id}"
+        )
         runner.proc.start()
         log.info("job %s: executor started as pid %d", spec.job_id, runner.proc.pid)
         self._active[spec.job_id] = runner
@@ -190,6 +268,8 @@ class LocalBackend(JobBackend):
             self._stop(runner, "DeadlineExceeded")
             proc.join()
         status = self._exit_status(runner, proc.exitcode)
+        if runner.workdir:
+            shutil.rmtree(runner.workdir, ignore_errors=True)
         with self._lock:
             self._active.pop(runner.spec.job_id, None)
             self._record(status)
