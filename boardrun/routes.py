@@ -18,6 +18,8 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/auth/register", "auth", "boardrun.accounts.views:register", "Register an account"),
     Route("POST", "/api/v1/auth/login", "auth", "boardrun.accounts.views:login", "Sign in with e-mail and password"),
     Route("POST", "/api/v1/auth/refresh", "auth", "boardrun.accounts.views:refresh", "Rotate a refresh token"),
+    Route("POST", "/api/v1/auth/verify-email", "auth", "boardrun.accounts.views:verify_email", "Confirm an e-mail address with its verification token"),
+    Route("POST", "/api/v1/auth/verify-email/resend", "auth", "boardrun.accounts.views:resend_verification", "Mail a new verification token", auth=True),
     Route("GET", "/api/v1/oauth/<provider>", "auth", "boardrun.oauth.views:start", "Start sign-in with an OAuth/OpenID Connect provider (302)"),
     Route("GET", "/api/v1/oauth/<provider>/callback", "auth", "boardrun.oauth.views:callback", "Finish sign-in with a provider: our tokens"),
     # --- hub ---
