@@ -5,6 +5,7 @@ embedded server on a real port."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -120,6 +121,16 @@ def register_and_login(client, email: str | None = None, password: str = "correc
     me = client.get("/api/v1/user", headers=headers)
     user_id = me.get_json()["id"] if me.status_code == 200 else None
     return {"headers": headers, "email": email, "tokens": tokens, "user_id": user_id, "password": password}
+
+
+def mailed_token(caplog, to: str) -> str:
+    """The newest verification token the embedded-mode log mailer wrote for `to`."""
+    for record in reversed(caplog.records):
+        if record.name == "boardrun.mail" and record.args and record.args[0] == to:
+            match = re.search(r"Verification token: (\S+)", record.getMessage())
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no verification mail to {to} in the log")
 
 
 def free_port() -> int:

@@ -126,11 +126,12 @@ def verification_mail(email: str, token: str) -> mail.Mail:
     settings = get_settings()
     hours = max(1, settings.email_verification_ttl // 3600)
     how = (
-        f"Open this link to confirm it:\n\n  {settings.email_verification_url}#token={token}\n"
+        f"Open this link to confirm it:\n\n  {settings.email_verification_url}#token={token}\n\nor send"
         if settings.email_verification_url
-        else f"Confirm it by sending this token to {settings.public_url}/api/v1/auth/verify-email"
-        f' as {{"token": "..."}}:\n\n  {token}\n'
+        else "Confirm it by sending"
     )
+    how += f' the token below to {settings.public_url}/api/v1/auth/verify-email as {{"token": "..."}}.\n\n'
+    how += f"Verification token: {token}\n"
     return mail.Mail(
         to=email,
         subject="Confirm your e-mail address",
