@@ -39,6 +39,9 @@ ROUTES: list[Route] = [
     # --- users ---
     Route("GET", "/api/v1/user", "users", "boardrun.users.views:get_user", "The signed-in user's record", auth=True),
     Route("PUT", "/api/v1/user", "users", "boardrun.users.views:put_user", "Update the signed-in user's record", auth=True),
+    Route("GET", "/api/v1/user/invites", "users", "boardrun.users.views:list_invites", "List the invitations sent to the signed-in user's address", auth=True),
+    Route("POST", "/api/v1/user/invites/<invite_id>", "users", "boardrun.users.views:accept_invite", "Accept an invitation: join the app", auth=True),
+    Route("DELETE", "/api/v1/user/invites/<invite_id>", "users", "boardrun.users.views:decline_invite", "Decline an invitation", auth=True),
     Route("GET", "/api/v1/profile", "users", "boardrun.users.views:list_profiles", "List own profiles", auth=True),
     Route("POST", "/api/v1/profile", "users", "boardrun.users.views:create_profile", "Create a profile", auth=True),
     Route("GET", "/api/v1/profile/<profile_id>", "users", "boardrun.users.views:get_profile", "Get an own profile", auth=True),
@@ -51,7 +54,7 @@ ROUTES: list[Route] = [
     Route("PUT", "/api/v1/apps/<app_id>", "apps", "boardrun.apps.views:update_app", "Update an app", auth=True),
     Route("DELETE", "/api/v1/apps/<app_id>", "apps", "boardrun.apps.views:delete_app", "Delete an app and its storage", auth=True),
     Route("GET", "/api/v1/apps/<app_id>/team", "apps", "boardrun.apps.views:list_team", "List an app's members", auth=True),
-    Route("POST", "/api/v1/apps/<app_id>/team", "apps", "boardrun.apps.views:add_member", "Add a member to an app", auth=True),
+    Route("PUT", "/api/v1/apps/<app_id>/team/invite", "apps", "boardrun.apps.views:invite_member", "Invite an e-mail address to an app's team", auth=True),
     Route("DELETE", "/api/v1/apps/<app_id>/team/<user_id>", "apps", "boardrun.apps.views:remove_member", "Remove a member", auth=True),
     Route("GET", "/api/v1/apps/<app_id>/board", "apps", "boardrun.apps.board_views:list_boards", "List an app's boards"),
     Route("GET", "/api/v1/apps/<app_id>/board/<board_id>", "apps", "boardrun.apps.board_views:get_board", "Get a board (?version=)"),

@@ -84,27 +84,35 @@ def password_problem(password: str) -> str | None:
 
 
 def register(*, email: str, password: str, name: str | None, username: str | None) -> None:
-    """Create the account and mail its verification token. A taken address creates and
-    sends nothing, and the caller answers exactly as for a new account (no enumeration)."""
-    from boardrun.users.services import create_default_profile
-
+    """Create the account and mail its verification token. A taken address creates
+    nothing and gets a notice instead (no token), so both paths do the same work and the
+    caller answers exactly as for a new account (no enumeration, by content or timing)."""
     email = normalise_email(email)
     password_hash = hash_password(password)  # before the transaction, and paid on both paths
     with session_scope() as session:
         if session.scalar(select(User.id).where(User.email == email)) is not None:
-            return
-        if username and session.scalar(select(User.id).where(User.username == username)) is not None:
-            raise Conflict("that username is taken", code="username_taken")
-        user = User(id=new_id("usr"), email=email, password_hash=password_hash, name=name, username=username)
-        session.add(user)
-        try:
-            session.flush()
-        except IntegrityError:  # a concurrent registration of the same e-mail or username
-            session.rollback()
-            return
-        create_default_profile(session, user)
-        token = _issue_verification(session, user.id)
-    mail.send(verification_mail(email, token))
+            token = None
+        else:
+            token = _create_account(session, email, password_hash, name, username)
+    mail.send(verification_mail(email, token) if token else already_registered_mail(email))
+
+
+def _create_account(session: Session, email: str, password_hash: str, name: str | None, username: str | None) -> str | None:
+    """The new user, its default profile and verification token; None if the address was
+    taken concurrently."""
+    from boardrun.users.services import create_default_profile
+
+    if username and session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict("that username is taken", code="username_taken")
+    user = User(id=new_id("usr"), email=email, password_hash=password_hash, name=name, username=username)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent registration of the same e-mail or username
+        session.rollback()
+        return None
+    create_default_profile(session, user)
+    return _issue_verification(session, user.id)
 
 
 def _issue_verification(session: Session, user_id: str) -> str:
@@ -139,6 +147,18 @@ def verification_mail(email: str, token: str) -> mail.Mail:
             f"Someone registered a Boardrun account at {settings.public_url} with this address.\n\n{how}\n"
             f"It works once, for {hours} hour(s). If you did not register, ignore this message: the account "
             "stays unverified and no sign-in provider can be linked to it.\n"
+        ),
+    )
+
+
+def already_registered_mail(email: str) -> mail.Mail:
+    url = get_settings().public_url
+    return mail.Mail(
+        to=email,
+        subject="Someone tried to register this address again",
+        body=(
+            f"Someone tried to register a Boardrun account at {url} with this address, which has an account "
+            "already, so nothing was changed. If it was you, sign in instead. If not, ignore this message.\n"
         ),
     )
 
