@@ -59,7 +59,8 @@ class SmtpMailer:
 
     def send(self, mail: Mail) -> None:
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.sender, mail.to, mail.subject
+        # A subject built from user text (an app's name) must stay one header line.
+        message["From"], message["To"], message["Subject"] = self.sender, mail.to, " ".join(mail.subject.split())
         message.set_content(mail.body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

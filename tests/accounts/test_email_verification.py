@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from datetime import timedelta
-from email import message_from_bytes
-from email.policy import default
 
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select, update
 
 from boardrun.accounts.models import EmailVerification
@@ -116,35 +110,6 @@ def test_production_without_smtp_never_logs_the_token(api, caplog, monkeypatch):
         assert s.scalar(select(EmailVerification.id)) is not None
     lines = [r.getMessage() for r in caplog.records if r.name == "boardrun.mail"]
     assert lines and all("Verification token" not in line and "SMTP_HOST" in line for line in lines)
-
-
-class _Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.messages, self.arrived = [], threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        body = message_from_bytes(envelope.content, policy=default).get_content()
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, body))
-        self.arrived.set()
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    inbox, logins = _Inbox(), []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == b"mail-secret")
-
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False
-    )
-    controller.start()
-    yield controller, inbox, logins
-    controller.stop()
 
 
 def test_verification_mail_goes_through_a_real_smtp_server(api, smtp_server, monkeypatch):

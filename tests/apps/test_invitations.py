@@ -8,7 +8,7 @@ import pytest
 
 from boardrun.config import reset_settings
 from tests.apps.conftest import confirm_address, create_app, quick_user
-from tests.conftest import register_and_login
+from tests.conftest import mailed_token, register_and_login
 
 
 def _invite(api, owner, app_id, email, role="Member", **extra):
@@ -127,3 +127,45 @@ def test_adding_a_member_directly_is_gone(api, email):
     assert r.status_code == 405
     team = api.get(f"/api/v1/apps/{app_id}/team", headers=ada["headers"]).get_json()["members"]
     assert [m["email"] for m in team] == ["ada@example.com"]
+
+
+def test_invitation_answers_match_the_openapi_schemas(api, caplog):
+    """The invite, list and accept answers, and the verification answer, validate against the schemas the OpenAPI document declares for them."""
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    from tests.hub.test_openapi import OPENAPI_FILE
+
+    doc = yaml.safe_load(OPENAPI_FILE.read_text())
+
+    def check(body, name):
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+        assert [e.message for e in validator.iter_errors(body)] == [], name
+
+    ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
+    app_id = create_app(api, ada)
+    sent = _invite(api, ada, app_id, bob["email"], message="hi").get_json()
+    check(sent, "SentInvitation")
+    listed = api.get("/api/v1/user/invites", headers=bob["headers"]).get_json()
+    check(listed, "InvitationList")
+    check(api.post(f"/api/v1/user/invites/{sent['id']}", headers=bob["headers"]).get_json(), "JoinedApp")
+    check(api.get("/api/v1/user", headers=bob["headers"]).get_json(), "User")
+    carol = register_and_login(api, "carol@example.com")
+    check(api.post("/api/v1/auth/verify-email", json={"token": mailed_token(caplog, carol["email"])}).get_json(), "VerificationStatus")
+
+
+def test_invitation_mail_through_smtp_cannot_be_steered_by_the_app_name(api, smtp_server, monkeypatch):
+    """An app name holding a line break and a forged header still gives one mail, to the invitee only, with a one-line subject."""
+    controller, inbox, _ = smtp_server
+    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port), "SMTP_STARTTLS": "false",
+                        "SMTP_USERNAME": "mailer", "SMTP_PASSWORD": "mail-secret"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    ada = quick_user("ada@example.com")
+    app_id = create_app(api, ada, name="Evil\r\nBcc: eve@example.com")
+    assert _invite(api, ada, app_id, "bob@example.com").status_code == 202
+    assert inbox.arrived.wait(10)
+    [(_, recipients, body)] = inbox.messages
+    assert recipients == ["bob@example.com"]
+    assert "\n" not in inbox.subjects[0] and "\r" not in inbox.subjects[0]
+    assert "/api/v1/user/invites" in body
