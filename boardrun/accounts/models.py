@@ -66,7 +66,7 @@ class LoginThrottle(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)  # attempts counted in the window
-    window_start: Mapped[datetime]
+    window_start: Mapped[datetime] = mapped_column(index=True)  # housekeeping finds ended windows by it
 
 
 Index("ix_refresh_tokens_family_revoked", RefreshToken.family_id, RefreshToken.revoked_at)

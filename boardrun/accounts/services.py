@@ -252,6 +252,25 @@ def _count_attempt(session: Session, key: str, now: datetime) -> tuple[int, date
     return failures, window_start
 
 
+HOUSEKEEPING_BATCH = 10
+
+
+def _forget_ended_windows(session: Session, cutoff: datetime) -> None:
+    """Delete a few rows whose window has ended. Attempts at random addresses each leave a
+    row; deleting several per attempt keeps the table to the windows still open. Rows
+    another transaction holds are skipped (PostgreSQL), and one revived meanwhile by a new
+    attempt is kept (the outer condition is checked again on the locked row)."""
+    stale = (
+        select(LoginThrottle.key)
+        .where(LoginThrottle.window_start <= cutoff)
+        .limit(HOUSEKEEPING_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(LoginThrottle).where(LoginThrottle.key.in_(stale.scalar_subquery()), LoginThrottle.window_start <= cutoff)
+    )
+
+
 def _reserve_attempts(email: str, client: str) -> list[str]:
     """Count this attempt against every key before the password is checked, so a burst
     in parallel cannot check more passwords than the ceiling allows. 429 once a key is
@@ -259,6 +278,8 @@ def _reserve_attempts(email: str, client: str) -> list[str]:
     now = utcnow()
     window = timedelta(seconds=get_settings().login_window_seconds)
     keys = _throttle_keys(email, client)
+    with session_scope() as session:  # its own transaction: it holds no lock the counting waits on
+        _forget_ended_windows(session, now - window)
     with session_scope() as session:
         for key, ceiling in keys:
             attempts, window_start = _count_attempt(session, key, now)

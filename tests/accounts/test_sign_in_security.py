@@ -201,3 +201,26 @@ def test_oauth_code_and_state_stay_out_of_the_access_log(api, caplog):
     assert len(lines) == 1
     assert "SECRET" not in lines[0]
     assert "/api/v1/oauth/nowhere/callback?code=[redacted]&state=[redacted]&lang=en" in lines[0]
+
+
+def test_ended_throttle_windows_are_cleaned_up(api):
+    """Rows left by attempts whose window has ended are deleted by later attempts, a batch at a time; open windows stay."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from boardrun.accounts.models import LoginThrottle
+    from boardrun.accounts.services import HOUSEKEEPING_BATCH
+    from boardrun.db import session_scope, utcnow
+
+    old = utcnow() - timedelta(hours=1)
+    with session_scope() as s:
+        s.add_all(LoginThrottle(key=f"stale-{i}", failures=3, window_start=old) for i in range(HOUSEKEEPING_BATCH + 5))
+    assert _login(api, email="nobody@example.com", password="wrong password").status_code == 401
+    with session_scope() as s:
+        stale = s.scalar(select(func.count()).select_from(LoginThrottle).where(LoginThrottle.key.like("stale-%")))
+        assert stale == 5
+        assert s.scalar(select(func.count()).select_from(LoginThrottle).where(LoginThrottle.window_start > old)) == 2
+    _login(api, email="nobody@example.com", password="wrong password")
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(LoginThrottle).where(LoginThrottle.key.like("stale-%"))) == 0

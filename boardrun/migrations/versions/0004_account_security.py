@@ -53,10 +53,12 @@ def upgrade() -> None:
     # The throttle is a fixed-window counter now: a key is refused until its window ends.
     with op.batch_alter_table('login_throttle', schema=None) as batch_op:
         batch_op.drop_column('locked_until')
+        batch_op.create_index(batch_op.f('ix_login_throttle_window_start'), ['window_start'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('login_throttle', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_throttle_window_start'))
         batch_op.add_column(sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('invitations', schema=None) as batch_op:
