@@ -55,6 +55,8 @@ ROUTES: list[Route] = [
     Route("DELETE", "/api/v1/apps/<app_id>", "apps", "boardrun.apps.views:delete_app", "Delete an app and its storage", auth=True),
     Route("GET", "/api/v1/apps/<app_id>/team", "apps", "boardrun.apps.views:list_team", "List an app's members", auth=True),
     Route("PUT", "/api/v1/apps/<app_id>/team/invite", "apps", "boardrun.apps.views:invite_member", "Invite an e-mail address to an app's team", auth=True),
+    Route("GET", "/api/v1/apps/<app_id>/team/invites", "apps", "boardrun.apps.views:list_invitations", "List an app's open invitations", auth=True),
+    Route("DELETE", "/api/v1/apps/<app_id>/team/invites/<invite_id>", "apps", "boardrun.apps.views:revoke_invitation", "Revoke an invitation", auth=True),
     Route("DELETE", "/api/v1/apps/<app_id>/team/<user_id>", "apps", "boardrun.apps.views:remove_member", "Remove a member", auth=True),
     Route("GET", "/api/v1/apps/<app_id>/board", "apps", "boardrun.apps.board_views:list_boards", "List an app's boards"),
     Route("GET", "/api/v1/apps/<app_id>/board/<board_id>", "apps", "boardrun.apps.board_views:get_board", "Get a board (?version=)"),

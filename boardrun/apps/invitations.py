@@ -39,8 +39,7 @@ def _role(session: Session, app_id: str, name: str) -> Role:
 def invite(session: Session, access: AppAccess, inviter_id: str, email: str, role_name: str, message: str | None) -> tuple[dict[str, Any], mail.Mail]:
     """Create (or renew) the invitation of `email`; returns its JSON for the inviter and
     the mail to send once the transaction is committed."""
-    if not has(access.permissions, Permission.Admin):
-        raise Forbidden("only the app's Owner and Admins can invite members", code="permission_denied")
+    _require_admin(access)
     if role_name == ADMIN_ROLE and not has(access.permissions, Permission.Owner):
         raise Forbidden("only the app's Owner can grant the Admin role", code="owner_only")
     app, email, now = access.app, normalise_email(email), utcnow()
@@ -63,16 +62,46 @@ def invite(session: Session, access: AppAccess, inviter_id: str, email: str, rol
         raise Conflict("that address is being invited concurrently; try again", code="conflict") from None
     inviter = session.get(User, inviter_id)
     by = (inviter.name or inviter.email) if inviter is not None else "A member"
-    data = {
+    return _sent_json(row, role.name), _invitation_mail(email, app.name, by, role.name, message)
+
+
+def _require_admin(access: AppAccess) -> None:
+    if not has(access.permissions, Permission.Admin):
+        raise Forbidden("only the app's Owner and Admins manage invitations", code="permission_denied")
+
+
+def pending(session: Session, access: AppAccess) -> list[dict[str, Any]]:
+    """The app's open invitations, newest first (for its Owner and Admins)."""
+    _require_admin(access)
+    now = utcnow()
+    session.execute(delete(Invitation).where(Invitation.app_id == access.app.id, Invitation.expires_at <= now))
+    rows = session.execute(
+        select(Invitation, Role)
+        .join(Role, Role.id == Invitation.role_id)
+        .where(Invitation.app_id == access.app.id)
+        .order_by(Invitation.created_at.desc(), Invitation.id)
+    ).all()
+    return [_sent_json(invitation, role.name) for invitation, role in rows]
+
+
+def revoke(session: Session, access: AppAccess, invite_id: str) -> None:
+    _require_admin(access)
+    row = session.get(Invitation, invite_id)
+    if row is None or row.app_id != access.app.id:
+        raise NotFound(f"no invitation {invite_id} in this app", code="invitation_not_found")
+    session.delete(row)
+
+
+def _sent_json(row: Invitation, role_name: str) -> dict[str, Any]:
+    return {
         "id": row.id,
-        "app_id": app.id,
-        "email": email,
-        "role": role.name,
-        "message": message,
-        "created_at": iso_time(now),
-        "expires_at": iso_time(expires),
+        "app_id": row.app_id,
+        "email": row.email,
+        "role": role_name,
+        "message": row.message,
+        "created_at": iso_time(row.created_at),
+        "expires_at": iso_time(row.expires_at),
     }
-    return data, _invitation_mail(email, app.name, by, role.name, message)
 
 
 def _invitation_mail(email: str, app_name: str, by: str, role: str, message: str | None) -> mail.Mail:
@@ -166,4 +195,4 @@ def decline(session: Session, user_id: str, invite_id: str) -> None:
     session.delete(_own_invitation(session, user, invite_id))
 
 
-__all__ = ["accept", "decline", "invite", "list_invites"]
+__all__ = ["accept", "decline", "invite", "list_invites", "pending", "revoke"]

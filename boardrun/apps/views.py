@@ -1,4 +1,4 @@
-"""/api/v1/apps, /api/v1/apps/<app_id>, /api/v1/apps/<app_id>/team[/<user_id>|/invite]."""
+"""/api/v1/apps, /api/v1/apps/<app_id>, /api/v1/apps/<app_id>/team[/<user_id>|/invite|/invites[/<invite_id>]]."""
 
 from __future__ import annotations
 
@@ -112,6 +112,22 @@ def invite_member(request: Request, app_id: str) -> Response:
         data, message = invitations.invite(session, access, principal.user_id, body["email"], body["role"], body.get("message"))
     mail.send(message)  # after the commit; sent whether or not the address has an account
     return json_response(data, 202)
+
+
+def list_invitations(request: Request, app_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        data = invitations.pending(session, access)
+    return json_response({"invites": data}, headers=_PRIVATE)
+
+
+def revoke_invitation(request: Request, app_id: str, invite_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        invitations.revoke(session, access, invite_id)
+    return no_content()
 
 
 def remove_member(request: Request, app_id: str, user_id: str) -> Response:

@@ -43,6 +43,8 @@ MATRIX = [
     ("team.list", "GET", A + "/team", None, (401, 404, 200, 200, 200)),
     ("team.invite Member", "PUT", A + "/team/invite", {"email": "extra@example.com", "role": "Member"}, (401, 404, 403, 202, 202)),
     ("team.invite Admin", "PUT", A + "/team/invite", {"email": "extra@example.com", "role": "Admin"}, (401, 404, 403, 403, 202)),
+    ("team.invites list", "GET", A + "/team/invites", None, (401, 404, 403, 200, 200)),
+    ("team.invite revoke unknown", "DELETE", A + "/team/invites/inv-nope", None, (401, 404, 403, 404, 404)),
     ("team.invite no account", "PUT", A + "/team/invite", {"email": "ghost@example.com", "role": "Member"}, (401, 404, 403, 202, 202)),
     ("team.remove member", "DELETE", A + "/team/{u:member}", None, (401, 404, 403, 204, 204)),
     ("team.remove admin", "DELETE", A + "/team/{u:admin}", None, (401, 404, 403, 403, 204)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from boardrun.config import reset_settings
-from tests.apps.conftest import confirm_address, create_app, quick_user
+from tests.apps.conftest import add_member, confirm_address, create_app, quick_user
 from tests.conftest import mailed_token, register_and_login
 
 
@@ -117,6 +117,23 @@ def test_an_expired_invitation_cannot_be_accepted(api, monkeypatch):
     assert _invites(api, bob) == []
 
 
+def test_admins_list_and_revoke_open_invitations(api):
+    """Owner and Admins see the open invitations; a revoked one can no longer be accepted; a Member may do neither."""
+    ada, adm, bob, mem = (quick_user(f"{n}@example.com") for n in ("ada", "adm", "bob", "mem"))
+    app_id = create_app(api, ada)
+    add_member(api, ada, app_id, adm, "Admin")
+    add_member(api, ada, app_id, mem, "Member")
+    invite_id = _invite(api, ada, app_id, bob["email"]).get_json()["id"]
+    listed = api.get(f"/api/v1/apps/{app_id}/team/invites", headers=adm["headers"])
+    assert listed.status_code == 200 and [(i["id"], i["email"]) for i in listed.get_json()["invites"]] == [(invite_id, "bob@example.com")]
+    assert api.get(f"/api/v1/apps/{app_id}/team/invites", headers=mem["headers"]).status_code == 403
+    assert api.delete(f"/api/v1/apps/{app_id}/team/invites/{invite_id}", headers=mem["headers"]).status_code == 403
+    assert api.delete(f"/api/v1/apps/{app_id}/team/invites/{invite_id}", headers=adm["headers"]).status_code == 204
+    assert api.post(f"/api/v1/user/invites/{invite_id}", headers=bob["headers"]).status_code == 404
+    assert api.get(f"/api/v1/apps/{app_id}/team/invites", headers=ada["headers"]).get_json()["invites"] == []
+    assert api.delete(f"/api/v1/apps/{app_id}/team/invites/{invite_id}", headers=ada["headers"]).status_code == 404
+
+
 @pytest.mark.parametrize("email", ["bob@example.com", "nobody@example.com"])
 def test_adding_a_member_directly_is_gone(api, email):
     """POST …/team no longer makes anyone a member without consent (405), with or without an account."""
@@ -148,6 +165,7 @@ def test_invitation_answers_match_the_openapi_schemas(api, caplog):
     check(sent, "SentInvitation")
     listed = api.get("/api/v1/user/invites", headers=bob["headers"]).get_json()
     check(listed, "InvitationList")
+    check(api.get(f"/api/v1/apps/{app_id}/team/invites", headers=ada["headers"]).get_json(), "SentInvitationList")
     check(api.post(f"/api/v1/user/invites/{sent['id']}", headers=bob["headers"]).get_json(), "JoinedApp")
     check(api.get("/api/v1/user", headers=bob["headers"]).get_json(), "User")
     carol = register_and_login(api, "carol@example.com")
