@@ -60,8 +60,20 @@ class Settings:
     signing_key_pem: str | None
     access_token_ttl: int
     refresh_token_ttl: int
-    login_max_failures: int
+    login_max_failures: int  # per e-mail address and client address
+    login_max_failures_per_address: int  # per e-mail address, from all clients together
     login_window_seconds: int
+    trusted_proxy_hops: int  # proxies in front whose X-Forwarded-For entry is believed
+    email_verification_ttl: int
+    email_verification_url: str | None  # a front-end page; the token is appended as #token=…
+    invitation_ttl: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_from: str
+    smtp_starttls: bool
+    smtp_timeout: float
     max_body_bytes: int
     max_board_bytes: int
     host: str
@@ -95,6 +107,14 @@ def _load() -> Settings:
         except OSError as exc:
             raise ConfigError(f"AUTH_SIGNING_KEY_FILE {key_file!r} cannot be read: {exc}") from exc
 
+    smtp_password = os.environ.get("SMTP_PASSWORD") or None
+    smtp_password_file = os.environ.get("SMTP_PASSWORD_FILE")
+    if not smtp_password and smtp_password_file:
+        try:
+            smtp_password = Path(smtp_password_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"SMTP_PASSWORD_FILE {smtp_password_file!r} cannot be read: {exc}") from exc
+
     port = env_int("PORT", 8080)
     return Settings(
         env=env,
@@ -106,7 +126,19 @@ def _load() -> Settings:
         access_token_ttl=env_int("ACCESS_TOKEN_TTL_SECONDS", 900),
         refresh_token_ttl=env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         login_max_failures=env_int("LOGIN_MAX_FAILURES", 5),
+        login_max_failures_per_address=env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50),
         login_window_seconds=env_int("LOGIN_WINDOW_SECONDS", 300),
+        trusted_proxy_hops=env_int("TRUSTED_PROXY_HOPS", 0),
+        email_verification_ttl=env_int("EMAIL_VERIFICATION_TTL_SECONDS", 24 * 3600),
+        email_verification_url=os.environ.get("EMAIL_VERIFICATION_URL") or None,
+        invitation_ttl=env_int("INVITATION_TTL_SECONDS", 14 * 24 * 3600),
+        smtp_host=os.environ.get("SMTP_HOST") or None,
+        smtp_port=env_int("SMTP_PORT", 587),
+        smtp_username=os.environ.get("SMTP_USERNAME") or None,
+        smtp_password=smtp_password,
+        smtp_from=os.environ.get("SMTP_FROM") or "boardrun@localhost",
+        smtp_starttls=env_bool("SMTP_STARTTLS", True),
+        smtp_timeout=env_float("SMTP_TIMEOUT_SECONDS", 10.0),
         max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
         max_board_bytes=env_int("MAX_BOARD_BYTES", 4 * 1024 * 1024),
         host=os.environ.get("HOST", "127.0.0.1"),

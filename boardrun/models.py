@@ -1,7 +1,7 @@
 """Every table of the product, imported in one place for Alembic's metadata."""
 
-from boardrun.accounts.models import LoginThrottle, RefreshToken, User  # noqa: F401
-from boardrun.apps.models import App, Board, BoardVersion, Membership, Role  # noqa: F401
+from boardrun.accounts.models import EmailVerification, LoginThrottle, RefreshToken, User  # noqa: F401
+from boardrun.apps.models import App, Board, BoardVersion, Invitation, Membership, Role  # noqa: F401
 from boardrun.db import Base
 from boardrun.jobs.models import DeadLetter, Job, OutboxEvent, ProcessedEvent  # noqa: F401
 from boardrun.oauth.models import OAuthIdentity, OAuthState  # noqa: F401

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from typing import Callable, Iterable
+from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
 from werkzeug.exceptions import NotFound as WzNotFound
@@ -67,7 +68,7 @@ class Router:
             access_log.info(
                 "%s %s %d %.1fms",
                 request.method,
-                request.full_path.rstrip("?"),
+                loggable_path(request),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
@@ -110,6 +111,23 @@ class Router:
 
     def wsgi(self, environ, start_response):
         return self.dispatch(Request(environ))(environ, start_response)
+
+
+# Query parameters that carry secrets: an OAuth callback's authorization code and state
+# (RFC 6749 10.5: the code is a short-lived credential), and tokens some clients put in
+# URLs. The access log keeps the parameter's name only.
+SECRET_PARAMS = frozenset({"code", "state", "token", "access_token", "refresh_token", "id_token"})
+
+
+def loggable_path(request: Request) -> str:
+    """The path and query for the access log, secret parameter values replaced."""
+    if not request.args:
+        return request.path
+    query = "&".join(
+        f"{quote(name, safe='')}={'[redacted]' if name.lower() in SECRET_PARAMS else quote(value, safe='')}"
+        for name, value in request.args.items(multi=True)
+    )
+    return f"{request.path}?{query}"
 
 
 def _refuse_nul(request: Request, args: dict) -> None:

@@ -35,6 +35,18 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+def client_address(request: Request) -> str:
+    """The caller's IP address. Behind TRUSTED_PROXY_HOPS proxies that each append to
+    X-Forwarded-For, it is the entry the farthest trusted proxy added (entries to its
+    left are the client's to forge); without trusted proxies, the socket's peer."""
+    hops = get_settings().trusted_proxy_hops
+    if hops > 0:
+        forwarded = [a.strip() for a in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.remote_addr or "unknown"
+
+
 def no_content(headers: dict[str, str] | None = None) -> Response:
     return Response(status=204, headers=headers)
 
@@ -209,8 +221,26 @@ def schema_problems(data: Any, schema: dict) -> list[dict[str, str]]:
             for name in extra:
                 problems.append({"field": "/".join(path + [name]), "message": "unknown field"})
             continue
-        problems.append({"field": "/".join(path), "message": err.message})
+        problems.append({"field": "/".join(path), "message": _secret_safe_message(err) if _is_secret(err) else err.message})
     return problems
+
+
+def _is_secret(err) -> bool:
+    """A violation inside a property marked writeOnly (a password, a token)."""
+    return isinstance(err.schema, dict) and bool(err.schema.get("writeOnly"))
+
+
+def _secret_safe_message(err) -> str:
+    # jsonschema's own messages quote the value ("'hunter2' is too short"): say what is
+    # wrong without it.
+    rule, limit = err.validator, err.validator_value
+    if rule == "minLength":
+        return f"must be at least {limit} characters long"
+    if rule == "maxLength":
+        return f"must be at most {limit} characters long"
+    if rule == "type":
+        return f"must be of type {limit}"
+    return f"does not satisfy {rule}"
 
 
 def _extra_properties(instance: Any, schema: dict) -> Iterable[str]:

@@ -5,6 +5,10 @@ embedded server on a real port."""
 from __future__ import annotations
 
 import os
+import threading
+from email import message_from_bytes
+from email.policy import default
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +18,8 @@ import uuid
 from pathlib import Path
 
 import httpx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.test import Client
@@ -122,6 +128,16 @@ def register_and_login(client, email: str | None = None, password: str = "correc
     return {"headers": headers, "email": email, "tokens": tokens, "user_id": user_id, "password": password}
 
 
+def mailed_token(caplog, to: str) -> str:
+    """The newest verification token the embedded-mode log mailer wrote for `to`."""
+    for record in reversed(caplog.records):
+        if record.name == "boardrun.mail" and record.args and record.args[0] == to:
+            match = re.search(r"Verification token: (\S+)", record.getMessage())
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no verification mail to {to} in the log")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -177,3 +193,35 @@ def server(env):
     )
     yield srv
     stop_server(srv)
+
+
+class _Inbox:
+    """aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self):
+        self.messages, self.subjects, self.arrived = [], [], threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=default)
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, message.get_content()))
+        self.subjects.append(message["Subject"])
+        self.arrived.set()
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that accepts the login mailer/mail-secret:
+    (controller, inbox, logins)."""
+    inbox, logins = _Inbox(), []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == b"mail-secret")
+
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    yield controller, inbox, logins
+    controller.stop()

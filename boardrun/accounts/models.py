@@ -44,15 +44,29 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class EmailVerification(Base):
+    """An outstanding e-mail verification: only the sha256 of the token is kept; the row
+    is deleted when the token is used (single use) and refused after `expires_at`."""
+
+    __tablename__ = "email_verifications"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LoginThrottle(Base):
-    """Failed sign-ins per key (hash of the e-mail address) within a window."""
+    """Sign-in attempts per key within a window. A key is the hash of either an e-mail
+    address and a client address together, or of an e-mail address alone (the larger,
+    per-address ceiling)."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime]
-    locked_until: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # attempts counted in the window
+    window_start: Mapped[datetime] = mapped_column(index=True)  # housekeeping finds ended windows by it
 
 
 Index("ix_refresh_tokens_family_revoked", RefreshToken.family_id, RefreshToken.revoked_at)

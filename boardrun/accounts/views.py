@@ -1,20 +1,24 @@
-"""POST /api/v1/auth/register, /login, /refresh."""
+"""POST /api/v1/auth/register, /login, /refresh, /verify-email and /verify-email/resend."""
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts import services
+from boardrun.accounts.auth import require_principal
 from boardrun.db import session_scope
-from boardrun.web import json_body, json_response
+from boardrun.errors import Unprocessable
+from boardrun.web import client_address, json_body, json_response
 
+# writeOnly: a 422 about these fields never quotes the submitted value (boardrun.web).
+_SECRET = {"type": "string", "writeOnly": True}
 REGISTER = {
     "type": "object",
     "required": ["email", "password"],
     "additionalProperties": False,
     "properties": {
         "email": {"type": "string", "pattern": services.EMAIL.pattern, "maxLength": 320},
-        "password": {"type": "string", "minLength": 8, "maxLength": 1024},
+        "password": {**_SECRET, "minLength": 8, "maxLength": 1024},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
         "username": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}$"},
     },
@@ -23,38 +27,62 @@ LOGIN = {
     "type": "object",
     "required": ["email", "password"],
     "additionalProperties": False,
-    "properties": {"email": {"type": "string", "maxLength": 320}, "password": {"type": "string", "maxLength": 1024}},
+    "properties": {"email": {"type": "string", "maxLength": 320}, "password": {**_SECRET, "maxLength": 1024}},
 }
 REFRESH = {
     "type": "object",
     "required": ["refresh_token"],
     "additionalProperties": False,
-    "properties": {"refresh_token": {"type": "string", "minLength": 1, "maxLength": 256}},
+    "properties": {"refresh_token": {**_SECRET, "minLength": 1, "maxLength": 256}},
 }
+VERIFY = {
+    "type": "object",
+    "required": ["token"],
+    "additionalProperties": False,
+    "properties": {"token": {**_SECRET, "minLength": 1, "maxLength": 256}},
+}
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def register(request: Request) -> Response:
     body = json_body(request, REGISTER)
-    with session_scope() as session:
-        services.register(
-            session, email=body["email"], password=body["password"], name=body.get("name"), username=body.get("username")
-        )
+    problem = services.password_problem(body["password"])
+    if problem:
+        raise Unprocessable(f"password: {problem}", details=[{"field": "password", "message": problem}])
+    services.register(email=body["email"], password=body["password"], name=body.get("name"), username=body.get("username"))
     # Same answer whether or not the address was already registered (no account enumeration).
     return json_response(
-        {"status": "registered", "message": "if this address was not registered yet, its account now exists; sign in to continue"},
+        {
+            "status": "registered",
+            "message": "if this address was not registered yet, its account now exists and a verification "
+            "mail is on its way; sign in to continue",
+        },
         201,
     )
 
 
 def login(request: Request) -> Response:
     body = json_body(request, LOGIN)
-    with session_scope() as session:
-        tokens = services.login(session, email=body["email"], password=body["password"])
-    return json_response(tokens, headers={"Cache-Control": "no-store"})
+    tokens = services.login(email=body["email"], password=body["password"], client=client_address(request))
+    return json_response(tokens, headers=_NO_STORE)
 
 
 def refresh(request: Request) -> Response:
     body = json_body(request, REFRESH)
     with session_scope() as session:
         tokens = services.refresh(session, refresh_token=body["refresh_token"])
-    return json_response(tokens, headers={"Cache-Control": "no-store"})
+    return json_response(tokens, headers=_NO_STORE)
+
+
+def verify_email(request: Request) -> Response:
+    body = json_body(request, VERIFY)
+    services.verify_email(body["token"])
+    return json_response({"status": "verified"})
+
+
+def resend_verification(request: Request) -> Response:
+    principal = require_principal(request)
+    sent = services.resend_verification(principal.user_id)
+    if not sent:
+        return json_response({"status": "already_verified"})
+    return json_response({"status": "sent"}, 202)

@@ -48,6 +48,24 @@ class Membership(Base):
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Invitation(Base):
+    """An invitation to join an app, addressed to an e-mail address (whether or not it
+    has an account yet). Only the owner of that address, once verified, sees it and
+    accepts (becoming a member with `role_id`) or declines it."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("app_id", "email"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)  # stored lower-cased
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"))
+    invited_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
 class Board(Base):
     """Index row of a board; the document itself is in storage (`storage_key`)."""
 

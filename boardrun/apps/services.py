@@ -1,4 +1,5 @@
-"""Apps and their team: create, list (keyset pages), read, update, delete, members."""
+"""Apps and their team: create, list (keyset pages), read, update, delete, members
+(invitations are in boardrun.apps.invitations)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from boardrun.accounts.models import User
@@ -29,7 +29,7 @@ from boardrun.apps.permissions import (
     names,
 )
 from boardrun.db import utcnow
-from boardrun.errors import Conflict, Forbidden, NotFound, Unprocessable
+from boardrun.errors import Forbidden, NotFound, Unprocessable
 from boardrun.ids import new_id
 from boardrun.web import iso_time
 
@@ -253,36 +253,6 @@ def list_team(session: Session, app_id: str) -> list[dict[str, Any]]:
     return [member_json(u, r, m) for u, r, m in rows]
 
 
-def _role(session: Session, app_id: str, name: str) -> Role:
-    role = session.scalar(select(Role).where(Role.app_id == app_id, Role.name == name))
-    if role is None:  # every app is created with its three roles
-        raise NotFound(f"the app has no role {name}", code="role_not_found")
-    return role
-
-
-def add_member(session: Session, access: AppAccess, email: str, role_name: str) -> dict[str, Any]:
-    if not has(access.permissions, Permission.Admin):
-        raise Forbidden("only the app's Owner and Admins can add members", code="permission_denied")
-    if role_name == ADMIN_ROLE and not has(access.permissions, Permission.Owner):
-        raise Forbidden("only the app's Owner can grant the Admin role", code="owner_only")
-    from boardrun.accounts.services import normalise_email
-
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        raise NotFound("no account can be added with that e-mail address", code="user_not_found")
-    app_id = access.app.id
-    if session.scalar(select(Membership.id).where(Membership.app_id == app_id, Membership.user_id == user.id)):
-        raise Conflict("that account is already a member of this app", code="already_member")
-    role = _role(session, app_id, role_name)
-    membership = Membership(id=new_id("mbr"), app_id=app_id, user_id=user.id, role_id=role.id, joined_at=utcnow())
-    session.add(membership)
-    try:
-        session.flush()
-    except IntegrityError:  # added concurrently
-        raise Conflict("that account is already a member of this app", code="already_member") from None
-    return member_json(user, role, membership)
-
-
 def remove_member(session: Session, access: AppAccess, user_id: str) -> None:
     if not has(access.permissions, Permission.Admin):
         raise Forbidden("only the app's Owner and Admins can remove members", code="permission_denied")
@@ -305,6 +275,6 @@ def remove_member(session: Session, access: AppAccess, user_id: str) -> None:
 
 __all__ = [
     "APP_EDITABLE", "CATEGORIES", "EXECUTION_MODES", "MEMBER_ROLE", "STATUSES", "VISIBILITIES",
-    "access_json", "add_member", "app_json", "create_app", "delete_app_rows", "delete_app_storage",
+    "access_json", "app_json", "create_app", "delete_app_rows", "delete_app_storage",
     "list_apps", "list_team", "remove_member", "update_app",
 ]  # fmt: skip

@@ -1,11 +1,13 @@
-"""/api/v1/apps, /api/v1/apps/<app_id>, /api/v1/apps/<app_id>/team[/<user_id>]."""
+"""/api/v1/apps, /api/v1/apps/<app_id>, /api/v1/apps/<app_id>/team[/<user_id>|/invite|/invites[/<invite_id>]]."""
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts.auth import optional_principal, require_principal
-from boardrun.apps import services
+from boardrun import mail
+from boardrun.accounts.services import EMAIL
+from boardrun.apps import invitations, services
 from boardrun.apps.access import require_app_permission
 from boardrun.apps.permissions import ADMIN_ROLE, MEMBER_ROLE, Permission
 from boardrun.db import session_scope
@@ -34,11 +36,15 @@ APP_UPDATE = {
         "status": {"enum": list(services.STATUSES)},
     },
 }
-TEAM_ADD = {
+TEAM_INVITE = {
     "type": "object",
     "required": ["email", "role"],
     "additionalProperties": False,
-    "properties": {"email": {"type": "string", "minLength": 3, "maxLength": 320}, "role": {"enum": [ADMIN_ROLE, MEMBER_ROLE]}},
+    "properties": {
+        "email": {"type": "string", "pattern": EMAIL.pattern, "maxLength": 320},
+        "role": {"enum": [ADMIN_ROLE, MEMBER_ROLE]},
+        "message": {"type": ["string", "null"], "maxLength": 1000},
+    },
 }
 _PRIVATE = {"Cache-Control": "private, no-cache"}
 
@@ -97,14 +103,31 @@ def list_team(request: Request, app_id: str) -> Response:
     return json_response({"members": members}, headers=_PRIVATE)
 
 
-def add_member(request: Request, app_id: str) -> Response:
+def invite_member(request: Request, app_id: str) -> Response:
     principal = require_principal(request)
     with session_scope() as session:
         # Membership is checked before the body, so outsiders learn nothing from validation errors.
         access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
-        body = json_body(request, TEAM_ADD)
-        member = services.add_member(session, access, body["email"], body["role"])
-    return json_response(member, 201, {"Location": f"/api/v1/apps/{app_id}/team/{member['user_id']}"})
+        body = json_body(request, TEAM_INVITE)
+        data, message = invitations.invite(session, access, principal.user_id, body["email"], body["role"], body.get("message"))
+    mail.send(message)  # after the commit; sent whether or not the address has an account
+    return json_response(data, 202)
+
+
+def list_invitations(request: Request, app_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        data = invitations.pending(session, access)
+    return json_response({"invites": data}, headers=_PRIVATE)
+
+
+def revoke_invitation(request: Request, app_id: str, invite_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        access = require_app_permission(session, app_id, principal, Permission.ReadTeam)
+        invitations.revoke(session, access, invite_id)
+    return no_content()
 
 
 def remove_member(request: Request, app_id: str, user_id: str) -> Response:

@@ -303,14 +303,24 @@ def _link_or_create(session: Session, provider: Provider, identity: dict[str, An
             "sign in again",
             code="email_not_verified",
         )
+    if user is not None and not user.email_verified:
+        # Anyone can register any address with a password; until its owner confirms it,
+        # the account may be a squatter's, and linking would hand them the provider's
+        # user. So we refuse, as Auth0 and Okta do for unverified accounts; the owner
+        # verifies the address (or signs in with the password) first.
+        raise Conflict(
+            f"an account with the e-mail address {email} already exists but its address was never verified, so "
+            f"{provider.display_name} cannot be linked to it; if the account is yours, confirm the address with "
+            "the link in its verification mail (or sign in with the password and ask for a new mail), then sign "
+            f"in with {provider.display_name} again",
+            code="account_not_verified",
+        )
     try:
         if user is None:
             user = User(id=new_id("usr"), email=email, email_verified=True, password_hash=None, name=identity["name"])
             session.add(user)
             session.flush()
             create_default_profile(session, user)
-        else:
-            user.email_verified = True  # the provider has just vouched for it
         session.add(
             OAuthIdentity(
                 id=new_id("oid"), provider=provider.id, subject=identity["subject"], user_id=user.id, email=email

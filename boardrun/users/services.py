@@ -35,6 +35,7 @@ def user_json(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
         "email": user.email,
+        "email_verified": bool(user.email_verified),
         "name": user.name,
         "username": user.username,
         "description": user.description,

@@ -1,10 +1,11 @@
-"""GET|PUT /api/v1/user and /api/v1/profile[/<profile_id>]."""
+"""GET|PUT /api/v1/user, /api/v1/user/invites[/<invite_id>] and /api/v1/profile[/<profile_id>]."""
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts.auth import require_principal
+from boardrun.apps import invitations
 from boardrun.db import session_scope
 from boardrun.users import services
 from boardrun.web import json_body, json_response, no_content
@@ -96,4 +97,25 @@ def delete_profile(request: Request, profile_id: str) -> Response:
     principal = require_principal(request)
     with session_scope() as session:
         services.delete_profile(session, principal.user_id, profile_id)
+    return no_content()
+
+
+def list_invites(request: Request) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        invites = invitations.list_invites(session, principal.user_id)
+    return json_response({"invites": invites}, headers=_NO_STORE)
+
+
+def accept_invite(request: Request, invite_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        data = invitations.accept(session, principal.user_id, invite_id)
+    return json_response(data)
+
+
+def decline_invite(request: Request, invite_id: str) -> Response:
+    principal = require_principal(request)
+    with session_scope() as session:
+        invitations.decline(session, principal.user_id, invite_id)
     return no_content()

@@ -120,9 +120,26 @@ def create_app(apps, who: dict, **fields) -> str:
     return r.get_json()["id"]
 
 
-def add_member(apps, owner: dict, app_id: str, who: dict, role: str) -> None:
-    r = apps.post(f"/api/v1/apps/{app_id}/team", json={"email": who["email"], "role": role}, headers=owner["headers"])
-    assert r.status_code == 201, r.get_data(as_text=True)
+def confirm_address(user_id: str) -> None:
+    """Mark an account's address verified, as the verification link would (tests where
+    verification itself is not the subject)."""
+    from sqlalchemy import update
+
+    from boardrun.accounts.models import User
+    from boardrun.db import session_scope
+
+    with session_scope() as session:
+        session.execute(update(User).where(User.id == user_id).values(email_verified=True))
+
+
+def add_member(client, owner: dict, app_id: str, who: dict, role: str) -> None:
+    """Invite `who` and let them accept: the one way in to a team. Works with a client of
+    the full router (the apps and users endpoints together)."""
+    r = client.put(f"/api/v1/apps/{app_id}/team/invite", json={"email": who["email"], "role": role}, headers=owner["headers"])
+    assert r.status_code == 202, r.get_data(as_text=True)
+    confirm_address(who["user_id"])
+    r = client.post(f"/api/v1/user/invites/{r.get_json()['id']}", headers=who["headers"])
+    assert r.status_code == 200, r.get_data(as_text=True)
 
 
 def quick_user(email: str) -> dict:
@@ -135,7 +152,7 @@ def quick_user(email: str) -> dict:
     from boardrun.users.services import create_default_profile
 
     with session_scope() as session:
-        user = User(id=new_id("usr"), email=email, password_hash=None)
+        user = User(id=new_id("usr"), email=email, email_verified=True, password_hash=None)
         session.add(user)
         session.flush()
         create_default_profile(session, user)

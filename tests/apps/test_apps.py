@@ -72,11 +72,11 @@ def test_list_apps_rejects_tampered_cursor_and_bad_limit(env, apps):
     assert apps.get("/api/v1/apps?limit=100", headers=ada["headers"]).status_code == 200
 
 
-def test_get_app_shape(env, apps):
+def test_get_app_shape(env, apps, api):
     """GET /api/v1/apps/<id> returns the app with its boards, the caller's role and permission names."""
     ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
     app_id = create_app(apps, ada)
-    add_member(apps, ada, app_id, bob, "Member")
+    add_member(api, ada, app_id, bob, "Member")
     apps.put(f"/api/v1/apps/{app_id}/board/hello", json=make_board(), headers=ada["headers"])
     body = apps.get(f"/api/v1/apps/{app_id}", headers=bob["headers"]).get_json()
     assert set(body) == {
@@ -101,11 +101,11 @@ def test_update_app(env, apps):
     assert r.status_code == 422 and {d["field"] for d in r.get_json()["error"]["details"]} == {"id", "rating_sum"}
 
 
-def test_admin_cannot_change_visibility_but_can_keep_it(env, apps):
+def test_admin_cannot_change_visibility_but_can_keep_it(env, apps, api):
     """An Admin may edit metadata and send the unchanged visibility, but changing it needs the Owner."""
     ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
     app_id = create_app(apps, ada)
-    add_member(apps, ada, app_id, bob, "Admin")
+    add_member(api, ada, app_id, bob, "Admin")
     assert apps.put(f"/api/v1/apps/{app_id}", json={"visibility": "Private", "name": "n"}, headers=bob["headers"]).status_code == 200
     r = apps.put(f"/api/v1/apps/{app_id}", json={"visibility": "Public"}, headers=bob["headers"])
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "owner_only"
@@ -130,41 +130,40 @@ def test_delete_app_removes_rows_and_storage(env, apps):
         assert s.get(App, keep) is not None
 
 
-def test_team_add_list_and_remove(env, apps):
-    """Members are added by e-mail with a role, listed with it, and removed (204)."""
+def test_team_list_and_remove(env, apps, api):
+    """Members (joined by invitation) are listed with their role and removed (204)."""
     ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
     app_id = create_app(apps, ada)
-    r = apps.post(f"/api/v1/apps/{app_id}/team", json={"email": "BOB@example.com", "role": "Member"}, headers=ada["headers"])
-    assert r.status_code == 201 and r.get_json()["user_id"] == bob["user_id"] and r.get_json()["role"] == "Member"
-    assert r.headers["Location"] == f"/api/v1/apps/{app_id}/team/{bob['user_id']}"
+    add_member(api, ada, app_id, bob, "Member")
     team = apps.get(f"/api/v1/apps/{app_id}/team", headers=bob["headers"]).get_json()["members"]
     assert [(m["email"], m["role"]) for m in team] == [("ada@example.com", "Owner"), ("bob@example.com", "Member")]
     assert apps.delete(f"/api/v1/apps/{app_id}/team/{bob['user_id']}", headers=ada["headers"]).status_code == 204
     assert apps.get(f"/api/v1/apps/{app_id}", headers=bob["headers"]).status_code == 404
 
 
-def test_team_errors(env, apps):
-    """Unknown e-mail is a generic 404, an existing member a 409, a bad role a 422, a non-member target a 404."""
+def test_team_errors(env, apps, api):
+    """Inviting a member is a 409, a bad role or address a 422, removing a non-member a 404."""
     ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
     app_id = create_app(apps, ada)
-    r = apps.post(f"/api/v1/apps/{app_id}/team", json={"email": "nobody@example.com", "role": "Member"}, headers=ada["headers"])
-    assert r.status_code == 404 and "nobody" not in r.get_json()["error"]["message"]
-    add_member(apps, ada, app_id, bob, "Member")
-    r = apps.post(f"/api/v1/apps/{app_id}/team", json={"email": bob["email"], "role": "Admin"}, headers=ada["headers"])
-    assert r.status_code == 409
-    r = apps.post(f"/api/v1/apps/{app_id}/team", json={"email": bob["email"], "role": "Owner"}, headers=ada["headers"])
-    assert r.status_code == 422
+    add_member(api, ada, app_id, bob, "Member")
+    invite = f"/api/v1/apps/{app_id}/team/invite"
+    r = apps.put(invite, json={"email": "BOB@example.com", "role": "Admin"}, headers=ada["headers"])
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "already_member"
+    assert apps.put(invite, json={"email": "eve@example.com", "role": "Owner"}, headers=ada["headers"]).status_code == 422
+    assert apps.put(invite, json={"email": "not-an-address", "role": "Member"}, headers=ada["headers"]).status_code == 422
     assert apps.delete(f"/api/v1/apps/{app_id}/team/usr-nobody", headers=ada["headers"]).status_code == 404
 
 
-def test_admin_team_limits(env, apps):
-    """An Admin adds Members but not Admins, cannot remove another Admin, and nobody removes the Owner."""
+def test_admin_team_limits(env, apps, api):
+    """An Admin invites Members but not Admins, cannot remove another Admin, and nobody removes the Owner."""
     ada, adm, adm2, joe = (quick_user(f"{n}@example.com") for n in ("ada", "adm", "adm2", "joe"))
     app_id = create_app(apps, ada)
-    add_member(apps, ada, app_id, adm, "Admin")
-    add_member(apps, ada, app_id, adm2, "Admin")
-    assert apps.post(f"/api/v1/apps/{app_id}/team", json={"email": joe["email"], "role": "Admin"}, headers=adm["headers"]).status_code == 403
-    assert apps.post(f"/api/v1/apps/{app_id}/team", json={"email": joe["email"], "role": "Member"}, headers=adm["headers"]).status_code == 201
+    add_member(api, ada, app_id, adm, "Admin")
+    add_member(api, ada, app_id, adm2, "Admin")
+    invite = f"/api/v1/apps/{app_id}/team/invite"
+    r = apps.put(invite, json={"email": joe["email"], "role": "Admin"}, headers=adm["headers"])
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "owner_only"
+    add_member(api, adm, app_id, joe, "Member")
     assert apps.delete(f"/api/v1/apps/{app_id}/team/{adm2['user_id']}", headers=adm["headers"]).status_code == 403
     assert apps.delete(f"/api/v1/apps/{app_id}/team/{ada['user_id']}", headers=adm["headers"]).status_code == 403
     assert apps.delete(f"/api/v1/apps/{app_id}/team/{ada['user_id']}", headers=ada["headers"]).status_code == 403

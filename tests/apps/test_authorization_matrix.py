@@ -23,6 +23,9 @@ MATRIX = [
     # --- users function: own records only ---
     ("user.get", "GET", "/api/v1/user", None, (401, 200, 200, 200, 200)),
     ("user.put", "PUT", "/api/v1/user", {"name": "N"}, (401, 200, 200, 200, 200)),
+    ("user.invites", "GET", "/api/v1/user/invites", None, (401, 200, 200, 200, 200)),
+    ("user.invite accept unknown", "POST", "/api/v1/user/invites/inv-nope", None, (401, 404, 404, 404, 404)),
+    ("user.invite decline unknown", "DELETE", "/api/v1/user/invites/inv-nope", None, (401, 404, 404, 404, 404)),
     ("profile.list", "GET", "/api/v1/profile", None, (401, 200, 200, 200, 200)),
     ("profile.create", "POST", "/api/v1/profile", {"name": "Work"}, (401, 201, 201, 201, 201)),
     ("profile.get owner's", "GET", "/api/v1/profile/{profile}", None, (401, 404, 404, 404, 200)),
@@ -38,8 +41,11 @@ MATRIX = [
     ("app.delete", "DELETE", A, None, (401, 404, 403, 403, 204)),
     # --- team ---
     ("team.list", "GET", A + "/team", None, (401, 404, 200, 200, 200)),
-    ("team.add Member", "POST", A + "/team", {"email": "extra@example.com", "role": "Member"}, (401, 404, 403, 201, 201)),
-    ("team.add Admin", "POST", A + "/team", {"email": "extra@example.com", "role": "Admin"}, (401, 404, 403, 403, 201)),
+    ("team.invite Member", "PUT", A + "/team/invite", {"email": "extra@example.com", "role": "Member"}, (401, 404, 403, 202, 202)),
+    ("team.invite Admin", "PUT", A + "/team/invite", {"email": "extra@example.com", "role": "Admin"}, (401, 404, 403, 403, 202)),
+    ("team.invites list", "GET", A + "/team/invites", None, (401, 404, 403, 200, 200)),
+    ("team.invite revoke unknown", "DELETE", A + "/team/invites/inv-nope", None, (401, 404, 403, 404, 404)),
+    ("team.invite no account", "PUT", A + "/team/invite", {"email": "ghost@example.com", "role": "Member"}, (401, 404, 403, 202, 202)),
     ("team.remove member", "DELETE", A + "/team/{u:member}", None, (401, 404, 403, 204, 204)),
     ("team.remove admin", "DELETE", A + "/team/{u:admin}", None, (401, 404, 403, 403, 204)),
     ("team.remove owner", "DELETE", A + "/team/{u:owner}", None, (401, 404, 403, 403, 403)),

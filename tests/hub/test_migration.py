@@ -56,3 +56,22 @@ def test_upgrade_seeds_and_downgrade_removes(fresh_url):
             assert conn.execute(text("SELECT count(*) FROM profile_templates")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_0004_adds_verification_and_invitations_and_downgrades(fresh_url):
+    """upgrade head creates email_verifications and invitations, makes login_throttle a counter (no locked_until) and leaves no drift; downgrade to 0003 restores the old shape."""
+    db.migrate(fresh_url)
+    engine = create_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            assert {"email_verifications", "invitations"} <= set(inspector.get_table_names())
+            assert "locked_until" not in {c["name"] for c in inspector.get_columns("login_throttle")}
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        command.downgrade(db._alembic_config(fresh_url), "0003")
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            assert not {"email_verifications", "invitations"} & set(inspector.get_table_names())
+            assert "locked_until" in {c["name"] for c in inspector.get_columns("login_throttle")}
+    finally:
+        engine.dispose()

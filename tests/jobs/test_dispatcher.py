@@ -17,6 +17,7 @@ from boardrun.jobs.backends import set_backend
 from boardrun.jobs.backends.base import MISSING, RUNNING, JobBackend, RunnerStatus, TransientBackendError
 from boardrun.jobs.models import DeadLetter, Job, OutboxEvent
 from boardrun.jobs.services import relay_outbox
+from tests.apps.conftest import add_member
 from tests.conftest import function_client, register_and_login
 from tests.jobs.conftest import echo_board
 
@@ -256,8 +257,7 @@ def test_member_without_execute_permission_is_403(api, job_id, owner):
     with session_scope() as s:
         app_id = s.get(Job, job_id).app_id
     member = register_and_login(api)
-    r = api.post(f"/api/v1/apps/{app_id}/team", json={"email": member["email"], "role": "Member"}, headers=owner["headers"])
-    assert r.status_code == 201, r.get_data(as_text=True)
+    add_member(api, owner, app_id, member, "Member")
     with session_scope() as s:
         role = s.scalar(select(Role).where(Role.app_id == app_id, Role.name == "Member"))
         role.permissions &= ~int(Permission.ExecuteBoards)

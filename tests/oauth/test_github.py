@@ -13,7 +13,7 @@ from boardrun.accounts.models import User
 from boardrun.accounts.tokens import verify_access_token
 from boardrun.db import session_scope
 from boardrun.oauth.models import OAuthIdentity
-from tests.conftest import function_client
+from tests.conftest import function_client, mailed_token
 from tests.oauth.providers import GitHubProvider
 
 
@@ -70,13 +70,24 @@ def test_github_unverified_primary_email_gets_no_account(auth, github):
         assert s.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_github_verified_email_links_password_account(auth, github):
-    """A password account with GitHub's verified primary e-mail is linked, not duplicated."""
+def test_github_verified_email_links_password_account(auth, github, caplog):
+    """A verified password account with GitHub's verified primary e-mail is linked, not duplicated."""
     auth.post("/api/v1/auth/register", json={"email": "octo@example.com", "password": "correct horse 1"})
+    token = mailed_token(caplog, "octo@example.com")
+    assert auth.post("/api/v1/auth/verify-email", json={"token": token}).status_code == 200
     r = sign_in(auth)
     assert r.status_code == 200
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_github_is_not_linked_to_an_unverified_password_account(auth, github):
+    """An unverified password account on GitHub's verified address is not linked (409), so a squatter gains nothing."""
+    auth.post("/api/v1/auth/register", json={"email": "octo@example.com", "password": "squatter pass 77"})
+    r = sign_in(auth)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "account_not_verified"
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(OAuthIdentity)) == 0
 
 
 def test_github_api_failure_is_502(auth, github, monkeypatch):

@@ -19,7 +19,7 @@ from boardrun.db import session_scope
 from boardrun.oauth.models import OAuthIdentity, OAuthState
 from boardrun.oauth.services import clear_cache
 from boardrun.users.models import Profile
-from tests.conftest import function_client, start_server, stop_server
+from tests.conftest import function_client, mailed_token, start_server, stop_server
 from tests.oauth.providers import OIDCProvider
 
 
@@ -216,15 +216,29 @@ def test_unknown_provider_is_404(auth):
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_provider"
 
 
-def test_verified_email_links_to_password_account(auth, idp):
-    """An existing password account is linked when the provider says the same e-mail is verified; the password still works."""
+def test_verified_email_links_to_password_account(auth, idp, caplog):
+    """A password account whose address its owner verified is linked when the provider says the same e-mail is verified; the password still works."""
     assert auth.post("/api/v1/auth/register", json={"email": "Alice@example.com", "password": "correct horse 1"}).status_code == 201
+    token = mailed_token(caplog, "alice@example.com")
+    assert auth.post("/api/v1/auth/verify-email", json={"token": token}).status_code == 200
     with session_scope() as s:
         existing = s.scalar(select(User.id))
     r = sign_in(auth)
     assert r.status_code == 200
     assert user_of(r.get_json()) == existing
     assert auth.post("/api/v1/auth/login", json={"email": "alice@example.com", "password": "correct horse 1"}).status_code == 200
+
+
+def test_provider_is_never_linked_to_an_unverified_account(auth, idp):
+    """A squatter's password account on the victim's address (never verified) is not linked when the victim signs in with a provider that vouches for it: a clear 409, no identity, and the squatter's account gains nothing."""
+    assert auth.post("/api/v1/auth/register", json={"email": "alice@example.com", "password": "squatter pass 77"}).status_code == 201
+    r = sign_in(auth)
+    assert r.status_code == 409
+    err = r.get_json()["error"]
+    assert err["code"] == "account_not_verified" and "verif" in err["message"]
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(OAuthIdentity)) == 0
+        assert s.scalar(select(User.email_verified)) is False
 
 
 def test_unverified_email_never_takes_over_an_account(auth, idp):

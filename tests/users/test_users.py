@@ -6,7 +6,7 @@ from tests.apps.conftest import sign_up
 
 USER_FIELDS = {
     "id", "email", "name", "username", "description", "avatar", "accepted_terms_version",
-    "tutorial_completed", "status", "tier", "created_at", "updated_at",
+    "tutorial_completed", "email_verified", "status", "tier", "created_at", "updated_at",
 }  # fmt: skip
 
 
