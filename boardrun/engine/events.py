@@ -1,4 +1,4 @@
-"""Observable run events: node start/end, log lines, progress, toasts and results."""
+"""Observable run events: node start/end, log lines, progress, toasts, results and chat updates."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ LOG = "log"
 PROGRESS = "progress"
 TOAST = "toast"
 RESULT = "result"
+CHAT = "chat"  # data: one chat update ({"kind": "response" | "chunk" | "step" | ...})
 
 
 @dataclass(frozen=True, slots=True)

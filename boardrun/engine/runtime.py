@@ -444,6 +444,14 @@ class NodeContext:
         """Seconds until the run's deadline (never negative): the upper bound for any blocking call."""
         return max(0.0, self._run._deadline_at - time.monotonic())
 
+    @property
+    def run_state(self) -> dict[str, Any]:
+        """Scratch space of this run, shared by its nodes and gone when the run ends (never exported).
+
+        Nodes keep here what must not travel in pin values, such as an API key typed into a board.
+        """
+        return self._run.state
+
     def log(self, level: str, message: str) -> None:
         if self._run.on_event is not None:
             self._run.log(self._node, level, message)  # type: ignore[arg-type]
@@ -456,6 +464,10 @@ class NodeContext:
 
     def emit_result(self, value: Any) -> None:
         self._run.set_result(self._node, value)  # type: ignore[arg-type]
+
+    def chat(self, data: dict[str, Any]) -> None:
+        """Push a chat update (response, chunk, step, ...) to whoever started the run."""
+        self._run.emit(ev.CHAT, self._node, data=data)
 
 
 class _Run:
@@ -476,6 +488,7 @@ class _Run:
         self.result: Any = None
         self.has_result = False
         self.failure: dict[str, Any] | None = None
+        self.state: dict[str, Any] = {}
         self.min_log_rank = ev.LEVEL_RANK.get(board.log_level, 0)
         self.ctx = NodeContext(self, None)  # shared by plain nodes, pointed at the running one
         self._max_steps = limits.max_steps

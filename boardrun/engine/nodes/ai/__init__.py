@@ -1,0 +1,1 @@
+"""AI: generative models, histories, responses, agents and embeddings."""
