@@ -465,6 +465,10 @@ class NodeContext:
     def emit_result(self, value: Any) -> None:
         self._run.set_result(self._node, value)  # type: ignore[arg-type]
 
+    def set_default_result(self, value: Any) -> None:
+        """The run's result when no node returns one (a chat run answers with its chat response)."""
+        self._run.default_result = value
+
     def chat(self, data: dict[str, Any]) -> None:
         """Push a chat update (response, chunk, step, ...) to whoever started the run."""
         self._run.emit(ev.CHAT, self._node, data=data)
@@ -489,6 +493,7 @@ class _Run:
         self.has_result = False
         self.failure: dict[str, Any] | None = None
         self.state: dict[str, Any] = {}
+        self.default_result: Any = None
         self.min_log_rank = ev.LEVEL_RANK.get(board.log_level, 0)
         self.ctx = NodeContext(self, None)  # shared by plain nodes, pointed at the running one
         self._max_steps = limits.max_steps
@@ -703,7 +708,8 @@ class _Run:
 
     def _finish(self, status: str, reason: str | None, error: dict[str, Any] | None) -> RunResult:
         duration = round((time.monotonic() - self._began) * 1000.0, 3)
-        return RunResult(status, reason, self.result if self.has_result else None, error, self.steps, duration)
+        result = self.result if self.has_result else self.default_result
+        return RunResult(status, reason, result, error, self.steps, duration)
 
 
 def _message(exc: BaseException) -> str:
