@@ -54,7 +54,7 @@ def _exec_pins(*inputs: Any) -> list[Any]:
 @register("events_chat_push_response", "Push Response", "Events/Chat",
           "Sends a whole response to the chat's caller; it replaces the response gathered so far.",
           _exec_pins(inp("response", "Response", "Struct", options={"enforce_schema": True},
-                         description="The response to show.")))
+                         description="The response to show.")), event_callback=True)
 def events_chat_push_response(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     response = shapes.check_response(ctx.get("response"))
@@ -66,7 +66,7 @@ def events_chat_push_response(ctx: NodeContext) -> None:
 
 @register("events_chat_push_response_chunk", "Push Chunk", "Events/Chat",
           "Streams one chunk of the answer to the chat's caller and folds it into the gathered response.",
-          _exec_pins(inp("chunk", "Chunk", "Struct", options={"enforce_schema": True}, description="The chunk.")))
+          _exec_pins(inp("chunk", "Chunk", "Struct", options={"enforce_schema": True}, description="The chunk.")), event_callback=True)
 def events_chat_push_response_chunk(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     chunk = copy.deepcopy(shapes.check_chunk(ctx.get("chunk")))
@@ -97,7 +97,8 @@ def _append_line(reasoning: dict[str, Any], text: str, separator: str) -> None:
            inp("title", "Title", "String", description="The step's title."),
            inp("description", "Description", "String", description="What the step does."),
            out("exec_out", "Output", "Execution", description="Fires once pushed."),
-           out("step_id", "Step ID", "Integer", description="The new step's id, for Remove Step.")])
+           out("step_id", "Step ID", "Integer", description="The new step's id, for Remove Step.")],
+          event_callback=True)
 def events_chat_push_step(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     title = as_str(ctx.get("title"), "title")
@@ -114,7 +115,7 @@ def events_chat_push_step(ctx: NodeContext) -> None:
 
 @register("events_chat_push_text_to_step", "Push Text to Step", "Events/Chat",
           "Adds text to the current step's message and sends the plan.",
-          _exec_pins(inp("text", "Text", "String", description="The text to add.")))
+          _exec_pins(inp("text", "Text", "String", description="The text to add.")), event_callback=True)
 def events_chat_push_text_to_step(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     _append_line(chat_state(ctx)["reasoning"], as_str(ctx.get("text"), "text"), " ")
@@ -124,7 +125,7 @@ def events_chat_push_text_to_step(ctx: NodeContext) -> None:
 
 @register("events_chat_push_reasoning", "Push Reasoning", "Events/Chat",
           "Adds a line of reasoning to the current step's message and sends the plan.",
-          _exec_pins(inp("reasoning", "Reasoning", "String", description="The reasoning text.")))
+          _exec_pins(inp("reasoning", "Reasoning", "String", description="The reasoning text.")), event_callback=True)
 def events_chat_push_reasoning(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     _append_line(chat_state(ctx)["reasoning"], as_str(ctx.get("reasoning"), "reasoning"), "\n")
@@ -133,7 +134,7 @@ def events_chat_push_reasoning(ctx: NodeContext) -> None:
 
 
 @register("events_chat_remove_step", "Remove Step", "Events/Chat", "Removes a step from the plan and sends the plan.",
-          _exec_pins(inp("step_id", "Step ID", "Integer", description="The id Push Step gave.")))
+          _exec_pins(inp("step_id", "Step ID", "Integer", description="The id Push Step gave.")), event_callback=True)
 def events_chat_remove_step(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     step_id = as_int(ctx.get("step_id"), "step_id")
@@ -157,14 +158,14 @@ def _session(ctx: NodeContext, pin: str, kind: str) -> None:
 
 @register("events_chat_push_local_session", "Push Local Session", "Events/Chat",
           "Sends the state to keep for this chat; the caller hands it back with the next message.",
-          _exec_pins(inp("local_session", "Local Session", "Struct", default={}, description="The state.")))
+          _exec_pins(inp("local_session", "Local Session", "Struct", default={}, description="The state.")), event_callback=True)
 def events_chat_push_local_session(ctx: NodeContext) -> None:
     _session(ctx, "local_session", "chat_local_session")
 
 
 @register("events_chat_push_global_session", "Push Global Session", "Events/Chat",
           "Sends the state to keep across the user's chats.",
-          _exec_pins(inp("global_session", "Global Session", "Struct", default={}, description="The state.")))
+          _exec_pins(inp("global_session", "Global Session", "Struct", default={}, description="The state.")), event_callback=True)
 def events_chat_push_global_session(ctx: NodeContext) -> None:
     _session(ctx, "global_session", "chat_global_session")
 
@@ -178,7 +179,7 @@ def _attachment(value: Any, where: str) -> Any:
 
 @register("events_chat_push_attachment", "Push Attachment", "Events/Chat", "Sends one attachment to the chat's caller.",
           _exec_pins(inp("attachment", "Attachment", "Struct", options={"enforce_schema": True},
-                         description="A URL or an attachment object.")))
+                         description="A URL or an attachment object.")), event_callback=True)
 def events_chat_push_attachment(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     attachment = _attachment(ctx.get("attachment"), "input 'attachment'")
@@ -189,7 +190,7 @@ def events_chat_push_attachment(ctx: NodeContext) -> None:
 
 @register("events_chat_push_attachments", "Push Attachments", "Events/Chat", "Sends several attachments to the chat's caller.",
           _exec_pins(inp("attachments", "Attachments", "Struct", "Array", options={"enforce_schema": True},
-                         description="URLs or attachment objects.")))
+                         description="URLs or attachment objects.")), event_callback=True)
 def events_chat_push_attachments(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     attachments = [_attachment(a, f"attachments[{i}]") for i, a in enumerate(as_list(ctx.get("attachments"), "attachments"))]
