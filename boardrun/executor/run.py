@@ -65,6 +65,66 @@ class Reporter:
         self.emit(catalog.JOB_PROGRESS, data)
 
 
+class EventStream:
+    """Numbers the run's stream events (log lines, progress, toasts, chat updates) from 1 and sends
+    them in batches from a background thread, so a board streaming chunks is not slowed down by
+    the broker. Every event is kept (nothing is rate-limited away); a batch stays well below the
+    64 KiB CloudEvents limit, and an event too large for one is replaced by a note of its size."""
+
+    FLUSH_SECONDS = 0.1
+    MAX_BATCH_BYTES = 48 * 1024
+    MAX_EVENT_BYTES = 32 * 1024
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self._pending: list[dict[str, Any]] = []
+        self._next_seq = 1  # of the first pending event
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
+        self._thread.start()
+
+    def add(self, item: dict[str, Any]) -> None:
+        if len(json.dumps(item, default=str)) > self.MAX_EVENT_BYTES:
+            item = {k: item.get(k) for k in ("kind", "time", "node_id", "node_name", "level")}
+            item["message"] = "event too large to stream; the job's result and log hold it"
+        with self._wake:
+            self._pending.append(item)
+            self._wake.notify()
+
+    def close(self) -> None:
+        """Send what is left and stop (before the terminal report, so it comes last)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending:
+                    return
+                closing = self._closed
+            if not closing:
+                time.sleep(self.FLUSH_SECONDS)  # let a burst of chunks gather into one batch
+            with self._wake:
+                batch = self._take()
+            first, self._next_seq = self._next_seq, self._next_seq + len(batch)
+            self.reporter.emit(catalog.JOB_EVENTS, {"first_seq": first, "events": batch})
+
+    def _take(self) -> list[dict[str, Any]]:
+        size, count = 0, 0
+        for item in self._pending:
+            size += len(json.dumps(item, default=str))
+            if count and (size > self.MAX_BATCH_BYTES or count >= 500):
+                break
+            count += 1
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        return batch
+
+
 def _exit_with_parent() -> None:
     """Locally, the executor must not outlive the server that started it."""
     parent = os.getppid()
@@ -130,8 +190,12 @@ def main() -> int:
     reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")), "runner": os.uname().nodename})
 
     log_lines: list[dict[str, Any]] = []
+    stream = EventStream(reporter)
 
     def on_event(ev) -> None:
+        if ev.kind in ("log", "progress", "toast", "chat"):
+            stream.add({"kind": ev.kind, "time": ev.time, "node_id": ev.node_id, "node_name": ev.node_name,
+                        "level": ev.level, "message": _clip(ev.message), "data": ev.data})
         if ev.kind in ("log", "progress", "toast"):
             log_lines.append(ev.to_dict())
             important = ev.kind == "progress" or ev.level in ("Error", "Fatal")
@@ -152,6 +216,7 @@ def main() -> int:
         on_event=on_event,
         egress=EgressPolicy.from_env(),
     )
+    stream.close()
     event_type, data = outcome_of(result, storage, job_id)
     try:
         if log_lines:

@@ -3,7 +3,9 @@ pipeline, rendered in the user-facing run shape)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import json
+import time
+from typing import Any, Callable, Iterator
 
 from werkzeug.wrappers import Request, Response
 
@@ -83,6 +85,54 @@ def logs(request: Request, job_id: str) -> Response:
         {"job_id": job.id, "status": job.status, "complete": states.is_terminal(job.status), "lines": lines},
         headers={"Cache-Control": "no-store"},
     )
+
+
+# -- GET /jobs/{id}/events: Server-Sent Events -------------------------------------
+
+SSE_POLL_SECONDS = 0.25  # across processes (the cluster) new events are found by polling
+SSE_HEARTBEAT_SECONDS = 15.0
+
+
+def _last_event_id(request: Request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+    if not raw.isdigit() or len(raw) > 18:
+        raise Unprocessable("Last-Event-ID must be the id of an event of this stream (a non-negative integer)",
+                            details=[{"field": "Last-Event-ID", "message": "not an event id"}])
+    return int(raw)
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
+
+
+def events(request: Request, job_id: str) -> Response:
+    services.get_job(require_principal(request), job_id)  # authorised like GET /jobs/{id}
+    after = _last_event_id(request)
+
+    def stream() -> Iterator[bytes]:
+        nonlocal after
+        quiet_since = time.monotonic()
+        yield b"retry: 2000\n\n"
+        while True:
+            job, rows = services.job_events_after(job_id, after)
+            for row in rows:
+                after = row.seq
+                yield _sse(row.kind, row.data, row.seq)
+            if rows:
+                quiet_since = time.monotonic()
+                continue  # there may be more than one page
+            if states.is_terminal(job.status):
+                # The executor sends its last events before its terminal report, so they are in.
+                yield _sse("status", services.job_json(job))
+                return
+            if time.monotonic() - quiet_since >= SSE_HEARTBEAT_SECONDS:
+                quiet_since = time.monotonic()
+                yield b": keep-alive\n\n"
+            services.wait_for_news(SSE_POLL_SECONDS)
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def cancel(request: Request, job_id: str) -> Response:
