@@ -465,6 +465,47 @@ class NodeContext:
     def emit_result(self, value: Any) -> None:
         self._run.set_result(self._node, value)  # type: ignore[arg-type]
 
+    # -- function references (tools) --------------------------------------------------
+    def referenced_functions(self, ids: list[str] | None = None) -> list[Node]:
+        """Function (event) nodes of this board: those with the given ids, or by default those this
+        node references (Flow-Like's ``fn_refs``), in order."""
+        board = self._run.board
+        found = []
+        for ref in board.nodes[self._node.id].fn_refs if ids is None else ids:  # type: ignore[union-attr]
+            node = board.nodes.get(ref)
+            node_type = get_node_type(node.name) if node is not None else None
+            if node is None or node_type is None or not node_type.definition.can_be_referenced_by_fns:
+                raise NodeError(f"referenced function '{ref}' is not a function node of this board")
+            found.append(node)
+        return found
+
+    def start_call(self, node_id: str, arguments: dict[str, Any]) -> list[_PNode]:
+        """Prepare a call of the function (event) node ``node_id``, as Flow-Like's delegated call
+        does: its data outputs take the arguments of the same name and its Execution outputs fire.
+        Returns the nodes to run (yield them from a generator node), then call ``finish_call``.
+        While the call runs, a returned result belongs to the call, not to the run."""
+        target = self._run.nodes[node_id]
+        values = self._values
+        names = target.shape.names
+        for k, pin in enumerate(self._run.board.nodes[node_id].pins.values()):
+            if pin.pin_type == "Input":
+                continue
+            if pin.data_type == "Execution":
+                values[target.base + k] = pin.name != ON_ERROR_FLAG
+            elif pin.name in arguments:
+                values[target.base + k] = arguments[pin.name]
+        self._run.captures.append([False, None])
+        found: dict[_PNode, None] = {}
+        for slot, nodes in target.exec_outs:
+            if names[slot - target.base] != ON_ERROR_FLAG:
+                found.update(dict.fromkeys(nodes))
+        return list(found)
+
+    def finish_call(self) -> tuple[bool, Any]:
+        """(whether the call returned a result, the result)."""
+        returned, value = self._run.captures.pop()
+        return returned, value
+
     def set_default_result(self, value: Any) -> None:
         """The run's result when no node returns one (a chat run answers with its chat response)."""
         self._run.default_result = value
@@ -494,6 +535,7 @@ class _Run:
         self.failure: dict[str, Any] | None = None
         self.state: dict[str, Any] = {}
         self.default_result: Any = None
+        self.captures: list[list[Any]] = []  # results of function calls in progress (innermost last)
         self.min_log_rank = ev.LEVEL_RANK.get(board.log_level, 0)
         self.ctx = NodeContext(self, None)  # shared by plain nodes, pointed at the running one
         self._max_steps = limits.max_steps
@@ -511,6 +553,11 @@ class _Run:
             self.emit(ev.LOG, rnode, level=level, message=message)
 
     def set_result(self, rnode: _PNode, value: Any) -> None:
+        if self.captures:  # inside a function call: the value answers the call
+            capture = self.captures[-1]
+            if not capture[0]:
+                capture[0], capture[1] = True, value
+            return
         # Callers answer with the first result event, so the first value is the run's result.
         if not self.has_result:
             self.result = value
