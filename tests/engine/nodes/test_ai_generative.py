@@ -498,3 +498,47 @@ def test_add_headers_are_sent(ai):
     result = b.run(start)
     assert result.status == "completed", result.error
     assert ai.chat_requests("coder")[0]["headers"]["x-team"] == "blue"
+
+
+WEATHER_TOOLS = json.dumps([{"type": "function", "function": {
+    "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])
+
+
+def _with_tools(model_id: str, choice: str = "Auto"):
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    bit = load_bit(b, model_id, start)
+    hist = b.add("ai_generative_history_from_string", message="weather?")
+    node = b.add("invoke_llm_with_tools", tools=WEATHER_TOOLS, tool_choice=choice)
+    b.add_pin(node, "get_weather", "Output", "Execution")
+    b.connect(bit, "exec_out", node, "exec_in")
+    b.connect(bit, "output_bit", node, "model")
+    b.connect(hist, "history", node, "history")
+    log = b.add("log_info", node_id="tool-log")
+    b.connect(node, "get_weather", log, "exec_in")
+    b.connect(node, "tool_call_args", log, "message")
+    ret = b.add("events_generic_return_result")
+    b.connect(node, "exec_done", ret, "exec_in")
+    b.connect(node, "response", ret, "response")
+    events: list[Any] = []
+    return b.run(start, on_event=events.append), events
+
+
+def test_invoke_with_tools_runs_the_output_of_the_called_tool(ai):
+    """The model's tool call runs the output named after the tool with its arguments, then Done."""
+    result, events = _with_tools("local:tools")
+    assert result.status == "completed", result.error
+    assert [json.loads(m) for m in logged(events, "tool-log")] == [{"city": "Paris"}]
+    assert result.result["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    (request,) = ai.chat_requests("tools")
+    assert request["body"]["tool_choice"] == "auto" and request["body"]["tools"] == json.loads(WEATHER_TOOLS)
+
+
+def test_invoke_with_tools_enforces_the_tool_choice(ai):
+    """Required without a tool call, or None with one, fails the node; bad tools JSON too."""
+    assert "no tool although Tool Choice is Required" in _with_tools("local:coder", "Required")[0].error["message"]
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    node = b.add("invoke_llm_with_tools", tools="{bad", model={}, history=HIST)
+    b.connect(start, "exec_out", node, "exec_in")
+    assert "input 'tools' is not JSON" in b.run(start).error["message"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ...ai import providers, shapes
@@ -697,3 +698,69 @@ def ai_generative_llm_response_message_get_content(ctx: NodeContext) -> None:
 def ai_generative_llm_response_message_get_role(ctx: NodeContext) -> None:
     role = _response_message(ctx).get("role")
     ctx.set("role", role if isinstance(role, str) else "")
+
+
+# -- tools without an agent ---------------------------------------------------------------------
+
+def _tool_list(raw: str) -> list[dict[str, Any]]:
+    try:
+        tools = json.loads(raw)
+    except ValueError as exc:
+        raise NodeError(f"input 'tools' is not JSON: {exc}") from None
+    if not isinstance(tools, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("function"), dict) and isinstance(t["function"].get("name"), str)
+            for t in tools):
+        raise NodeError("input 'tools' must be a JSON array of function tools ({type, function: {name, ...}})")
+    return tools
+
+
+@register("invoke_llm_with_tools", "Invoke with Tools", "AI/Generative",
+          "Asks the model with the given tools; for each tool call the output named after the tool runs "
+          "with the call's arguments (the editor adds one output per tool), then 'Done'.",
+          [_exec_in(), MODEL_IN, HISTORY_IN,
+           inp("tools", "Tools", "String", default="[]", description="The tools as a JSON array (OpenAI's format)."),
+           inp("tool_choice", "Tool Choice", "String", default="Auto", options={"valid_values": ["Auto", "Required", "None"]},
+               description="Whether the model may, must or must not call tools."),
+           out("exec_done", "Done", "Execution", description="Fires after the answer and every tool call."),
+           _struct_out("response", "Response", "The model's response.", enforce=True),
+           out("tool_call_args", "Tool Call Args", "Struct", description="The arguments of the current tool call.")],
+          long_running=True, extra_outputs=True)
+def invoke_llm_with_tools(ctx: NodeContext) -> Body:
+    ctx.deactivate("exec_done")
+    tools = _tool_list(as_str(ctx.get("tools"), "tools"))
+    names = [t["function"]["name"] for t in tools]
+    for name in names:
+        ctx.deactivate(name)
+    choice = {"Required": "required", "None": "none"}.get(as_str(ctx.get("tool_choice"), "tool_choice"), "auto")
+    target = providers.resolve(ctx, ctx.get("model"))
+    hist = shapes.history(ctx.get("history"))
+    if tools and choice != "none":
+        hist["tools"], hist["tool_choice"] = tools, choice
+    hist["stream"] = False
+    response = shapes.new_response()
+    for chunk in _chat(ctx, target, hist):
+        shapes.push_chunk(response, chunk)
+    calls = [c for c in (shapes.last_message(response) or {}).get("tool_calls") or [] if c.get("function")]
+    if calls and choice == "none":
+        raise NodeError("the model called a tool although Tool Choice is None")
+    if not calls and choice == "required":
+        raise NodeError("the model called no tool although Tool Choice is Required")
+    ctx.set("response", response)
+    for call in calls:
+        name = call["function"].get("name")
+        try:
+            arguments = json.loads(call["function"].get("arguments") or "{}")
+        except ValueError:
+            raise NodeError(f"the model called '{name}' with arguments that are not JSON") from None
+        ctx.set("tool_call_args", arguments)
+        for other in names:
+            ctx.deactivate(other)
+        body = ctx.targets(name)
+        if name not in names or not body:
+            ctx.log("Warn", f"the model called '{name}', which no output of this node runs")
+            continue
+        ctx.activate(name)
+        yield body
+    for name in names:
+        ctx.deactivate(name)
+    ctx.activate("exec_done")
