@@ -19,7 +19,6 @@ LOCAL_MODELS = [
     {"id": "seer", "name": "Seer", "type": "Vlm", "classification": {"coding": 0.3, "cost": 0.3}},
     *({"id": m} for m in ("ratelimited", "broken", "garbage", "leaky", "slow", "hang", "tools")),
     {"id": "embedder", "type": "Embedding", "context_length": 8192},
-    {"id": "broken-embedder", "type": "Embedding"},
 ]
 
 

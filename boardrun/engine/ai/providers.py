@@ -50,6 +50,7 @@ class Model:
     context_length: int = 128_000
     classification: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
+    prefix: Mapping[str, str] = field(default_factory=dict)  # embeddings: {"query", "paragraph"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,11 @@ def _model(raw: Any, provider: str) -> Model:
     name = raw.get("name", raw["id"])
     if not isinstance(name, str):
         raise _problem(f"model '{raw['id']}' of '{provider}': name must be a string")
-    return Model(raw["id"], name, model_type, context, weights, str(raw.get("description", "")))
+    prefix = raw.get("prefix", {})
+    if not isinstance(prefix, dict) or set(prefix) - {"query", "paragraph"} or not all(
+            isinstance(v, str) for v in prefix.values()):
+        raise _problem(f"model '{raw['id']}' of '{provider}': prefix must be {{\"query\": ..., \"paragraph\": ...}}")
+    return Model(raw["id"], name, model_type, context, weights, str(raw.get("description", "")), dict(prefix))
 
 
 def _provider(raw: Any, env: Mapping[str, str], defaults: tuple[float, int]) -> Provider:
@@ -234,7 +239,9 @@ def make_bit(bit_id: str, bit_type: str, name: str, description: str, parameters
 def model_bit(provider: Provider, model: Model) -> dict[str, Any]:
     source = {"provider_name": provider.name, "model_id": model.id, "version": None, "params": None}
     if model.type == "Embedding":
-        parameters: dict[str, Any] = {"provider": source, "input_length": model.context_length}
+        parameters: dict[str, Any] = {"provider": source, "input_length": model.context_length,
+                                      "prefix": {"query": model.prefix.get("query", ""),
+                                                 "paragraph": model.prefix.get("paragraph", "")}}
     else:
         parameters = {"context_length": model.context_length, "provider": source,
                       "model_classification": {t: model.classification.get(t, 0.0) for t in TRAITS}}
