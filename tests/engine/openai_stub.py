@@ -3,8 +3,9 @@
 It listens on 127.0.0.1 and behaves by model name, so one server covers every case:
 
 - any other model: answers "You said: <last user text>" (streamed word by word when asked);
-- ``tools``: asks for the first offered tool with ``{"city": "Paris"}`` until the history holds a
-  tool result, then answers "Tool said: <result>";
+- ``tools``: asks for the first offered tool with ``{"city": "Paris"}`` (a tool named ``decide``:
+  ``{"decision": true, "reason": "it is"}``) until the history holds a tool result, then answers
+  "Tool said: <result>";
 - ``ratelimited``: answers 429 with ``Retry-After: 0`` to the first two requests, then echoes;
 - ``broken``: 500 every time; ``garbage``: 200 with a body that is not JSON;
 - ``leaky``: 401 whose message repeats the caller's Authorization header;
@@ -116,7 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
         if any(m.get("role") == "tool" for m in body["messages"]):
             return self._answer(body, "Tool said: " + _last_text(body["messages"], "tool"))
         name = body["tools"][0]["function"]["name"]
-        call = {"id": "call-1", "type": "function", "function": {"name": name, "arguments": '{"city": "Paris"}'}}
+        arguments = '{"decision": true, "reason": "it is"}' if name == "decide" else '{"city": "Paris"}'
+        call = {"id": "call-1", "type": "function", "function": {"name": name, "arguments": arguments}}
         if not body.get("stream"):
             return self._json(200, {
                 "id": "cmpl-2", "object": "chat.completion", "created": 1700000000, "model": "tools",

@@ -542,3 +542,59 @@ def test_invoke_with_tools_enforces_the_tool_choice(ai):
     node = b.add("invoke_llm_with_tools", tools="{bad", model={}, history=HIST)
     b.connect(start, "exec_out", node, "exec_in")
     assert "input 'tools' is not JSON" in b.run(start).error["message"]
+
+
+def test_llm_branch_follows_the_models_decision(ai):
+    """LLM Branch forces a 'decide' call and continues on the branch the model chose."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    bit = load_bit(b, "local:tools", start)
+    branch = b.add("llm_branch", prompt="Is water wet?")
+    b.connect(bit, "exec_out", branch, "exec_in")
+    b.connect(bit, "output_bit", branch, "model")
+    for name in ("true", "false"):
+        ret = b.add("events_generic_return_result", response=name)
+        b.connect(branch, name, ret, "exec_in")
+    result = b.run(start)
+    assert result.result == "true", result.error
+    (request,) = ai.chat_requests("tools")
+    assert request["body"]["tool_choice"] == {"type": "function", "function": {"name": "decide"}}
+    assert request["body"]["messages"][1]["content"] == [{"type": "text", "text": "Is water wet?"}]
+
+
+def _extract(model_id: str, schema: Any, node: str = "llm_extractor"):
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    bit = load_bit(b, model_id, start)
+    source = {"text": "I live in Paris."} if node == "llm_extractor" else {"history": HIST}
+    extract = b.add(node, schema=json.dumps(schema) if not isinstance(schema, str) else schema, **source)
+    b.connect(bit, "exec_out", extract, "exec_in")
+    b.connect(bit, "output_bit", extract, "model")
+    ret = b.add("events_generic_return_result")
+    b.connect(extract, "exec_out", ret, "exec_in")
+    b.connect(extract, "response", ret, "response")
+    return b.run(start)
+
+
+CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+@pytest.mark.parametrize("node", ["llm_extractor", "llm_extractor_history"])
+def test_extractors_return_data_matching_the_schema(ai, node):
+    """The extractors force a 'submit' call with the schema as parameters and return its arguments."""
+    result = _extract("local:tools", CITY, node)
+    assert result.result == {"city": "Paris"}, result.error
+    assert ai.chat_requests("tools")[0]["body"]["tools"][0]["function"]["parameters"] == CITY
+
+
+@pytest.mark.parametrize(("model", "schema", "message"), [
+    ("local:tools", {"type": "object", "required": ["age"], "properties": {"age": {"type": "integer"}}},
+     "does not match the schema"),
+    ("local:tools", "{bad", "input 'schema' is not JSON"),
+    ("local:tools", {"type": 5}, "not a valid JSON schema"),
+    ("local:coder", CITY, "did not call 'submit'"),
+])
+def test_extractor_failures_are_node_errors(ai, model, schema, message):
+    """Data that misses the schema, a bad schema, or a model that does not call the tool fail the node."""
+    result = _extract(model, schema)
+    assert result.reason == "node_error" and message in result.error["message"]

@@ -764,3 +764,123 @@ def invoke_llm_with_tools(ctx: NodeContext) -> Body:
     for name in names:
         ctx.deactivate(name)
     ctx.activate("exec_done")
+
+
+# -- decisions and extraction by tool call --------------------------------------------------------
+
+def _forced_call(ctx: NodeContext, hist: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
+    """Ask the model, requiring it to call ``tool``; returns the call's arguments."""
+    target = providers.resolve(ctx, ctx.get("model"))
+    hist["tools"] = [tool]
+    hist["tool_choice"] = {"type": "function", "function": {"name": tool["function"]["name"]}}
+    hist["stream"] = False
+    response = shapes.new_response()
+    for chunk in _chat(ctx, target, hist):
+        shapes.push_chunk(response, chunk)
+    name = tool["function"]["name"]
+    calls = [c for c in (shapes.last_message(response) or {}).get("tool_calls") or []
+             if c.get("function", {}).get("name") == name]
+    if not calls:
+        raise NodeError(f"AI provider '{target.provider.name}': the model did not call '{name}' as required")
+    try:
+        arguments = json.loads(calls[-1]["function"].get("arguments") or "{}")
+    except ValueError:
+        raise NodeError(f"AI provider '{target.provider.name}': the model's '{name}' arguments are not JSON") from None
+    if not isinstance(arguments, dict):
+        raise NodeError(f"AI provider '{target.provider.name}': the model's '{name}' arguments are not an object")
+    return arguments
+
+
+def _one_shot(system: str, user: str) -> dict[str, Any]:
+    hist = shapes.new_history("")
+    shapes.set_system_prompt(hist, system)
+    hist["messages"].append(shapes.text_message("user", user))
+    return hist
+
+
+_DECIDE = {"type": "function", "function": {
+    "name": "decide", "description": "Report the decision.",
+    "parameters": {"type": "object", "required": ["decision", "reason"], "properties": {
+        "decision": {"type": "boolean", "description": "true for yes, false for no"},
+        "reason": {"type": "string", "description": "one sentence why"}}}}}
+
+
+@register("llm_branch", "LLM Branch", "AI/Generative",
+          "Lets the model answer a yes/no question and continues on 'True' or 'False'.",
+          [_exec_in(), MODEL_IN, inp("prompt", "Prompt", "String", description="The yes/no question."),
+           out("true", "True", "Execution", description="The model said yes."),
+           out("false", "False", "Execution", description="The model said no.")],
+          long_running=True)
+def llm_branch(ctx: NodeContext) -> None:
+    ctx.deactivate("true")
+    ctx.deactivate("false")
+    hist = _one_shot("Decide the user's yes/no question. Answer only by calling the 'decide' function.",
+                     as_str(ctx.get("prompt"), "prompt"))
+    arguments = _forced_call(ctx, hist, _DECIDE)
+    if type(arguments.get("decision")) is not bool:
+        raise NodeError("the model's decision is not true or false")
+    if isinstance(arguments.get("reason"), str):
+        ctx.log("Debug", f"decision: {arguments['decision']} ({arguments['reason']})")
+    ctx.activate("true" if arguments["decision"] else "false")
+
+
+def _extract(ctx: NodeContext, hist: dict[str, Any]) -> None:
+    import jsonschema
+
+    ctx.deactivate("exec_out")
+    try:
+        schema = json.loads(as_str(ctx.get("schema"), "schema"))
+    except ValueError as exc:
+        raise NodeError(f"input 'schema' is not JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise NodeError("input 'schema' must be a JSON schema object")
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise NodeError(f"input 'schema' is not a valid JSON schema: {exc.message}") from None
+    wrapped = schema.get("type") != "object"  # tool parameters must be an object: wrap anything else
+    parameters = {"type": "object", "properties": {"value": schema}, "required": ["value"]} if wrapped else schema
+    tool = {"type": "function", "function": {"name": "submit", "description": "Submit the extracted data.",
+                                             "parameters": parameters}}
+    arguments = _forced_call(ctx, hist, tool)
+    value = arguments.get("value") if wrapped else arguments
+    problems = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    if problems:
+        raise NodeError(f"the extracted data does not match the schema: {problems[0].message}")
+    ctx.set("response", value)
+    ctx.activate("exec_out")
+
+
+_EXTRACT_SYSTEM = ("Extract structured data from the conversation or text you are given. Answer only by calling "
+                   "the 'submit' function with data that matches its parameters.")
+
+
+def _extract_pins(source: Any) -> list[Any]:
+    return [_exec_in(), MODEL_IN, inp("schema", "Schema", "String", description="A JSON schema of the data."), source,
+            inp("hint", "Extraction Hint", "String", default="", description="What to look for (optional)."),
+            out("exec_out", "Execution Output", "Execution", description="Fires with the data."),
+            out("response", "Json", "Generic", description="The extracted data.")]
+
+
+def _with_hint(text: str, hint: str) -> str:
+    return f"Hint: {hint}\n\n{text}" if hint.strip() else text
+
+
+@register("llm_extractor", "AI Extractor", "AI/Generative",
+          "Has the model extract data matching a JSON schema from a text; the result is checked against the schema.",
+          _extract_pins(inp("text", "Text", "String", description="The text to extract from.")), long_running=True)
+def llm_extractor(ctx: NodeContext) -> None:
+    text = _with_hint(as_str(ctx.get("text"), "text"), as_str(ctx.get("hint"), "hint"))
+    _extract(ctx, _one_shot(_EXTRACT_SYSTEM, text))
+
+
+@register("llm_extractor_history", "AI Extractor from History", "AI/Generative",
+          "Has the model extract data matching a JSON schema from a conversation.",
+          _extract_pins(HISTORY_IN), long_running=True)
+def llm_extractor_history(ctx: NodeContext) -> None:
+    hist = shapes.history(ctx.get("history"))
+    hint = as_str(ctx.get("hint"), "hint")
+    system = _with_hint(_EXTRACT_SYSTEM, hint)
+    hist["messages"] = [m for m in hist["messages"] if m.get("role") != "system"]
+    shapes.set_system_prompt(hist, system)
+    _extract(ctx, hist)
