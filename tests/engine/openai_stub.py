@@ -3,9 +3,8 @@
 It listens on 127.0.0.1 and behaves by model name, so one server covers every case:
 
 - any other model: answers "You said: <last user text>" (streamed word by word when asked);
-- ``tools``: asks for the first offered tool with ``{"city": "Paris"}`` (a tool named ``decide``:
-  ``{"decision": true, "reason": "it is"}``) until the history holds a tool result, then answers
-  "Tool said: <result>";
+- ``tools``: asks for the first offered tool (arguments from ``TOOL_ARGUMENTS`` by tool name, else
+  ``{"city": "Paris"}``) until the history holds a tool result, then answers "Tool said: <result>";
 - ``ratelimited``: answers 429 with ``Retry-After: 0`` to the first two requests, then echoes;
 - ``broken``: 500 every time; ``garbage``: 200 with a body that is not JSON;
 - ``leaky``: 401 whose message repeats the caller's Authorization header;
@@ -22,6 +21,15 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+TOOL_ARGUMENTS = {
+    "decide": {"decision": True, "reason": "it is"},
+    "submit_keywords": {"keywords": ["Paris", "weather", "Paris", " "]},
+    "report_pii": {"detections": [{"pii_type": "name", "original": "Ann"},
+                                  {"pii_type": "email", "original": "ann@example.com", "context": "contact"},
+                                  {"pii_type": "name", "original": "Bob"}]},
+}
 
 
 def _last_text(messages: list[dict[str, Any]], role: str) -> str:
@@ -117,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
         if any(m.get("role") == "tool" for m in body["messages"]):
             return self._answer(body, "Tool said: " + _last_text(body["messages"], "tool"))
         name = body["tools"][0]["function"]["name"]
-        arguments = '{"decision": true, "reason": "it is"}' if name == "decide" else '{"city": "Paris"}'
+        arguments = json.dumps(TOOL_ARGUMENTS.get(name, {"city": "Paris"}))
         call = {"id": "call-1", "type": "function", "function": {"name": name, "arguments": arguments}}
         if not body.get("stream"):
             return self._json(200, {
@@ -126,8 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
                              "message": {"role": "assistant", "content": None, "tool_calls": [call]}}],
                 "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
         self._stream_start()
-        first = {**call, "index": 0, "function": {"name": name, "arguments": '{"city": '}}
-        rest = {"index": 0, "function": {"arguments": '"Paris"}'}}
+        half = len(arguments) // 2  # the arguments arrive in two pieces, as real streams split them
+        first = {**call, "index": 0, "function": {"name": name, "arguments": arguments[:half]}}
+        rest = {"index": 0, "function": {"arguments": arguments[half:]}}
         for delta in ({"role": "assistant", "tool_calls": [first]}, {"tool_calls": [rest]}):
             self._event({"id": "cmpl-2", "object": "chat.completion.chunk", "created": 1700000000, "model": "tools",
                          "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
