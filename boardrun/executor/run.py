@@ -79,6 +79,7 @@ class EventStream:
         self.reporter = reporter
         self._pending: list[dict[str, Any]] = []
         self._next_seq = 1  # of the first pending event
+        self._count = 0  # events added (the end marker not counted)
         self._wake = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
@@ -90,11 +91,14 @@ class EventStream:
             item["message"] = "event too large to stream; the job's result and log hold it"
         with self._wake:
             self._pending.append(item)
+            self._count += 1
             self._wake.notify()
 
     def close(self) -> None:
-        """Send what is left and stop (before the terminal report, so it comes last)."""
+        """Send what is left, ending with an 'end' marker, and stop. Batches may be delivered in any
+        order: the marker tells readers of the stream that every event before it was sent."""
         with self._wake:
+            self._pending.append({"kind": "end", "time": time.time(), "data": {"events": self._count}})
             self._closed = True
             self._wake.notify()
         self._thread.join()

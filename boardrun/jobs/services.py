@@ -269,15 +269,17 @@ def job_log(principal: Principal, job_id: str) -> tuple[Job, list[dict[str, Any]
     return job, [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
 
 
-def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, list[JobEvent]]:
-    """The job as stored now and its stream events numbered above ``after``, in order."""
+def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, list[JobEvent], int | None]:
+    """The job as stored now, its stream events numbered above ``after`` in order, and the number
+    of the executor's end marker if it has arrived."""
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:  # deleted with its app while someone was watching
             raise NotFound(f"no job {job_id}", code="job_not_found")
         rows = session.scalars(select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after)
                                .order_by(JobEvent.seq).limit(limit)).all()
-        return job, list(rows)
+        end = session.scalar(select(JobEvent.seq).where(JobEvent.job_id == job_id, JobEvent.kind == "end"))
+        return job, list(rows), end
 
 
 def wait_for_news(timeout: float) -> None:
