@@ -25,6 +25,7 @@ from typing import Any
 
 TOOL_ARGUMENTS = {
     "decide": {"decision": True, "reason": "it is"},
+    "think": {"thought": "check the map"},
     "submit_keywords": {"keywords": ["Paris", "weather", "Paris", " "]},
     "report_pii": {"detections": [{"pii_type": "name", "original": "Ann"},
                                   {"pii_type": "email", "original": "ann@example.com", "context": "contact"},

@@ -149,3 +149,24 @@ def test_agent_builders_refuse_bad_input():
     b2.connect(s2, "exec_out", r2, "exec_in")
     b2.connect(agent, "agent_out", r2, "response")
     assert "max_iter" in b2.run(s2).error["message"]
+
+
+def test_thinking_tool_echoes_the_thought_back(ai):
+    """With Register Thinking Tool the agent offers 'think'; a call gets its thought back as the result."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    agent = b.add("agent_from_model", model=TOOLS_BIT)
+    think = b.add("agent_register_thinking")
+    b.connect(agent, "agent_out", think, "agent_in")
+    hist = b.add("ai_generative_history_from_string", message="plan")
+    run = b.add("agent_invoke")
+    b.connect(start, "exec_out", run, "exec_in")
+    b.connect(think, "agent_out", run, "agent")
+    b.connect(hist, "history", run, "history")
+    ret = b.add("events_generic_return_result")
+    b.connect(run, "exec_out", ret, "exec_in")
+    b.connect(run, "response", ret, "response")
+    result = b.run(start)
+    assert result.status == "completed", result.error
+    assert result.result["choices"][0]["message"]["content"] == "Tool said: <think>check the map</think>"
+    assert ai.chat_requests("tools")[0]["body"]["tools"][0]["function"]["name"] == "think"

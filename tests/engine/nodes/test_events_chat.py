@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine_testkit import BoardBuilder
+from engine_testkit import BoardBuilder, run_pure
 
 CHAT = {"chat_id": "c1", "messages": [{"role": "user", "content": "hello"}], "tools": ["search"],
         "local_session": {"turn": 1}, "user": {"sub": "u1", "name": "Ann", "bot": False}}
@@ -104,3 +104,13 @@ def test_push_nodes_refuse_bad_input(node, inputs):
     """Push nodes fail on values of the wrong shape."""
     b, start = _chat_board((node, inputs))
     assert b.run(start, CHAT).reason == "node_error"
+
+
+def test_signed_url_attachments():
+    """From Signed URL makes a URL attachment; To Signed URL gives it back, and fails softly for objects."""
+    url = "https://files.example.com/a.pdf?sig=1"
+    assert run_pure("events_chat_attachment_from_signed_url", "attachment", signed_url=url).result == url
+    assert run_pure("events_chat_attachment_to_signed_url", "signed_url", attachment=url).result == url
+    rich = {"url": url, "name": "a.pdf"}
+    assert run_pure("events_chat_attachment_to_signed_url", "success", attachment=rich).result is False
+    assert run_pure("events_chat_attachment_to_signed_url", "signed_url", attachment=7).reason == "node_error"

@@ -94,6 +94,21 @@ def agent_set_system_prompt(ctx: NodeContext) -> None:
     ctx.set("agent_out", agent)
 
 
+@register("agent_register_thinking", "Register Thinking Tool", "AI/Agents/Builder",
+          "Gives the agent a 'think' tool: a place to reason step by step between tool calls.",
+          [_agent_in(), AGENT_OUT])
+def agent_register_thinking(ctx: NodeContext) -> None:
+    agent = _agent(ctx.get("agent_in"), "agent_in")
+    agent["thinking_enabled"] = True
+    ctx.set("agent_out", agent)
+
+
+THINK_TOOL = {"type": "function", "function": {
+    "name": "think", "description": "Think about the task step by step before acting; the thought is kept, "
+                                    "nothing else happens.",
+    "parameters": {"type": "object", "required": ["thought"], "properties": {"thought": {"type": "string"}}}}}
+
+
 @register("agent_register_function_tools", "Register Function Tools", "AI/Agents/Builder",
           "Gives the agent the board functions this node references as tools.",
           [_agent_in(), AGENT_OUT])
@@ -175,6 +190,8 @@ def run_agent(ctx: NodeContext, agent: dict[str, Any], hist: dict[str, Any], str
     functions = _functions(ctx, agent.get("function_refs") or {})
     unique = {node.id: node for node in functions.values()}
     tools = [*agent.get("tools", []), *(function_tool(node) for node in unique.values())]
+    if agent.get("thinking_enabled"):
+        tools.append(THINK_TOOL)
     if agent.get("system_prompt"):
         shapes.set_system_prompt(hist, agent["system_prompt"])
     if tools:
@@ -199,16 +216,23 @@ def run_agent(ctx: NodeContext, agent: dict[str, Any], hist: dict[str, Any], str
         if not calls:
             return response, hist
         for call in calls:
-            result = yield from _call_tool(ctx, functions, call)
+            result = yield from _call_tool(ctx, functions, call, bool(agent.get("thinking_enabled")))
             hist["messages"].append({"role": "tool", "content": [{"type": "text", "text": result}],
                                      "tool_call_id": call.get("id", "")})
     raise NodeError(f"the agent used all {agent['max_iterations']} of its turns without a final answer")
 
 
-def _call_tool(ctx: NodeContext, functions: dict[str, Node], call: dict[str, Any]) -> Iterator[list[Any]]:
+def _call_tool(ctx: NodeContext, functions: dict[str, Node], call: dict[str, Any],
+               thinking: bool) -> Iterator[list[Any]]:
     """Run one tool call; returns the text sent back to the model (errors too, so it can recover)."""
     name = call["function"]["name"]
     node = functions.get(name)
+    if name == "think" and node is None and thinking:  # the thinking tool only echoes the thought
+        try:
+            thought = json.loads(call["function"].get("arguments") or "{}").get("thought", "")
+        except (ValueError, AttributeError):
+            thought = ""
+        return f"<think>{thought if isinstance(thought, str) else ''}</think>"
     if node is None:
         ctx.log("Warn", f"the model called unknown tool '{name}'")
         return f"error: there is no tool named '{name}'"

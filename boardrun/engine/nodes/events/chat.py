@@ -197,3 +197,23 @@ def events_chat_push_attachments(ctx: NodeContext) -> None:
     chat_state(ctx)["response"]["attachments"].extend(attachments)
     _partial(ctx, attachments=attachments)
     ctx.activate("exec_out")
+
+
+@register("events_chat_attachment_from_signed_url", "From Signed URL", "Events/Chat/Attachments",
+          "An attachment that is just a (signed) URL.",
+          [out("attachment", "Attachment", "Struct", description="The attachment."),
+           inp("signed_url", "Signed URL", "String", description="The URL.")])
+def events_chat_attachment_from_signed_url(ctx: NodeContext) -> None:
+    ctx.set("attachment", as_str(ctx.get("signed_url"), "signed_url"))
+
+
+@register("events_chat_attachment_to_signed_url", "To Signed URL", "Events/Chat/Attachments",
+          "The URL of an attachment that is just a URL; Success is false for richer attachments.",
+          [inp("attachment", "Attachment", "Struct", options={"enforce_schema": True}, description="The attachment."),
+           out("signed_url", "Signed URL", "String", description="The URL, or empty."),
+           out("success", "Success", "Boolean", description="Whether the attachment was a plain URL.")])
+def events_chat_attachment_to_signed_url(ctx: NodeContext) -> None:
+    attachment = _attachment(ctx.get("attachment"), "input 'attachment'")
+    plain = isinstance(attachment, str)
+    ctx.set("signed_url", attachment if plain else "")
+    ctx.set("success", plain)
