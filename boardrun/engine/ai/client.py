@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 MAX_BACKOFF_SECONDS = 30.0
 MAX_DETAIL_CHARS = 300
-_clients: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
+_clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
 
 
@@ -42,13 +42,16 @@ def scrub(ctx: NodeContext, text: str) -> str:
 def _client(provider: Provider) -> Any:
     import openai
 
-    key = (provider.base_url, provider.api_key or "", tuple(sorted(provider.headers.items())))
+    key = (provider.base_url, provider.api_key or "", tuple(sorted(provider.headers.items())), provider.board_built)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
+            # An endpoint typed into a board was checked against the egress policy: no environment
+            # proxy may connect for us and no redirect may lead elsewhere.
+            http = openai.DefaultHttpxClient(trust_env=False, follow_redirects=False) if provider.board_built else None
             # A key-less local server (Ollama, vLLM) still needs a non-empty value for the SDK.
             client = openai.OpenAI(api_key=provider.api_key or "unused", base_url=provider.base_url,
-                                   max_retries=0, default_headers=dict(provider.headers) or None)
+                                   max_retries=0, default_headers=dict(provider.headers) or None, http_client=http)
             _clients[key] = client
     return client
 

@@ -170,3 +170,23 @@ def test_thinking_tool_echoes_the_thought_back(ai):
     assert result.status == "completed", result.error
     assert result.result["choices"][0]["message"]["content"] == "Tool said: <think>check the map</think>"
     assert ai.chat_requests("tools")[0]["body"]["tools"][0]["function"]["name"] == "think"
+
+
+def test_infinite_context_drops_the_oldest_messages(ai):
+    """With Infinite Context, only the newest messages that fit Max Tokens are sent (system kept)."""
+    messages = [{"role": "system", "content": "be brief"}] + [
+        {"role": "user", "content": f"message {i} " + "x" * 200} for i in range(10)]
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    hist = b.add("ai_generative_from_messages", messages=messages)
+    agent = b.add("simple_agent", model={**TOOLS_BIT, "parameters": {"provider": {"provider_name": "local",
+                                                                                  "model_id": "coder"}}},
+                  infinite_context=True, max_context_tokens=150)
+    _refs(b, agent)
+    b.connect(start, "exec_out", agent, "exec_in")
+    b.connect(hist, "history", agent, "history")
+    result = b.run(start)
+    assert result.status == "completed", result.error
+    sent = ai.chat_requests("coder")[0]["body"]["messages"]
+    assert sent[0] == {"role": "system", "content": "be brief"}
+    assert [m["content"].split(" ")[1] for m in sent[1:]] == ["8", "9"]
