@@ -26,6 +26,10 @@ from typing import Any
 TOOL_ARGUMENTS = {
     "decide": {"decision": True, "reason": "it is"},
     "think": {"thought": "check the map"},
+    "submit_summary": {"summary": "A short text.", "keywords": ["text"],
+                       "page_references": [{"topic": "intro", "pages": [1]}]},
+    "submit_sections": {"sections": [{"title": "Intro", "summary": "Opens.", "keywords": ["start"],
+                                      "page_references": [1]}]},
     "submit_keywords": {"keywords": ["Paris", "weather", "Paris", " "]},
     "report_pii": {"detections": [{"pii_type": "name", "original": "Ann"},
                                   {"pii_type": "email", "original": "ann@example.com", "context": "contact"},

@@ -64,3 +64,33 @@ def test_processing_nodes_fail_when_the_model_does_not_call_the_tool(ai):
     assert result.reason == "node_error" and "did not call 'report_pii'" in result.error["message"]
     bad = _run("processing_pii_mask_ai", "masked_text", text=TEXT, sensitivity="extreme")
     assert "sensitivity" in bad.error["message"]
+
+
+PAGES = [{"page_number": 1, "content": "a" * 400, "images": []}, {"page_number": 2, "content": "b" * 400, "images": []}]
+
+
+def test_summary_of_pages_that_fit_one_call(ai):
+    """Pages within the token budget are summarized in one forced call: Flow-Like's DocumentSummary."""
+    result = _run("ai_processing_summarize_document", "summary", pages=PAGES, max_context_tokens=8000)
+    assert result.result == {"summary": "A short text.", "keywords": ["text"],
+                             "page_references": [{"topic": "intro", "pages": [1]}]}, result.error
+    (request,) = ai.chat_requests("tools")
+    system, user = request["body"]["messages"]
+    assert "table of contents" in system["content"]
+    assert user["content"][0]["text"].startswith("--- Page 1 ---") and "--- Page 2 ---" in user["content"][0]["text"]
+
+
+def test_summary_of_many_groups_is_merged(ai):
+    """Pages over the budget are summarized in groups, then merged; every group's topics are kept."""
+    result = _run("ai_processing_summarize_document", "summary", pages=PAGES, max_context_tokens=100)
+    assert len(ai.chat_requests("tools")) == 3  # two groups and the merge
+    assert result.result["page_references"] == [{"topic": "intro", "pages": [1]}] * 2
+    assert _run("ai_processing_summarize_document", "summary", pages=[]).result["summary"] == ""
+
+
+def test_sections_are_collected_from_every_group(ai):
+    """Extract Content Sections asks per page group and concatenates the sections."""
+    result = _run("ai_processing_extract_content_sections", "sections", pages=PAGES, max_context_tokens=100)
+    assert [s["title"] for s in result.result] == ["Intro", "Intro"], result.error
+    bad = _run("ai_processing_extract_content_sections", "sections", pages=[{"page_number": "x"}])
+    assert bad.reason == "node_error" and "DocumentPage" in bad.error["message"]
