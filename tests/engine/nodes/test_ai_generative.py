@@ -169,6 +169,19 @@ def test_find_model_scores_configured_models(ai, steps, multimodal, expected):
     assert bit["type"] in ("Llm", "Vlm") and "en" in bit["meta"]
 
 
+def test_find_model_with_nothing_wired_uses_empty_preferences(ai):
+    """Unwired preferences count as empty ones (Flow-Like's default): the first configured chat model wins."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    find = b.add("ai_generative_find_model")
+    b.chain(start, find)
+    ret = b.add("events_generic_return_result")
+    b.connect(find, "exec_out", ret, "exec_in")
+    b.connect(find, "model", ret, "response")
+    result = b.run(start)
+    assert result.result["id"] == "openai:echo", result.error
+
+
 def test_find_model_without_providers_fails_clearly(stub, monkeypatch):
     """With no provider configured, Find Model fails naming the settings to set."""
     configure(monkeypatch, stub)

@@ -112,7 +112,11 @@ def score(model: providers.Model, bit: dict[str, Any], prefs: dict[str, Any]) ->
           long_running=True)
 def ai_generative_find_model(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
-    prefs = _preferences(ctx.get("preferences"), "preferences")
+    try:
+        raw = ctx.get("preferences")
+    except NodeError:  # nothing wired and no default: Flow-Like's pin defaults to empty preferences
+        raw = new_preferences()
+    prefs = _preferences(raw, "preferences")
     best: tuple[float, dict[str, Any]] | None = None
     for model, bit in providers.all_model_bits():
         if model.type == "Embedding":
