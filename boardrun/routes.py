@@ -72,6 +72,7 @@ ROUTES += [
     Route("GET", "/jobs", "jobs", "boardrun.jobs.views:list_", "List an app's jobs", auth=True),
     Route("GET", "/jobs/<job_id>", "jobs", "boardrun.jobs.views:get", "Get a job's status", auth=True),
     Route("GET", "/jobs/<job_id>/logs", "jobs", "boardrun.jobs.views:logs", "Get a job's stored log lines", auth=True),
+    Route("GET", "/jobs/<job_id>/events", "jobs", "boardrun.jobs.views:events", "Stream a job's events (Server-Sent Events)", auth=True),
     Route("POST", "/jobs/<job_id>/cancel", "jobs", "boardrun.jobs.views:cancel", "Cancel a job", auth=True),
     # --- execution ---
     Route("POST", "/api/v1/execution/run", "execution", "boardrun.jobs.views:execution_run", "Execute a workflow", auth=True),

@@ -1,4 +1,4 @@
-"""Observable run events: node start/end, log lines, progress, toasts, notifications and results."""
+"""Observable run events: node start/end, log lines, progress, toasts, notifications, results and chat updates."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ PROGRESS = "progress"
 TOAST = "toast"
 NOTIFICATION = "notification"
 RESULT = "result"
+CHAT = "chat"  # data: one chat update ({"kind": "response" | "chunk" | "step" | ...})
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,8 @@ class Node(NamedTuple):
     pins: Mapping[str, Pin]  # read-only, in canonical order: inputs then outputs, each by (index, id)
     layer: str | None = None
     key: str = ""  # the key the node was stored under in the board's map
-    fn_refs: tuple[str, ...] = ()  # ids of the function nodes this node calls back (Flow-Like's fn_refs)
+    description: str = ""
+    fn_refs: tuple[str, ...] = ()  # ids of the function (event) nodes this node references
 
     def pins_named(self, name: str, pin_type: str | None = None) -> list[Pin]:
         found = [p for p in self.pins.values() if p.name == name and (pin_type is None or p.pin_type == pin_type)]
@@ -165,10 +166,11 @@ def _load_node(key: str, raw: Any, layer_id: str | None) -> Node:
         pins.setdefault(pin.id, pin)  # a repeated id within one node: the first in canonical order wins
     layer = raw.get("layer", layer_id)
     refs = raw.get("fn_refs")
-    fn_refs = refs.get("fn_refs") if isinstance(refs, dict) else None
+    refs = refs.get("fn_refs") if isinstance(refs, dict) else None
     return Node(id=node_id, name=_str(raw, "name", where), friendly_name=_str(raw, "friendly_name", where, ""),
                 pins=MappingProxyType(pins), layer=layer if isinstance(layer, str) else None, key=key,
-                fn_refs=tuple(r for r in fn_refs if isinstance(r, str)) if isinstance(fn_refs, list) else ())
+                description=raw["description"] if isinstance(raw.get("description"), str) else "",
+                fn_refs=tuple(r for r in refs if isinstance(r, str)) if isinstance(refs, list) else ())
 
 
 def _load_variable(key: str, raw: Any) -> Variable:

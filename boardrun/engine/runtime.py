@@ -522,6 +522,14 @@ class NodeContext:
         """Seconds until the run's deadline (never negative): the upper bound for any blocking call."""
         return max(0.0, self._run._check_at - time.monotonic())
 
+    @property
+    def run_state(self) -> dict[str, Any]:
+        """Scratch space of this run, shared by its nodes and gone when the run ends (never exported).
+
+        Nodes keep here what must not travel in pin values, such as an API key typed into a board.
+        """
+        return self._run.state
+
     def log(self, level: str, message: str) -> None:
         if self._run.on_event is not None:
             self._run.log(self._node, level, message)  # type: ignore[arg-type]
@@ -619,6 +627,55 @@ class NodeContext:
         self.variables[var_id] = value
         self._run.owned[var_id] = (value, extra)
 
+    # -- function references (tools) --------------------------------------------------
+    def referenced_functions(self, ids: list[str] | None = None) -> list[Node]:
+        """Function (event) nodes of this board: those with the given ids, or by default those this
+        node references (Flow-Like's ``fn_refs``), in order."""
+        board = self._run.board
+        found = []
+        for ref in board.nodes[self._node.id].fn_refs if ids is None else ids:  # type: ignore[union-attr]
+            node = board.nodes.get(ref)
+            node_type = get_node_type(node.name) if node is not None else None
+            if node is None or node_type is None or not node_type.definition.can_be_referenced_by_fns:
+                raise NodeError(f"referenced function '{ref}' is not a function node of this board")
+            found.append(node)
+        return found
+
+    def start_call(self, node_id: str, arguments: dict[str, Any]) -> list[_PNode]:
+        """Prepare a call of the function (event) node ``node_id``, as Flow-Like's delegated call
+        does: its data outputs take the arguments of the same name and its Execution outputs fire.
+        Returns the nodes to run (yield them from a generator node), then call ``finish_call``.
+        While the call runs, a returned result belongs to the call, not to the run."""
+        target = self._run.nodes[node_id]
+        values = self._values
+        names = target.shape.names
+        for k, pin in enumerate(self._run.board.nodes[node_id].pins.values()):
+            if pin.pin_type == "Input":
+                continue
+            if pin.data_type == "Execution":
+                values[target.base + k] = pin.name != ON_ERROR_FLAG
+            elif pin.name in arguments:
+                values[target.base + k] = arguments[pin.name]
+        self._run.captures.append([False, None])
+        found: dict[_PNode, None] = {}
+        for slot, nodes in target.exec_outs:
+            if names[slot - target.base] != ON_ERROR_FLAG:
+                found.update(dict.fromkeys(nodes))
+        return list(found)
+
+    def finish_call(self) -> tuple[bool, Any]:
+        """(whether the call returned a result, the result)."""
+        returned, value = self._run.captures.pop()
+        return returned, value
+
+    def set_default_result(self, value: Any) -> None:
+        """The run's result when no node returns one (a chat run answers with its chat response)."""
+        self._run.default_result = value
+
+    def chat(self, data: dict[str, Any]) -> None:
+        """Push a chat update (response, chunk, step, ...) to whoever started the run."""
+        self._run.emit(ev.CHAT, self._node, data=data)
+
 
 class _Run:
     def __init__(self, board: Board, prepared: _Prepared, start_id: str, payload: Any, variables: dict[str, Any],
@@ -643,6 +700,9 @@ class _Run:
         self.has_result = False
         self.owned: dict[str, tuple[Any, Any]] = {}  # variable id -> (value, extra); see NodeContext.own_variable
         self.failure: dict[str, Any] | None = None
+        self.state: dict[str, Any] = {}
+        self.default_result: Any = None
+        self.captures: list[list[Any]] = []  # results of function calls in progress (innermost last)
         self.min_log_rank = ev.LEVEL_RANK.get(board.log_level, 0)
         self.ctx = NodeContext(self, None)  # shared by plain nodes, pointed at the running one
         self._max_steps = limits.max_steps
@@ -662,6 +722,11 @@ class _Run:
             self.emit(ev.LOG, rnode, level=level, message=message)
 
     def set_result(self, rnode: _PNode, value: Any) -> None:
+        if self.captures:  # inside a function call: the value answers the call
+            capture = self.captures[-1]
+            if not capture[0]:
+                capture[0], capture[1] = True, value
+            return
         # Callers answer with the first result event, so the first value is the run's result.
         if not self.has_result:
             self.result = value
@@ -902,7 +967,8 @@ class _Run:
 
     def _finish(self, status: str, reason: str | None, error: dict[str, Any] | None) -> RunResult:
         duration = round((time.monotonic() - self._began) * 1000.0, 3)
-        return RunResult(status, reason, self.result if self.has_result else None, error, self.steps, duration)
+        result = self.result if self.has_result else self.default_result
+        return RunResult(status, reason, result, error, self.steps, duration)
 
 
 def _message(exc: BaseException) -> str:

@@ -19,12 +19,14 @@ JOB_SUBMITTED = "dev.boardrun.job.submitted"
 JOB_CANCEL_REQUESTED = "dev.boardrun.job.cancel.requested"
 JOB_STARTED = "dev.boardrun.job.started"
 JOB_PROGRESS = "dev.boardrun.job.progress"
+JOB_EVENTS = "dev.boardrun.job.events"
 JOB_COMPLETED = "dev.boardrun.job.completed"
 JOB_FAILED = "dev.boardrun.job.failed"
 JOB_CANCELLED = "dev.boardrun.job.cancelled"
 
-OUR_TYPES = (JOB_SUBMITTED, JOB_CANCEL_REQUESTED, JOB_STARTED, JOB_PROGRESS, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED)
-EXECUTOR_TYPES = (JOB_STARTED, JOB_PROGRESS, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED)
+OUR_TYPES = (JOB_SUBMITTED, JOB_CANCEL_REQUESTED, JOB_STARTED, JOB_PROGRESS, JOB_EVENTS, JOB_COMPLETED, JOB_FAILED,
+             JOB_CANCELLED)
+EXECUTOR_TYPES = (JOB_STARTED, JOB_PROGRESS, JOB_EVENTS, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED)
 
 # Foreign types the dispatcher consumes.
 PING = "dev.knative.sources.ping"

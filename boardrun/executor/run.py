@@ -135,6 +135,70 @@ class Reporter:
             self.emit(catalog.JOB_PROGRESS, data)
 
 
+class EventStream:
+    """Numbers the run's stream events (log lines, progress, toasts, chat updates) from 1 and sends
+    them in batches from a background thread, so a board streaming chunks is not slowed down by
+    the broker. Every event is kept (nothing is rate-limited away); a batch stays well below the
+    64 KiB CloudEvents limit, and an event too large for one is replaced by a note of its size."""
+
+    FLUSH_SECONDS = 0.1
+    MAX_BATCH_BYTES = 48 * 1024
+    MAX_EVENT_BYTES = 32 * 1024
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self._pending: list[dict[str, Any]] = []
+        self._next_seq = 1  # of the first pending event
+        self._count = 0  # events added (the end marker not counted)
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
+        self._thread.start()
+
+    def add(self, item: dict[str, Any]) -> None:
+        if len(json.dumps(item, default=str)) > self.MAX_EVENT_BYTES:
+            item = {k: item.get(k) for k in ("kind", "time", "node_id", "node_name", "level")}
+            item["message"] = "event too large to stream; the job's result and log hold it"
+        with self._wake:
+            self._pending.append(item)
+            self._count += 1
+            self._wake.notify()
+
+    def close(self) -> None:
+        """Send what is left, ending with an 'end' marker, and stop. Batches may be delivered in any
+        order: the marker tells readers of the stream that every event before it was sent."""
+        with self._wake:
+            self._pending.append({"kind": "end", "time": time.time(), "data": {"events": self._count}})
+            self._closed = True
+            self._wake.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending:
+                    return
+                closing = self._closed
+            if not closing:
+                time.sleep(self.FLUSH_SECONDS)  # let a burst of chunks gather into one batch
+            with self._wake:
+                batch = self._take()
+            first, self._next_seq = self._next_seq, self._next_seq + len(batch)
+            self.reporter.emit(catalog.JOB_EVENTS, {"first_seq": first, "events": batch})
+
+    def _take(self) -> list[dict[str, Any]]:
+        size, count = 0, 0
+        for item in self._pending:
+            size += len(json.dumps(item, default=str))
+            if count and (size > self.MAX_BATCH_BYTES or count >= 500):
+                break
+            count += 1
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        return batch
+
+
 def _exit_with_parent() -> None:
     """Locally, the executor must not outlive the server that started it."""
     parent = os.getppid()
@@ -208,8 +272,12 @@ def main() -> int:
     reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")), "runner": os.uname().nodename})
 
     run_log = _Log(max_log_bytes())
+    stream = EventStream(reporter)
 
     def on_event(ev) -> None:
+        if ev.kind in ("log", "progress", "toast", "notification", "chat"):
+            stream.add({"kind": ev.kind, "time": ev.time, "node_id": ev.node_id, "node_name": ev.node_name,
+                        "level": ev.level, "message": _clip(ev.message), "data": ev.data})
         if ev.kind in ("log", "progress", "toast", "notification"):
             run_log.add(ev.to_dict())
             reporter.progress(
@@ -229,6 +297,7 @@ def main() -> int:
         egress=EgressPolicy.from_env(),
         user=spec.get("user"),  # the submitting user; specs written before it existed have none
     )
+    stream.close()
     event_type, data = outcome_of(result, storage, job_id)
     try:
         if run_log.lines:

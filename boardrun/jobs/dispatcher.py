@@ -35,7 +35,7 @@ from boardrun.jobs.backends.base import (
     RunnerStatus,
     TransientBackendError,
 )
-from boardrun.jobs.models import DeadLetter, Job, ProcessedEvent
+from boardrun.jobs.models import DeadLetter, Job, JobEvent, ProcessedEvent
 from boardrun.jobs.services import job_key, owns_key, relay_outbox, wake_waiters
 from boardrun.storage import StorageError, StorageNotFound, get_storage
 
@@ -173,7 +173,28 @@ def _cancel(event: Event) -> str:
     return "cancelled"
 
 
+def _store_events(event: Event) -> str:
+    """A batch of stream events: stored under the executor's numbers, so a redelivered or
+    overlapping batch adds nothing twice. The job row is not locked: status writes go on."""
+    job_id = event.extensions[catalog.EXT_JOB_ID]
+    first = event.data["first_seq"]
+    items = event.data["events"]
+    with session_scope() as session:
+        if session.get(Job, job_id) is None:
+            _mark_processed(session, event)
+            return "no such job"
+        known = set(session.scalars(select(JobEvent.seq).where(
+            JobEvent.job_id == job_id, JobEvent.seq >= first, JobEvent.seq < first + len(items))).all())
+        for seq, item in enumerate(items, first):
+            if seq not in known:
+                session.add(JobEvent(job_id=job_id, seq=seq, kind=item["kind"], data=item))
+        _mark_processed(session, event)
+    return f"stored {len(items) - len(known)} events"
+
+
 def _executor_report(event: Event) -> str:
+    if event.type == catalog.JOB_EVENTS:
+        return _store_events(event)
     job_id = event.extensions[catalog.EXT_JOB_ID]
     data = event.data
     if event.type == catalog.JOB_COMPLETED:

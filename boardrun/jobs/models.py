@@ -90,3 +90,16 @@ class DeadLetter(Base):
     destination: Mapped[str | None] = mapped_column(String(512))
     data: Mapped[Any] = mapped_column(JSON, nullable=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobEvent(Base):
+    """One stream event of a running job (log line, progress, toast, chat update), numbered by
+    the executor from 1; GET /jobs/{id}/events serves them in order."""
+
+    __tablename__ = "job_events"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,7 +32,7 @@ from boardrun.eventing.publisher import PublishError, get_publisher
 from boardrun.executor.run import max_result_bytes
 from boardrun.ids import new_id
 from boardrun.jobs import states
-from boardrun.jobs.models import Job, OutboxEvent
+from boardrun.jobs.models import Job, JobEvent, OutboxEvent
 from boardrun.jobs.signing import data_digest, job_token, sign
 from boardrun.storage import StorageNotFound, check_key, get_storage
 from boardrun.web import iso_time
@@ -334,6 +334,25 @@ def job_log(principal: Principal, job_id: str) -> tuple[Job, list[dict[str, Any]
     except StorageNotFound:
         return job, []
     return job, [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+
+
+def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, list[JobEvent], int | None]:
+    """The job as stored now, its stream events numbered above ``after`` in order, and the number
+    of the executor's end marker if it has arrived."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:  # deleted with its app while someone was watching
+            raise NotFound(f"no job {job_id}", code="job_not_found")
+        rows = session.scalars(select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after)
+                               .order_by(JobEvent.seq).limit(limit)).all()
+        end = session.scalar(select(JobEvent.seq).where(JobEvent.job_id == job_id, JobEvent.kind == "end"))
+        return job, list(rows), end
+
+
+def wait_for_news(timeout: float) -> None:
+    """Sleep until a status or event write in this process, or ``timeout`` (other processes: polled)."""
+    with _status_written:
+        _status_written.wait(timeout)
 
 
 def wait_for_terminal(job_id: str, timeout: float) -> Job | None:

@@ -3,12 +3,14 @@ pipeline, rendered in the user-facing run shape)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import json
+import time
+from typing import Any, Callable, Iterator
 
 from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts.auth import require_principal
-from boardrun.errors import Unprocessable
+from boardrun.errors import NotFound, Unprocessable
 from boardrun.jobs import services, states
 from boardrun.jobs.models import Job
 from boardrun.web import iso_time, json_body, json_response, no_content, query_int
@@ -89,6 +91,71 @@ def logs(request: Request, job_id: str) -> Response:
         {"job_id": job.id, "status": job.status, "complete": states.is_terminal(job.status), "lines": lines},
         headers={"Cache-Control": "no-store"},
     )
+
+
+# -- GET /jobs/{id}/events: Server-Sent Events -------------------------------------
+
+SSE_POLL_SECONDS = 0.25  # across processes (the cluster) new events are found by polling
+SSE_HEARTBEAT_SECONDS = 15.0
+# Event batches may be delivered out of order, or after the job's final status. A gap in the
+# numbers, or a finished job whose executor's end marker has not arrived, is waited for this long;
+# after it the stream goes on without what is missing (an executor killed mid-run sends no marker).
+SSE_STRAGGLER_SECONDS = 5.0
+END_MARKER = "end"  # the executor's last stream event; never sent to clients
+
+
+def _last_event_id(request: Request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+    if not raw.isdigit() or len(raw) > 18:
+        raise Unprocessable("Last-Event-ID must be the id of an event of this stream (a non-negative integer)",
+                            details=[{"field": "Last-Event-ID", "message": "not an event id"}])
+    return int(raw)
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
+
+
+def _event_stream(job_id: str, after: int) -> Iterator[bytes]:
+    yield b"retry: 2000\n\n"
+    last_sent = time.monotonic()
+    waiting_since: float | None = None  # for a gap in the numbers, or for the end marker
+    while True:
+        try:
+            job, rows, end = services.job_events_after(job_id, after)
+        except NotFound:
+            return  # the job was deleted with its app
+        late = waiting_since is not None and time.monotonic() - waiting_since >= SSE_STRAGGLER_SECONDS
+        progressed = False
+        for row in rows:
+            if row.seq != after + 1 and not late:
+                break  # a batch before this one is still on its way
+            after, progressed = row.seq, True
+            if row.kind != END_MARKER:
+                last_sent = time.monotonic()
+                yield _sse(row.kind, row.data, row.seq)
+        if progressed:
+            waiting_since = None
+            continue  # there may be more than one page
+        finished = states.is_terminal(job.status)
+        # Everything the executor sent is in once its end marker is; a job that never ran has none.
+        complete = (end is not None and after >= end) or job.launched_at is None or late
+        if finished and not rows and complete:
+            yield _sse("status", services.job_json(job))
+            return
+        if (rows or finished) and waiting_since is None:
+            waiting_since = time.monotonic()
+        if time.monotonic() - last_sent >= SSE_HEARTBEAT_SECONDS:
+            last_sent = time.monotonic()
+            yield b": keep-alive\n\n"
+        services.wait_for_news(SSE_POLL_SECONDS)
+
+
+def events(request: Request, job_id: str) -> Response:
+    services.get_job(require_principal(request), job_id)  # authorised like GET /jobs/{id}
+    return Response(_event_stream(job_id, _last_event_id(request)), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def cancel(request: Request, job_id: str) -> Response:

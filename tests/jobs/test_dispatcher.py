@@ -15,7 +15,7 @@ from boardrun.eventing.cloudevents_adapter import Event, parse, to_http_binary
 from boardrun.jobs import signing
 from boardrun.jobs.backends import set_backend
 from boardrun.jobs.backends.base import MISSING, RUNNING, JobBackend, RunnerStatus, TransientBackendError
-from boardrun.jobs.models import DeadLetter, Job, OutboxEvent
+from boardrun.jobs.models import DeadLetter, Job, JobEvent, OutboxEvent
 from boardrun.jobs.services import relay_outbox
 from tests.apps.conftest import add_member
 from tests.conftest import function_client, register_and_login
@@ -319,3 +319,46 @@ def test_completion_before_its_start_report_still_records_a_start(job_id, backen
     with session_scope() as s:
         job = s.get(Job, job_id)
         assert job.status == "completed" and job.started_at is not None and job.started_at < job.completed_at
+
+
+def _event_batch(job_id: str, first: int, messages: list[str], token: str | None = None, end: bool = False) -> Event:
+    items = [{"kind": "log", "level": "Info", "message": m, "node_id": "n", "node_name": "log_info"} for m in messages]
+    if end:  # the executor's end marker closes its last batch
+        items.append({"kind": "end", "data": {"events": first + len(messages) - 1}})
+    return _executor_event(job_id, catalog.JOB_EVENTS, {"first_seq": first, "events": items}, token)
+
+
+def test_stream_events_are_stored_once_in_order(job_id, backend, api, owner):
+    """Event batches are stored under the executor's numbers: a redelivered or overlapping batch adds
+    nothing twice, a batch delivered late still lands in its place, and GET /jobs/{id}/events serves
+    them in order (resuming after Last-Event-ID), then the final status once the end marker is in."""
+    client = function_client("dispatcher")
+    late = _event_batch(job_id, 3, ["c"], end=True)
+    assert _post(client, late).status_code == 200
+    done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result": 1, "result_ref": None, "steps": 2})
+    assert _post(client, done).status_code == 200
+    first = _event_batch(job_id, 1, ["a", "b"])
+    assert _post(client, first).status_code == 200
+    assert _post(client, first).get_json()["status"] == "duplicate"
+    assert _post(client, _event_batch(job_id, 2, ["b", "c"])).status_code == 200
+
+    def stream(last_id: str) -> list[str]:
+        body = api.get(f"/jobs/{job_id}/events", headers={**owner["headers"], "Last-Event-ID": last_id}).get_data(as_text=True)
+        return [b for b in body.split("\n\n") if b.startswith(("id:", "event:"))]
+
+    blocks = stream("0")
+    assert [b.splitlines()[0] for b in blocks] == ["id: 1", "id: 2", "id: 3", "event: status"]
+    assert '"message":"b"' in blocks[1] and '"message":"c"' in blocks[2] and '"status":"completed"' in blocks[3]
+    assert [b.splitlines()[0] for b in stream("2")] == ["id: 3", "event: status"]
+    assert [b.splitlines()[0] for b in stream("4")] == ["event: status"]
+
+
+def test_forged_or_malformed_event_batches_are_refused(job_id, backend):
+    """A batch signed with another job's token, or not matching its schema, is a permanent 422."""
+    client = function_client("dispatcher")
+    forged = _event_batch(job_id, 1, ["x"], token=signing.job_token("job-other"))
+    assert _post(client, forged).status_code == 422
+    bad = _executor_event(job_id, catalog.JOB_EVENTS, {"first_seq": 0, "events": []})
+    assert _post(client, bad).status_code == 422
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(JobEvent)) == 0

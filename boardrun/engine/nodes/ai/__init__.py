@@ -1,1 +1,1 @@
-"""Nodes of the AI categories (see boardrun/engine/nodes/__init__.py for the layout)."""
+"""AI: generative models, histories, responses, agents and embeddings."""

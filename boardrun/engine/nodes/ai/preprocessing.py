@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from ...coerce import as_bool, as_int, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
+from .embedding import loaded_model
+from .generative import ENFORCE
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -39,4 +41,34 @@ def chunk_text_char(ctx: NodeContext) -> None:
 
     splitter = (MarkdownSplitter if markdown else TextSplitter)(capacity, overlap=overlap)
     ctx.set("chunks", splitter.chunks(text))
+    ctx.activate("exec_out")
+
+
+@register("chunk_text", "Chunk Text", "AI/Preprocessing",
+          "Splits text into chunks of at most Capacity characters at the best boundaries (sections, "
+          "paragraphs, sentences, words), neighbours sharing up to Overlap characters.",
+          [inp("exec_in", "Input", "Execution", description="Split the text."),
+           inp("text", "Text", "String", description="The text."),
+           inp("model", "Model", "Struct", options=ENFORCE, description="A model from Load Embedding Model."),
+           inp("capacity", "Capacity", "Integer", default=512, description="Most characters per chunk."),
+           inp("overlap", "Overlap", "Integer", default=20, description="Characters neighbouring chunks share."),
+           inp("markdown", "Markdown", "Boolean", default=True, description="Split along Markdown structure."),
+           out("exec_out", "Output", "Execution", description="Fires with the chunks."),
+           out("chunks", "Chunks", "String", "Array", description="The chunks, in order.")],
+          long_running=True)
+def chunk_text(ctx: NodeContext) -> None:
+    # The same splitter Flow-Like uses (the text-splitter crate), through its Python binding.
+    from semantic_text_splitter import MarkdownSplitter, TextSplitter
+
+    ctx.deactivate("exec_out")
+    text = as_str(ctx.get("text"), "text")
+    loaded_model(ctx, ctx.get("model"))
+    capacity = as_int(ctx.get("capacity"), "capacity")
+    overlap = as_int(ctx.get("overlap"), "overlap")
+    if capacity < 1:
+        raise NodeError(f"input 'capacity' must be at least 1, got {capacity}")
+    if not 0 <= overlap < capacity:
+        raise NodeError(f"input 'overlap' must be from 0 to capacity - 1, got {overlap}")
+    splitter = (MarkdownSplitter if as_bool(ctx.get("markdown"), "markdown") else TextSplitter)(capacity, overlap=overlap)
+    ctx.set("chunks", list(splitter.chunks(text)))
     ctx.activate("exec_out")

@@ -1,19 +1,18 @@
-"""AI/Processing: document pages to Markdown, and keyword extraction (RAKE, YAKE).
+"""AI/Processing: document pages to Markdown, keyword extraction (RAKE, YAKE, and by a model), PII masking,
+document summaries and sections by a model (forced native tool calls).
 
-Keyword extraction runs in-process and is not interrupted by the run's deadline (like template
-rendering); its cost is linear in the text. Libraries (yake, py3langid, stop-words) are
-imported on first use.
-"""
+Heavy libraries are imported on first use."""
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, TYPE_CHECKING
 
-from ...coerce import as_float, as_int, as_list, as_str
+from ...coerce import as_bool, as_float, as_int, as_list, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
+from .generative import MODEL_IN, _exec_in, _exec_out, _forced_call, _one_shot
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -161,3 +160,228 @@ def ai_processing_yake_extraction(ctx: NodeContext) -> None:
 
     extractor = yake.KeywordExtractor(lan=language, n=ngrams, dedupLim=dedup, top=top)
     ctx.set("keywords", [keyword for keyword, _ in extractor.extract_keywords(text)])
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise NodeError(f"the model's {what} are not a list of strings")
+    return value
+
+
+@register("ai_processing_ai_keyword_extraction", "AI Keywords", "AI/Processing",
+          "Has the model pick the most relevant keywords and key phrases of a text.",
+          [_exec_in(), MODEL_IN, inp("text", "Text", "String", default="", description="The text."),
+           inp("max_keywords", "Max Keywords", "Integer", default=10, description="At most this many (1 to 100)."),
+           inp("context", "Context", "String", default="", description="Extra instructions (optional)."),
+           _exec_out(), out("keywords", "Keywords", "String", "HashSet", description="The keywords, each once.")],
+          long_running=True)
+def ai_processing_ai_keyword_extraction(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    text = as_str(ctx.get("text"), "text")
+    limit = min(100, max(1, as_int(ctx.get("max_keywords"), "max_keywords")))
+    extra = as_str(ctx.get("context"), "context").strip()
+    system = (f"List up to {limit} keywords or short key phrases that best describe the user's text: key "
+              "concepts, domain terms and named entities. Answer only by calling 'submit_keywords'.")
+    if extra:
+        system += f"\n\nAlso: {extra}"
+    tool = {"type": "function", "function": {"name": "submit_keywords", "description": "Submit the keywords.",
+                                             "parameters": {"type": "object", "required": ["keywords"], "properties": {
+                                                 "keywords": {"type": "array", "items": {"type": "string"}}}}}}
+    keywords = _strings(_forced_call(ctx, _one_shot(system, text), tool).get("keywords"), "keywords")
+    unique = list(dict.fromkeys(k.strip() for k in keywords if k.strip()))
+    ctx.set("keywords", unique[:limit])
+    ctx.activate("exec_out")
+
+
+_SENSITIVITY = {
+    "low": "Report only direct identifiers: names, e-mail addresses, phone numbers, government and account numbers.",
+    "medium": "Report direct identifiers and addresses, dates of birth, IP addresses and other personal details.",
+    "high": "Report everything that could identify a person, directly or combined with other details.",
+}
+
+
+@register("processing_pii_mask_ai", "PII Mask (AI)", "AI/Processing",
+          "Has the model find personal data in a text, then replaces every occurrence with the mask text.",
+          [_exec_in(), MODEL_IN, inp("text", "Text", "String", default="", description="The text."),
+           inp("mask_text", "Mask Text", "String", default="[REDACTED]", description="What replaces the personal data."),
+           inp("additional_context", "Context", "String", default="", description="Extra instructions (optional)."),
+           inp("sensitivity", "Sensitivity", "String", default="medium", options={"valid_values": ["low", "medium", "high"]},
+               description="How much counts as personal data."),
+           _exec_out(), out("masked_text", "Masked Text", "String", description="The text with the data masked."),
+           out("detection_count", "Detection Count", "Integer", description="How many findings were masked."),
+           out("detections", "Detections", "Struct", description="The findings: pii_type, original, context.")],
+          long_running=True)
+def processing_pii_mask_ai(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    text = as_str(ctx.get("text"), "text")
+    mask = as_str(ctx.get("mask_text"), "mask_text")
+    level = as_str(ctx.get("sensitivity"), "sensitivity")
+    if level not in _SENSITIVITY:
+        raise NodeError(f"input 'sensitivity' must be low, medium or high, got {level!r}")
+    system = ("Find the personal data (PII) in the user's text and answer only by calling 'report_pii', quoting "
+              f"each finding exactly as it appears. {_SENSITIVITY[level]}")
+    extra = as_str(ctx.get("additional_context"), "additional_context").strip()
+    if extra:
+        system += f"\n\nAlso: {extra}"
+    tool = {"type": "function", "function": {"name": "report_pii", "description": "Report the personal data found.",
+                                             "parameters": {"type": "object", "required": ["detections"], "properties": {
+                                                 "detections": {"type": "array", "items": {
+                                                     "type": "object", "required": ["pii_type", "original"],
+                                                     "properties": {"pii_type": {"type": "string"},
+                                                                    "original": {"type": "string"},
+                                                                    "context": {"type": "string"}}}}}}}}
+    found = _forced_call(ctx, _one_shot(system, text), tool).get("detections")
+    if not isinstance(found, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("pii_type"), str) and isinstance(d.get("original"), str)
+            for d in found):
+        raise NodeError("the model's PII findings are not a list of {pii_type, original}")
+    # Only what really occurs in the text counts; the masking is done here, not by the model.
+    detections = [{"pii_type": d["pii_type"], "original": d["original"],
+                   "context": d.get("context") if isinstance(d.get("context"), str) else None}
+                  for d in found if d["original"] and d["original"] in text]
+    masked = text
+    for original in sorted({d["original"] for d in detections}, key=len, reverse=True):
+        masked = masked.replace(original, mask)
+    ctx.set("masked_text", masked)
+    ctx.set("detection_count", len(detections))
+    ctx.set("detections", detections)
+    ctx.activate("exec_out")
+
+
+# -- documents: summaries and sections over pages ------------------------------------------------
+
+def _pages(ctx: NodeContext) -> list[dict[str, Any]]:
+    pages = ctx.get("pages")
+    if not isinstance(pages, list) or not all(
+            isinstance(p, dict) and type(p.get("page_number")) is int and isinstance(p.get("content"), str) for p in pages):
+        raise NodeError("input 'pages' must be an array of DocumentPage ({page_number, content, images})")
+    return pages
+
+
+def _page_groups(pages: list[dict[str, Any]], max_tokens: int) -> list[list[dict[str, Any]]]:
+    """Consecutive pages grouped so each group's text stays within ``max_tokens`` (about 4
+    characters a token); a page larger than that is a group of its own."""
+    groups: list[list[dict[str, Any]]] = []
+    size = 0
+    for page in pages:
+        tokens = len(page["content"]) // 4 + 1
+        if groups and size + tokens <= max_tokens:
+            groups[-1].append(page)
+            size += tokens
+        else:
+            groups.append([page])
+            size = tokens
+    return groups
+
+
+def _page_text(group: list[dict[str, Any]]) -> str:
+    return "\n\n".join(f"--- Page {p['page_number']} ---\n{p['content']}" for p in group)
+
+
+def _context_budget(ctx: NodeContext) -> int:
+    budget = as_int(ctx.get("max_context_tokens"), "max_context_tokens")
+    if budget < 100:
+        raise NodeError(f"input 'max_context_tokens' must be at least 100, got {budget}")
+    as_int(ctx.get("parallel_requests"), "parallel_requests")  # read for its check; groups run one by one
+    return budget
+
+
+_DETAIL = {"Low": "in two or three sentences", "Medium": "in one or two paragraphs",
+           "High": "thoroughly, section by section"}
+_SUMMARY_TOOL = {"type": "function", "function": {
+    "name": "submit_summary", "description": "Submit the summary.",
+    "parameters": {"type": "object", "required": ["summary", "keywords", "page_references"], "properties": {
+        "summary": {"type": "string"}, "keywords": {"type": "array", "items": {"type": "string"}},
+        "page_references": {"type": "array", "items": {"type": "object", "required": ["topic", "pages"], "properties": {
+            "topic": {"type": "string"}, "pages": {"type": "array", "items": {"type": "integer"}}}}}}}}}
+
+
+def _summary(arguments: dict[str, Any]) -> dict[str, Any]:
+    refs = arguments.get("page_references")
+    if not isinstance(arguments.get("summary"), str) or not isinstance(refs, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("topic"), str) and isinstance(r.get("pages"), list)
+            and all(type(n) is int and n >= 0 for n in r["pages"]) for r in refs):
+        raise NodeError("the model's summary is not {summary, keywords, page_references: [{topic, pages}]}")
+    return {"summary": arguments["summary"], "keywords": _strings(arguments.get("keywords"), "keywords"),
+            "page_references": [{"topic": r["topic"], "pages": r["pages"]} for r in refs]}
+
+
+@register("ai_processing_summarize_document", "Summarize Document", "AI/Processing",
+          "Has the model summarize a document's pages, with keywords and the pages each topic is on.",
+          [_exec_in(), inp("pages", "Pages", "Struct", "Array", options={"enforce_schema": True},
+                           description="The document's pages."),
+           MODEL_IN, inp("detail_level", "Detail Level", "String", default="Medium",
+                         options={"valid_values": ["Low", "Medium", "High"]}, description="How long the summary is."),
+           inp("include_toc", "Include TOC", "Boolean", default=True, description="Start with a table of contents."),
+           inp("max_context_tokens", "Max Context Tokens", "Integer", default=8000,
+               description="Pages are summarized in groups of about this many tokens."),
+           inp("parallel_requests", "Parallel Requests", "Integer", default=4,
+               description="Accepted for compatibility; groups are summarized one after another."),
+           _exec_out(), out("summary", "Summary", "Struct", options={"enforce_schema": True},
+                            description="summary, keywords and page_references.")],
+          long_running=True)
+def ai_processing_summarize_document(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    pages = _pages(ctx)
+    detail = _DETAIL.get(as_str(ctx.get("detail_level"), "detail_level"), _DETAIL["Medium"])
+    toc = " Begin the summary with a short table of contents." if as_bool(ctx.get("include_toc"), "include_toc") else ""
+    budget = _context_budget(ctx)
+    if not pages:
+        ctx.set("summary", {"summary": "", "keywords": [], "page_references": []})
+        ctx.activate("exec_out")
+        return
+    system = (f"Summarize the document pages you are given {detail}.{toc} List its keywords and, for each main "
+              "topic, the page numbers it appears on. Answer only by calling 'submit_summary'.")
+    parts = [_summary(_forced_call(ctx, _one_shot(system, _page_text(group)), _SUMMARY_TOOL))
+             for group in _page_groups(pages, budget)]
+    if len(parts) == 1:
+        ctx.set("summary", parts[0])
+    else:  # one summary of the group summaries, keeping every topic's pages
+        combined = "\n\n".join(f"Part {i}:\n{p['summary']}" for i, p in enumerate(parts, 1))
+        merged = _summary(_forced_call(ctx, _one_shot(
+            f"Combine the summaries of consecutive parts of one document into one summary {detail}.{toc} "
+            "Answer only by calling 'submit_summary' (page_references may be empty).", combined), _SUMMARY_TOOL))
+        refs = [r for p in parts for r in p["page_references"]]
+        keywords = list(dict.fromkeys(k for p in [merged, *parts] for k in p["keywords"]))
+        ctx.set("summary", {"summary": merged["summary"], "keywords": keywords, "page_references": refs})
+    ctx.activate("exec_out")
+
+
+_SECTIONS_TOOL = {"type": "function", "function": {
+    "name": "submit_sections", "description": "Submit the document's sections.",
+    "parameters": {"type": "object", "required": ["sections"], "properties": {"sections": {"type": "array", "items": {
+        "type": "object", "required": ["title", "summary", "keywords", "page_references"], "properties": {
+            "title": {"type": "string"}, "summary": {"type": "string"},
+            "keywords": {"type": "array", "items": {"type": "string"}},
+            "page_references": {"type": "array", "items": {"type": "integer"}}}}}}}}}
+
+
+@register("ai_processing_extract_content_sections", "Extract Content Sections", "AI/Processing",
+          "Has the model divide a document's pages into sections, each with a title, summary, keywords and pages.",
+          [_exec_in(), inp("pages", "Pages", "Struct", "Array", options={"enforce_schema": True},
+                           description="The document's pages."),
+           MODEL_IN, inp("max_context_tokens", "Max Context Tokens", "Integer", default=8000,
+                         description="Pages are read in groups of about this many tokens."),
+           inp("parallel_requests", "Parallel Requests", "Integer", default=4,
+               description="Accepted for compatibility; groups are read one after another."),
+           _exec_out(), out("sections", "Sections", "Struct", "Array", options={"enforce_schema": True},
+                            description="title, summary, keywords, page_references per section.")],
+          long_running=True)
+def ai_processing_extract_content_sections(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    pages = _pages(ctx)
+    budget = _context_budget(ctx)
+    system = ("Divide the document pages you are given into their topical sections. For each, give a title, a "
+              "short summary, keywords and the page numbers it covers. Answer only by calling 'submit_sections'.")
+    sections: list[dict[str, Any]] = []
+    for group in _page_groups(pages, budget) if pages else []:
+        found = _forced_call(ctx, _one_shot(system, _page_text(group)), _SECTIONS_TOOL).get("sections")
+        if not isinstance(found, list) or not all(
+                isinstance(s, dict) and isinstance(s.get("title"), str) and isinstance(s.get("summary"), str)
+                and isinstance(s.get("page_references"), list) and all(type(n) is int for n in s["page_references"])
+                for s in found):
+            raise NodeError("the model's sections are not a list of {title, summary, keywords, page_references}")
+        sections += [{"title": s["title"], "summary": s["summary"], "keywords": _strings(s.get("keywords"), "keywords"),
+                      "page_references": s["page_references"]} for s in found]
+    ctx.set("sections", sections)
+    ctx.activate("exec_out")

@@ -1,0 +1,1 @@
+"""AI providers for the AI nodes: configuration, model descriptors (Bits) and the OpenAI-compatible client."""

@@ -1,0 +1,1 @@
+"""Bit: model and file descriptors (Flow-Like's Bits), looked up and told apart."""

@@ -1,0 +1,82 @@
+"""AI/Embedding: Load Embedding Model, Embed Query and Embed Document against a real local server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ai_testkit import configure
+from engine_testkit import BoardBuilder
+from openai_stub import OpenAIStub
+
+
+@pytest.fixture(scope="module")
+def stub():
+    server = OpenAIStub().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ai(stub, monkeypatch):
+    providers = [{"name": "local", "base_url": stub.base_url, "models": [
+        {"id": "embedder", "type": "Embedding", "prefix": {"query": "query: ", "paragraph": "passage: "}},
+        {"id": "broken", "type": "Embedding"}, {"id": "chat"}]}]
+    configure(monkeypatch, stub, AI_PROVIDERS=json.dumps(providers), AI_MAX_RETRIES="0")
+    with stub.lock:
+        stub.requests.clear()
+    return stub
+
+
+def embed_board(node: str, bit_id: str, text: str = "banana") -> tuple[BoardBuilder, str]:
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    bit = b.add("bit_from_string", bit_id=bit_id)
+    load = b.add("load_model")
+    embed = b.add(node, query_string=text)
+    b.chain(start, bit)
+    b.connect(bit, "exec_out", load, "exec_in")
+    b.connect(bit, "output_bit", load, "bit")
+    b.connect(load, "exec_out", embed, "exec_in")
+    b.connect(load, "model", embed, "model")
+    ret = b.add("events_generic_return_result")
+    b.connect(embed, "exec_out", ret, "exec_in")
+    b.connect(embed, "vector", ret, "response")
+    return b, start
+
+
+@pytest.mark.parametrize(("node", "prefix"), [("embed_query", "query: "), ("embed_document", "passage: ")])
+def test_embed_sends_the_prefixed_text_and_returns_the_vector(ai, node, prefix):
+    """The text (with the model's query or document prefix) goes to /v1/embeddings; the vector comes back."""
+    b, start = embed_board(node, "local:embedder")
+    result = b.run(start)
+    assert result.status == "completed", result.error
+    sent = prefix + "banana"
+    assert result.result == [float(len(sent)), float(sent.count("a")), 1.0]
+    (request,) = [r for r in ai.requests if r["path"] == "/v1/embeddings"]
+    assert request["body"]["input"] == [sent] and request["body"]["model"] == "embedder"
+
+
+def test_load_model_refuses_chat_models(ai):
+    """A chat model's Bit is not an embedding model."""
+    b, start = embed_board("embed_query", "local:chat")
+    result = b.run(start)
+    assert result.reason == "node_error" and "is not an embedding model" in result.error["message"]
+
+
+def test_embedding_failure_names_the_provider(ai):
+    """A provider answering 500 fails the embed node naming it."""
+    b, start = embed_board("embed_query", "local:broken")
+    result = b.run(start)
+    assert result.reason == "node_error" and "AI provider 'local' answered HTTP 500" in result.error["message"]
+
+
+def test_embed_needs_a_model_loaded_in_this_run(ai):
+    """A model reference that Load Embedding Model did not hand out in this run fails."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    embed = b.add("embed_query", query_string="x", model={"cache_key": "local:embedder", "model_type": "Embedding"})
+    b.chain(start, embed)
+    result = b.run(start)
+    assert result.reason == "node_error" and "was not loaded in this run" in result.error["message"]
