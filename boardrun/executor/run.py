@@ -113,6 +113,7 @@ def main() -> int:
         _exit_with_parent()
 
     from boardrun.engine import CancelToken, EgressPolicy, RunLimits, load_board, run_board
+    from boardrun.engine.files import FilesConfig, FileServices
 
     cancel = CancelToken()
     signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())  # cancellation and pod shutdown
@@ -151,6 +152,8 @@ def main() -> int:
         cancel=cancel,
         on_event=on_event,
         egress=EgressPolicy.from_env(),
+        # The job's app folders, and its submitter's own ones (older specs name no user: no user folders).
+        files=FileServices.from_storage(storage, spec["app_id"], spec.get("user_id"), FilesConfig.from_env()),
     )
     event_type, data = outcome_of(result, storage, job_id)
     try:

@@ -151,6 +151,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     spec = {
         "job_id": job_id,
         "app_id": resolved.app_id,
+        "user_id": principal.user_id,  # whose user folders the file nodes use
         "board_id": resolved.board_id,
         "version": resolved.version,
         "board_key": board_key,
