@@ -1,0 +1,1 @@
+"""Data nodes: app files, the local database (LanceDB) and DataFusion SQL."""

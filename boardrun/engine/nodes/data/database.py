@@ -1,0 +1,439 @@
+"""The local database (Flow-Like's Data/Database nodes) on LanceDB.
+
+Each app has one database in its storage folder (``db`` in the app's storage scope), and each user
+of an app one in their user folder (``User Scoped``); both come from the run's file services, so a
+board can only open the databases of its own app and user. In embedded mode that is a local
+folder; on S3 LanceDB writes the bucket itself, with the credentials and endpoint Boardrun's
+storage uses. Open Database puts a reference on its pin (``cache_key`` names the open table in the
+run's resources); the table is created by the first insert, as in Flow-Like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ... import files as filesmod
+from ...coerce import as_bool, as_int, as_list, as_str
+from ...errors import NodeError
+from ...registry import inp, out, register
+from ._arrow import VECTOR_FIELD, rows_to_table, schema_value, table_rows
+
+if TYPE_CHECKING:
+    from ...runtime import NodeContext
+
+KIND = "local database"
+CATEGORY = "Data/Database"
+DB_SCHEMA = "NodeDBConnection"
+ENFORCE = {"enforce_schema": True}
+
+EXEC_IN = inp("exec_in", "Input", "Execution")
+DB_IN = inp("database", "Database", "Struct", options=ENFORCE, schema=DB_SCHEMA,
+            description="The database opened by Open Database.")
+FILTER_IN = inp("filter", "SQL Filter", "String", default="", description="An SQL condition on the rows.")
+LIMIT_IN = inp("limit", "Limit", "Integer", default=10, description="At most this many rows.")
+OFFSET_IN = inp("offset", "Offset", "Integer", default=0, description="Rows to skip first.")
+FIELDS_IN = inp("fields", "Fields", "String", "Array", default=[],
+                description="Columns to search (all full-text indexed columns when empty).")
+SEARCH_IN = inp("search", "Search Term", "String", default="", description="The text to search for.")
+VECTOR_IN = inp("vector", "Vector", "Float", "Array", description="The query vector (an embedding).")
+DONE_OUT = out("exec_out", "Created Database", "Execution")
+DONE2_OUT = out("exec_out", "Done", "Execution")
+VALUES_OUT = out("values", "Values", "Struct", "Array", description="The rows found.")
+
+
+class LocalTable:
+    """One table of an app's database: the connection, the table name and the table once it exists."""
+
+    def __init__(self, connection: Any, name: str) -> None:
+        self.connection = connection
+        self.name = name
+        self.table: Any = None
+        if name:
+            with lance_errors("opening the table"):
+                if name in table_names(connection):
+                    self.table = connection.open_table(name)
+
+    def require(self) -> Any:
+        if self.table is None:
+            raise NodeError(f"table '{self.name}' does not exist in this database yet: insert rows first")
+        return self.table
+
+    def write(self, rows: list[Any], pin: str) -> None:
+        data = rows_to_table(rows, pin)
+        with lance_errors("writing the rows"):
+            if self.table is None:
+                self.table = self.connection.create_table(self.name, data)
+            else:
+                self.table.add(data)
+
+    def upsert(self, rows: list[Any], id_column: str, pin: str) -> None:
+        if not id_column:
+            raise NodeError("input 'id_row' is empty: name the column that identifies a row")
+        data = rows_to_table(rows, pin)
+        if id_column not in data.column_names:
+            raise NodeError(f"input '{pin}': the rows have no '{id_column}' column (the ID column)")
+        with lance_errors("upserting the rows"):
+            if self.table is None:
+                self.table = self.connection.create_table(self.name, data)
+            else:
+                (self.table.merge_insert(id_column).when_matched_update_all()
+                 .when_not_matched_insert_all().execute(data))
+
+
+def table_names(connection: Any) -> list[str]:
+    names: list[str] = []
+    token = None
+    while True:  # list_tables pages through the names
+        page = connection.list_tables(page_token=token)
+        names.extend(page.tables)
+        token = page.page_token
+        if not token:
+            return names
+
+
+@contextlib.contextmanager
+def lance_errors(action: str) -> Iterator[None]:
+    """LanceDB reports bad input (unknown column, bad filter, wrong dimension) as ValueError/OSError."""
+    try:
+        yield
+    except NodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - lancedb and pyarrow raise many kinds; all are a node failure
+        message = str(exc).split(", /root/.cargo/", 1)[0]  # drop the Rust source location it appends
+        raise NodeError(f"local database: {action} failed: {message}") from None
+
+
+def _s3_storage_options(client: Any) -> dict[str, str]:
+    """LanceDB's S3 settings taken from the boto3 client Boardrun's storage uses."""
+    import boto3
+
+    options: dict[str, str] = {}
+    endpoint = client.meta.endpoint_url
+    if endpoint:
+        options["aws_endpoint"] = endpoint
+        if endpoint.startswith("http://"):
+            options["allow_http"] = "true"
+    if client.meta.region_name:
+        options["aws_region"] = client.meta.region_name
+    credentials = boto3.session.Session().get_credentials()
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        options["aws_access_key_id"] = frozen.access_key
+        options["aws_secret_access_key"] = frozen.secret_key
+        if frozen.token:
+            options["aws_session_token"] = frozen.token
+    return options
+
+
+def connect(ctx: "NodeContext", user_scoped: bool) -> Any:
+    """The LanceDB connection of the run's app (or its user's) database."""
+    import lancedb
+
+    scope = filesmod.SCOPE_USER if user_scoped else filesmod.SCOPE_STORAGE
+    loc = ctx.files.locate(filesmod.flow_path(scope, "db"), "user_scoped")
+    uri = ctx.files.uri(loc)
+    backend = loc.backend
+    with lance_errors("opening the database"):
+        if isinstance(backend, filesmod._S3Backend):
+            return lancedb.connect(uri, storage_options=_s3_storage_options(backend.client))
+        return lancedb.connect(uri)
+
+
+def open_table(ctx: "NodeContext") -> LocalTable:
+    return ctx.resources.get(KIND, ctx.get("database"), key="cache_key")
+
+
+def _limit_offset(ctx: "NodeContext") -> tuple[int, int]:
+    limit, offset = as_int(ctx.get("limit"), "limit"), as_int(ctx.get("offset"), "offset")
+    if limit < 0 or offset < 0:
+        raise NodeError("limit and offset must not be negative")
+    return limit, offset
+
+
+def _optional_filter(ctx: "NodeContext") -> str | None:
+    text = as_str(ctx.get("filter"), "filter").strip()
+    return text or None
+
+
+def _query_vector(table: Any, value: Any) -> list[float]:
+    vector = as_list(value, "vector")
+    if not vector or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vector):
+        raise NodeError("input 'vector' must be a non-empty list of numbers")
+    field = table.schema.field(VECTOR_FIELD) if VECTOR_FIELD in table.schema.names else None
+    if field is None:
+        raise NodeError(f"the table has no '{VECTOR_FIELD}' column to search")
+    dim = getattr(field.type, "list_size", None)
+    if dim is not None and dim != len(vector):
+        raise NodeError(f"input 'vector' has {len(vector)} values but the table's vectors have {dim}")
+    return [float(x) for x in vector]
+
+
+def _fields(ctx: "NodeContext") -> list[str] | None:
+    fields = [as_str(f, "fields") for f in as_list(ctx.get("fields"), "fields")]
+    return fields or None
+
+
+def _rows(query: Any, action: str) -> list[dict[str, Any]]:
+    with lance_errors(action):
+        return table_rows(query.to_arrow())
+
+
+def _finish(ctx: "NodeContext", **values: Any) -> None:
+    for name, value in values.items():
+        ctx.set(name, value)
+    ctx.activate("exec_out")
+
+
+@register("open_local_db", "Open Database", CATEGORY,
+          "Opens a table of the app's local database (or the user's own, when user scoped).",
+          [EXEC_IN, inp("name", "Table Name", "String", description="The table to work on."),
+           inp("user_scoped", "User Scoped", "Boolean", default=False,
+               description="Use the database in the user's folder instead of the app's."),
+           out("exec_out", "Created Database", "Execution"),
+           out("database", "Database", "Struct", schema=DB_SCHEMA, description="A reference to the open table.")])
+def open_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    name = as_str(ctx.get("name"), "name")
+    user_scoped = as_bool(ctx.get("user_scoped"), "user_scoped")
+    if not name or not all(c.isalnum() or c in "_-." for c in name) or name.startswith("."):
+        raise NodeError(f"input 'name': '{name}' is not a table name (letters, digits, '_', '-', '.')")
+    reuse = (user_scoped, name)
+    ref_id = ctx.resources.find(KIND, reuse)
+    if ref_id is None:
+        ref_id = ctx.resources.add(KIND, LocalTable(connect(ctx, user_scoped), name), lambda _t: None,
+                                   reuse_key=reuse)
+    _finish(ctx, database={"cache_key": ref_id})
+
+
+@register("list_tables_db", "List Tables", "Data/Database/Meta",
+          "Names of the tables in the app's local database (or the user's).",
+          [EXEC_IN, inp("user_scoped", "User Scoped", "Boolean", default=False,
+                        description="List the user's database instead of the app's."),
+           DONE2_OUT, out("tables", "Tables", "String", "Array", description="Table names, sorted.")])
+def list_tables_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    connection = connect(ctx, as_bool(ctx.get("user_scoped"), "user_scoped"))
+    with lance_errors("listing the tables"):
+        names = sorted(table_names(connection))
+    _finish(ctx, tables=names)
+
+
+@register("insert_local_db", "Insert", "Data/Database/Insert",
+          "Adds one row (an object) to the table; creates the table from it when it does not exist.",
+          [EXEC_IN, DB_IN, inp("value", "Value", "Struct", description="The row."), DONE_OUT])
+def insert_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    open_table(ctx).write([ctx.get("value")], "value")
+    ctx.activate("exec_out")
+
+
+@register("batch_insert_local_db", "Batch Insert", "Data/Database/Insert",
+          "Adds many rows at once (faster than upserting; rows already there are not replaced).",
+          [EXEC_IN, DB_IN, inp("value", "Value", "Struct", "Array", description="The rows."), DONE_OUT])
+def batch_insert_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    open_table(ctx).write(as_list(ctx.get("value"), "value"), "value")
+    ctx.activate("exec_out")
+
+
+@register("upsert_local_db", "Upsert", "Data/Database/Insert",
+          "Updates the row with the same ID, or inserts it when there is none.",
+          [EXEC_IN, DB_IN, inp("id_row", "ID Column", "String", description="The column identifying a row."),
+           inp("value", "Value", "Struct", description="The row."), DONE_OUT])
+def upsert_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    open_table(ctx).upsert([ctx.get("value")], as_str(ctx.get("id_row"), "id_row"), "value")
+    ctx.activate("exec_out")
+
+
+@register("batch_upsert_local_db", "Batch Upsert", "Data/Database/Insert",
+          "Updates the rows whose ID exists and inserts the others.",
+          [EXEC_IN, DB_IN, inp("id_row", "ID Column", "String", description="The column identifying a row."),
+           inp("value", "Value", "Struct", "Array", description="The rows."), DONE_OUT])
+def batch_upsert_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    open_table(ctx).upsert(as_list(ctx.get("value"), "value"), as_str(ctx.get("id_row"), "id_row"), "value")
+    ctx.activate("exec_out")
+
+
+@register("filter_delete_local_db", "Delete", "Data/Database/Delete",
+          "Deletes the rows matching the SQL filter.",
+          [EXEC_IN, DB_IN, FILTER_IN, DONE_OUT])
+def filter_delete_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    condition = _optional_filter(ctx)
+    if condition is None:
+        raise NodeError("input 'filter' is empty: give a condition (Purge deletes every row)")
+    with lance_errors("deleting rows"):
+        table.delete(condition)
+    ctx.activate("exec_out")
+
+
+@register("purge_local_db", "Purge", "Data/Database/Delete", "Deletes every row of the table.",
+          [EXEC_IN, DB_IN, DONE_OUT])
+def purge_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    with lance_errors("deleting every row"):
+        table.delete("true")
+    ctx.activate("exec_out")
+
+
+@register("count_local_db", "Count", "Data/Database/Meta", "Counts the rows (matching the filter, when given).",
+          [EXEC_IN, DB_IN, FILTER_IN, DONE_OUT, out("count", "Count", "Integer", description="How many rows.")])
+def count_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    with lance_errors("counting rows"):
+        count = table.count_rows(_optional_filter(ctx))
+    _finish(ctx, count=count)
+
+
+@register("list_local_db", "List", "Data/Database/Meta", "Lists rows of the table, a page at a time.",
+          [EXEC_IN, DB_IN, LIMIT_IN, OFFSET_IN, DONE_OUT, VALUES_OUT])
+def list_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    limit, offset = _limit_offset(ctx)
+    _finish(ctx, values=_rows(table.search().limit(limit).offset(offset), "listing rows"))
+
+
+@register("schema_local_db", "Get Schema", "Data/Database/Meta", "The table's columns and their types.",
+          [EXEC_IN, DB_IN, DONE2_OUT, out("schema", "Schema", "Struct", description="Fields and metadata.")])
+def schema_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    with lance_errors("reading the schema"):
+        schema = table.schema
+    _finish(ctx, schema=schema_value(schema))
+
+
+def _index_config(kind: str, column_type: Any) -> Any:
+    """LanceDB's index configuration for Flow-Like's index type names."""
+    import pyarrow as pa
+    from lancedb.index import FTS, BTree, Bitmap, IvfPq, LabelList
+
+    if kind == "FULL TEXT":
+        return FTS()
+    if kind == "BITMAP":
+        return Bitmap()
+    if kind == "LABEL LIST":
+        return LabelList()
+    if kind == "VECTOR" or (kind != "BTREE" and pa.types.is_fixed_size_list(column_type)):
+        return IvfPq(distance_type="cosine")
+    return BTree()  # BTREE, and AUTO on a scalar column (what LanceDB's own Auto picks)
+
+
+@register("index_local_db", "Build Index", "Data/Database/Optimization",
+          "Builds an index on a column: scalar (B-tree, bitmap, label list), full text, or vector.",
+          [EXEC_IN, DB_IN, inp("column", "Column", "String", default="", description="The column to index."),
+           inp("type", "Type", "String", default="AUTO",
+               options={"valid_values": ["BTREE", "BITMAP", "LABEL LIST", "FULL TEXT", "VECTOR", "AUTO"]},
+               description="The kind of index (AUTO: vector for vector columns, B-tree otherwise)."),
+           DONE_OUT])
+def index_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    column = as_str(ctx.get("column"), "column")
+    kind = as_str(ctx.get("type"), "type").upper()
+    if column not in table.schema.names:
+        raise NodeError(f"input 'column': the table has no column '{column}'")
+    config = _index_config(kind, table.schema.field(column).type)
+    with lance_errors(f"building the index on '{column}'"):
+        table.create_index(column, replace=True, config=config)
+    ctx.activate("exec_out")
+
+
+@register("optimize_local_db", "Optimize and Update", "Data/Database/Optimization",
+          "Compacts the table's files, brings its indexes up to date and removes old versions.",
+          [EXEC_IN, DB_IN, inp("keep_versions", "Keep Versions?", "Boolean", default=False,
+                                description="Keep versions of the last week instead of removing all old ones."),
+           DONE_OUT], long_running=True)
+def optimize_local_db(ctx: "NodeContext") -> None:
+    import datetime
+    import warnings
+
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    keep = as_bool(ctx.get("keep_versions"), "keep_versions")
+    with lance_errors("optimizing the table"):
+        # None keeps LanceDB's default of seven days, as Flow-Like's "keep" does; otherwise every old
+        # version goes, which is what the board asked for (LanceDB warns about concurrent readers)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            table.optimize(cleanup_older_than=None if keep else datetime.timedelta(0), delete_unverified=True)
+    ctx.activate("exec_out")
+
+
+@register("filter_local_db", "(SQL) Filter Database", "Data/Database/Search",
+          "Rows matching an SQL condition, a page at a time.",
+          [EXEC_IN, DB_IN, FILTER_IN, LIMIT_IN, OFFSET_IN, DONE_OUT, VALUES_OUT])
+def filter_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    limit, offset = _limit_offset(ctx)
+    query = table.search()
+    condition = _optional_filter(ctx)
+    if condition is not None:
+        query = query.where(condition)
+    _finish(ctx, values=_rows(query.limit(limit).offset(offset), "filtering rows"))
+
+
+@register("fts_search_local_db", "Full-Text Search", "Data/Database/Search",
+          "Rows whose full-text indexed columns match the search term, best first (needs a FULL TEXT index).",
+          [EXEC_IN, DB_IN, SEARCH_IN, FIELDS_IN, FILTER_IN, LIMIT_IN, OFFSET_IN, DONE2_OUT, VALUES_OUT])
+def fts_search_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    text = as_str(ctx.get("search"), "search")
+    fields, condition = _fields(ctx), _optional_filter(ctx)
+    limit, offset = _limit_offset(ctx)
+    with lance_errors("searching"):
+        query = table.search(text, query_type="fts", fts_columns=fields)
+        if condition is not None:
+            query = query.where(condition)
+        rows = table_rows(query.limit(limit).offset(offset).to_arrow())
+    _finish(ctx, values=rows)
+
+
+@register("vector_search_local_db", "Vector Search", "Data/Database/Search",
+          "The rows whose vector is nearest to the query vector (cosine distance), nearest first.",
+          [EXEC_IN, DB_IN, VECTOR_IN, FILTER_IN, LIMIT_IN, OFFSET_IN, DONE2_OUT, VALUES_OUT])
+def vector_search_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    vector = _query_vector(table, ctx.get("vector"))
+    condition = _optional_filter(ctx)
+    limit, offset = _limit_offset(ctx)
+    with lance_errors("searching"):
+        query = table.search(vector, query_type="vector", vector_column_name=VECTOR_FIELD).distance_type("cosine")
+        if condition is not None:
+            query = query.where(condition)
+        rows = table_rows(query.limit(limit).offset(offset).to_arrow())
+    _finish(ctx, values=rows)
+
+
+@register("hybrid_search_local_db", "Hybrid Search", "Data/Database/Search",
+          "Vector and full-text search combined, ranked by reciprocal rank fusion.",
+          [EXEC_IN, DB_IN, SEARCH_IN, VECTOR_IN, FIELDS_IN, FILTER_IN,
+           inp("rerank", "Re-Rank", "Boolean", default=True, description="Fuse the two rankings (RRF)."),
+           LIMIT_IN, OFFSET_IN, DONE2_OUT, VALUES_OUT])
+def hybrid_search_local_db(ctx: "NodeContext") -> None:
+    from lancedb.rerankers import RRFReranker
+
+    ctx.deactivate("exec_out")
+    table = open_table(ctx).require()
+    vector = _query_vector(table, ctx.get("vector"))
+    text = as_str(ctx.get("search"), "search")
+    fields, condition = _fields(ctx), _optional_filter(ctx)
+    as_bool(ctx.get("rerank"), "rerank")  # both settings fuse with RRF: LanceDB's hybrid default is RRF too
+    limit, offset = _limit_offset(ctx)
+    with lance_errors("searching"):
+        query = (table.search(query_type="hybrid", vector_column_name=VECTOR_FIELD, fts_columns=fields)
+                 .vector(vector).text(text).distance_type("cosine").rerank(RRFReranker(K=60)))
+        if condition is not None:
+            query = query.where(condition)
+        rows = table_rows(query.limit(limit).offset(offset).to_arrow())
+    _finish(ctx, values=rows)
