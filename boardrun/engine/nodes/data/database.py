@@ -18,6 +18,7 @@ from ...coerce import as_bool, as_int, as_list, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
 from ._arrow import VECTOR_FIELD, rows_to_table, schema_value, table_rows
+from ._storage import s3_settings
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -104,28 +105,6 @@ def lance_errors(action: str) -> Iterator[None]:
         raise NodeError(f"local database: {action} failed: {message}") from None
 
 
-def _s3_storage_options(client: Any) -> dict[str, str]:
-    """LanceDB's S3 settings taken from the boto3 client Boardrun's storage uses."""
-    import boto3
-
-    options: dict[str, str] = {}
-    endpoint = client.meta.endpoint_url
-    if endpoint:
-        options["aws_endpoint"] = endpoint
-        if endpoint.startswith("http://"):
-            options["allow_http"] = "true"
-    if client.meta.region_name:
-        options["aws_region"] = client.meta.region_name
-    credentials = boto3.session.Session().get_credentials()
-    if credentials is not None:
-        frozen = credentials.get_frozen_credentials()
-        options["aws_access_key_id"] = frozen.access_key
-        options["aws_secret_access_key"] = frozen.secret_key
-        if frozen.token:
-            options["aws_session_token"] = frozen.token
-    return options
-
-
 def connect(ctx: "NodeContext", user_scoped: bool) -> Any:
     """The LanceDB connection of the run's app (or its user's) database."""
     import lancedb
@@ -133,11 +112,9 @@ def connect(ctx: "NodeContext", user_scoped: bool) -> Any:
     scope = filesmod.SCOPE_USER if user_scoped else filesmod.SCOPE_STORAGE
     loc = ctx.files.locate(filesmod.flow_path(scope, "db"), "user_scoped")
     uri = ctx.files.uri(loc)
-    backend = loc.backend
+    s3 = s3_settings(loc)
     with lance_errors("opening the database"):
-        if isinstance(backend, filesmod._S3Backend):
-            return lancedb.connect(uri, storage_options=_s3_storage_options(backend.client))
-        return lancedb.connect(uri)
+        return lancedb.connect(uri, storage_options=s3.lance_options() if s3 else None)
 
 
 def open_table(ctx: "NodeContext") -> LocalTable:
