@@ -115,6 +115,35 @@ def test_delete_purge_schema_index_optimize_and_list_tables(files):
     assert tables.result == ["docs"]
 
 
+def test_csv_insert_streams_a_file_in_chunks(files):
+    """Batch Insert (CSV) reads an app file in chunks, with quoted fields and a custom delimiter, as text."""
+    from boardrun.engine.files import flow_path
+
+    body = 'id;title\n1;"semi; colon"\n2;"two\nlines"\n3;plain\n'
+    files.write(files.locate(flow_path("dirs__storage", "in/rows.csv"), "p"), body.encode())
+    result = run_steps(files, [("csv_insert_local_db", {"csv": flow_path("dirs__storage", "in/rows.csv"),
+                                                        "chunk_size": 2, "delimiter": ";"}),
+                               ("list_local_db", {"limit": 10})], result="values")
+    assert result.status == "completed", result.error
+    assert result.result == [{"id": "1", "title": "semi; colon"}, {"id": "2", "title": "two\nlines"},
+                             {"id": "3", "title": "plain"}]
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"", "is empty"),
+    (b'a,b\n1,"unclosed\n', "malformed CSV"),
+])
+def test_csv_insert_bad_files(files, body, message):
+    """An empty or malformed CSV, or a missing file, fails the node."""
+    from boardrun.engine.files import flow_path
+
+    files.write(files.locate(flow_path("dirs__storage", "bad.csv"), "p"), body)
+    result = run_steps(files, [("csv_insert_local_db", {"csv": flow_path("dirs__storage", "bad.csv")})])
+    assert result.status == "failed" and message in result.error["message"]
+    missing = run_steps(files, [("csv_insert_local_db", {"csv": flow_path("dirs__storage", "nope.csv")})])
+    assert "file not found" in missing.error["message"]
+
+
 def test_user_scoped_database_is_separate(files):
     """A user-scoped table lives in the user's folder: the app's database does not list it."""
     assert run_steps(files, seeded(), table="mine", user_scoped=True).status == "completed"

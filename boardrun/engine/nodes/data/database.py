@@ -214,6 +214,68 @@ def batch_insert_local_db(ctx: "NodeContext") -> None:
     ctx.activate("exec_out")
 
 
+def _csv_records(chunks: Iterator[bytes], delimiter: str) -> Iterator[list[str]]:
+    """CSV records from byte chunks; undecodable bytes become U+FFFD, as Flow-Like reads them lossily."""
+    import codecs
+    import csv
+
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def lines() -> Iterator[str]:
+        pending = ""
+        for chunk in chunks:
+            pending += decoder.decode(chunk)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                yield line + "\n"
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            yield pending
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise NodeError(f"input 'csv': malformed CSV at line {reader.line_num}: {exc}") from None
+
+
+@register("csv_insert_local_db", "Batch Insert (CSV)", "Data/Database/Insert",
+          "Streams an app CSV file into the table in chunks; every value is inserted as text.",
+          [EXEC_IN, DB_IN, inp("csv", "CSV", "Struct", options=ENFORCE, schema="FlowPath", description="The CSV file."),
+           inp("chunk_size", "Chunk Size", "Integer", default=10_000, description="Rows written per batch."),
+           inp("delimiter", "Delimiter", "String", default=",", description="The field separator (one character)."),
+           DONE_OUT])
+def csv_insert_local_db(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    local = open_table(ctx)
+    delimiter = as_str(ctx.get("delimiter"), "delimiter")
+    if len(delimiter) != 1:
+        raise NodeError("input 'delimiter' must be one character")
+    chunk_size = as_int(ctx.get("chunk_size"), "chunk_size")
+    if chunk_size < 1:
+        raise NodeError("input 'chunk_size' must be at least 1")
+    files = ctx.files
+    loc = files.locate(ctx.get("csv"), "csv")
+    if files.head(loc) is None:
+        raise NodeError(f"input 'csv': file not found: '{loc.rel}'")
+    records = _csv_records(files.chunks(loc), delimiter)
+    headers = next(records, None)
+    if headers is None:
+        raise NodeError(f"input 'csv': '{loc.rel}' is empty (it needs a header line)")
+    chunk: list[dict[str, str]] = []
+    for record in records:
+        if not record:
+            continue  # a blank line
+        chunk.append(dict(zip(headers, record)))
+        if len(chunk) == chunk_size:
+            ctx.checkpoint()
+            local.write(chunk, "csv")
+            chunk = []
+    if chunk:
+        local.write(chunk, "csv")
+    ctx.activate("exec_out")
+
+
 @register("upsert_local_db", "Upsert", "Data/Database/Insert",
           "Updates the row with the same ID, or inserts it when there is none.",
           [EXEC_IN, DB_IN, inp("id_row", "ID Column", "String", description="The column identifying a row."),
