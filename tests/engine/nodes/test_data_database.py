@@ -1,10 +1,12 @@
-"""The local database nodes (Data/Database) on real LanceDB in the app's storage folder."""
+# ruff: noqa: F811 - test arguments name the fixtures imported from data_testkit
+"""The local database nodes (Data/Database) on real LanceDB, in a local folder and in S3 (moto server)."""
 
 from __future__ import annotations
 
 import pytest
 
 from boardrun.engine.files import FileServices
+from data_testkit import files, moto_url, services, storage  # noqa: F401 - pytest fixtures
 from engine_testkit import BoardBuilder
 
 ROWS = [
@@ -13,10 +15,6 @@ ROWS = [
     {"id": 3, "text": "fresh bread from the oven", "kind": "food", "vector": [0.0, 0.0, 1.0]},
 ]
 
-
-@pytest.fixture
-def files(tmp_path):
-    return FileServices.local(tmp_path / "store", "app1", "user1")
 
 
 def run_steps(files, steps, table="docs", user_scoped=False, result=None):
@@ -151,11 +149,10 @@ def test_user_scoped_database_is_separate(files):
     assert run_steps(files, [("list_tables_db", {})], result="tables").result == []
 
 
-def test_another_app_cannot_open_the_database(tmp_path):
+def test_another_app_cannot_open_the_database(storage):
     """A board of app2 opening the same table name sees no rows of app1, and lists no tables of it."""
-    root = tmp_path / "store"
-    assert run_steps(FileServices.local(root, "app1", "u"), seeded()).status == "completed"
-    other = FileServices.local(root, "app2", "u")
+    assert run_steps(services(storage, "app1"), seeded()).status == "completed"
+    other = services(storage, "app2")
     result = run_steps(other, [("count_local_db", {})], result="count")
     assert result.status == "failed" and "does not exist" in result.error["message"]
     assert run_steps(other, [("list_tables_db", {})], result="tables").result == []
@@ -182,9 +179,9 @@ def test_bad_input_fails_the_node(files, steps, message):
     assert message in result.error["message"]
 
 
-def test_bad_table_name_and_missing_storage():
+def test_bad_table_name_and_missing_storage(tmp_path):
     """An unsafe table name is refused; a run without app storage fails clearly."""
-    result = run_steps(FileServices.local("/tmp/unused-root", "a", "u"), [], table="../x")
+    result = run_steps(FileServices.local(tmp_path, "a", "u"), [], table="../x")
     assert "not a table name" in result.error["message"]
     b = BoardBuilder()
     start = b.add("events_simple")

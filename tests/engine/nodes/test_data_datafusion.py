@@ -1,4 +1,6 @@
-"""The DataFusion SQL nodes (Data/DataFusion) on real DataFusion, with tables from the app's own files."""
+# ruff: noqa: F811 - test arguments name the fixtures imported from data_testkit
+"""The DataFusion SQL nodes (Data/DataFusion) on real DataFusion, with tables from the app's own files
+(in a local folder and in S3 on a moto server)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,19 @@ import json
 
 import pytest
 
-from boardrun.engine.files import FileServices, flow_path
+from boardrun.engine.files import flow_path
+from data_testkit import moto_url, services, storage  # noqa: F401 - pytest fixtures
 from engine_testkit import BoardBuilder, run_pure
 
 CSV = "city,amount,at\nBerlin,10,2026-01-01 10:15:00\nParis,5,2026-01-01 10:45:00\nBerlin,7,2026-01-01 11:05:00\n"
 
 
 @pytest.fixture
-def files(tmp_path):
-    services = FileServices.local(tmp_path / "store", "app1", "user1")
-    put(services, "sales/jan.csv", CSV.encode())
-    return services
+def files(storage):
+    """The app's file services, with sales/jan.csv in its storage folder."""
+    app = services(storage, "app1")
+    put(app, "sales/jan.csv", CSV.encode())
+    return app
 
 
 def put(files, path, data):
@@ -61,7 +65,7 @@ def test_mount_csv_and_query_gives_rows_and_flowlike_table(files):
     assert count.result == 2
 
 
-def test_mount_a_folder_json_and_parquet(files, tmp_path):
+def test_mount_a_folder_json_and_parquet(files):
     """A folder of CSV files is one table; newline-delimited JSON and Parquet files mount too."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -125,7 +129,7 @@ def test_time_aggregations(files):
     mount = ("df_mount_csv", {"path": storage_path("sales/jan.csv"), "table_name": "sales"})
     bins = run_session(files, [mount, ("df_time_bin_aggregation", {
         "source_table": "sales", "timestamp_column": "at", "interval": "hour", "value_columns": "amount",
-        "aggregations": "count,sum", "output_table": "hourly"}), ("df_sql_query", {"query": "SELECT * FROM hourly"})],
+        "aggregations": "count,sum", "output_table": "hourly"}), ("df_sql_query", {"query": "SELECT * FROM hourly ORDER BY time_bucket"})],
         result="rows")
     assert bins.status == "completed", bins.error
     assert [(r["amount_count"], r["amount_sum"]) for r in bins.result] == [(2, 15), (1, 7)]
@@ -196,11 +200,10 @@ def test_bad_input_fails_the_node(files, steps, message):
     assert message in result.error["message"]
 
 
-def test_another_apps_files_cannot_be_mounted(tmp_path):
+def test_another_apps_files_cannot_be_mounted(storage):
     """App2's board naming app1's CSV path mounts its own (missing) file, never app1's."""
-    root = tmp_path / "store"
-    put(FileServices.local(root, "app1", "u"), "secret.csv", b"a\n1\n")
-    other = FileServices.local(root, "app2", "u")
+    put(services(storage, "app1"), "secret.csv", b"a\n1\n")
+    other = services(storage, "app2")
     result = run_session(other, [("df_mount_csv", {"path": storage_path("secret.csv"), "table_name": "t"})])
     assert result.status == "failed" and "neither a file nor a folder" in result.error["message"]
 

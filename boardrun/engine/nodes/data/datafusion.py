@@ -161,9 +161,12 @@ def _mount(ctx: "NodeContext", register_fn: str, **options: Any) -> None:
     files = ctx.files
     loc = files.locate(ctx.get("path"), "path")
     uri = files.uri(loc)
+    is_file = files.head(loc) is not None
+    if not is_file and next(iter(loc.backend.walk(loc.base, loc.rel)), None) is None:
+        raise NodeError(f"input 'path': '{loc.rel}' is neither a file nor a folder of the app with files in it")
     s3 = s3_settings(loc)
     if s3 is not None:
-        if files.head(loc) is None:
+        if not is_file:
             uri += "/"  # a folder: DataFusion lists the objects under the prefix
         if s3.bucket not in sess.buckets:
             from datafusion.object_store import AmazonS3
@@ -171,22 +174,14 @@ def _mount(ctx: "NodeContext", register_fn: str, **options: Any) -> None:
             store = AmazonS3(bucket_name=s3.bucket, region=s3.region, access_key_id=s3.access_key,
                              secret_access_key=s3.secret_key, session_token=s3.token, endpoint=s3.endpoint,
                              allow_http=s3.allow_http)
-            sess.context.register_object_store(f"s3://{s3.bucket}", store)
+            sess.context.register_object_store("s3://", store, s3.bucket)
             sess.buckets.add(s3.bucket)
-    elif files.head(loc) is None and not _is_local_dir(uri):
-        raise NodeError(f"input 'path': '{loc.rel}' is neither a file nor a folder of the app")
     with df_errors(f"mounting '{loc.rel}' as '{name}'"):
         if sess.context.table_exist(name):
             sess.context.deregister_table(name)
         getattr(sess.context, register_fn)(name, uri, file_extension=f".{extension}" if extension else "",
                                            **options)
     ctx.activate("exec_out")
-
-
-def _is_local_dir(path: str) -> bool:
-    import os
-
-    return os.path.isdir(path)
 
 
 @register("df_mount_csv", "Mount CSV", CATEGORY,
