@@ -87,9 +87,12 @@ class Meta:
 # -- path text ----------------------------------------------------------------------------------
 
 def check_relative(path: str, what: str = "path") -> str:
-    """``path`` if it is a safe relative key ("" for the root); NodeError otherwise."""
+    """``path`` without a trailing '/' (a folder, as listings give them) if it is a safe relative key
+    ("" for the root); NodeError otherwise."""
     if not isinstance(path, str):
         raise NodeError(f"{what} must be a string")
+    if path.endswith("/") and path != "/":
+        path = path[:-1]
     if path == "":
         return path
     if path.startswith("/"):

@@ -1,1 +1,1 @@
-"""Data nodes: app files, the local database (LanceDB) and DataFusion SQL."""
+"""Nodes of the Data categories: app files, spreadsheets, the local database (LanceDB) and DataFusion SQL."""
