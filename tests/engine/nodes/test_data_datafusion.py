@@ -87,6 +87,30 @@ def test_mount_a_folder_json_and_parquet(files):
     assert result.result == [{"s": 4, "e": 3, "p": 6}]
 
 
+def test_lake_folders_of_parquet_and_json(files):
+    """Register Hive Parquet and Register Partitioned JSON read the matching files of a folder and of its
+    key=value partition folders (other sub-folders are ignored, as DataFusion does by default)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for part, values in (("year=2025", [1, 2]), ("year=2026", [3])):
+        buffer = pa.BufferOutputStream()
+        pq.write_table(pa.table({"x": values}), buffer)
+        put(files, f"lake/{part}/data.parquet", buffer.getvalue().to_pybytes())
+    put(files, "logs/1.ndjson", b'{"n": 5}\n')
+    put(files, "logs/day=2/2.ndjson", b'{"n": 6}\n')
+    put(files, "logs/day=2/skip.json", b'{"n": 100}\n')
+    put(files, "logs/other/ignored.ndjson", b'{"n": 1000}\n')
+    result = run_session(files, [
+        ("df_register_hive_parquet", {"path": storage_path("lake"), "table_name": "lake"}),
+        ("df_register_partitioned_json", {"path": storage_path("logs"), "table_name": "logs",
+                                          "file_extension": ".ndjson"}),
+        ("df_sql_query", {"query": "SELECT (SELECT SUM(x) FROM lake) AS p, (SELECT SUM(n) FROM logs) AS j"}),
+    ], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"p": 6, "j": 11}]
+
+
 def test_register_flowlike_table_and_tools(files):
     """A CSVTable on a pin becomes a typed table; List Tables, Describe Table and Execute SQL report on it."""
     table = {"headers": ["name", "score", "day"], "rows": [["a", "1.5", "2026-01-02"], ["b", 2, None]]}

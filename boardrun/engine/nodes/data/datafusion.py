@@ -152,12 +152,14 @@ def df_create_session(ctx: "NodeContext") -> None:
 
 # -- tables -------------------------------------------------------------------------------------
 
-def _mount(ctx: "NodeContext", register_fn: str, **options: Any) -> None:
+def _extension(ctx: "NodeContext") -> str:
+    return as_str(ctx.get("file_extension"), "file_extension").lstrip(".")
+
+
+def _mount(ctx: "NodeContext", register_fn: str, extension: str, **options: Any) -> None:
     """Register the app file or folder on ``path`` as a listing table of the session."""
-    ctx.deactivate("exec_out")
     sess = session(ctx)
     name = _table_name(ctx.get("table_name"))
-    extension = as_str(ctx.get("file_extension"), "file_extension").lstrip(".")
     files = ctx.files
     loc = files.locate(ctx.get("path"), "path")
     uri = files.uri(loc)
@@ -181,7 +183,6 @@ def _mount(ctx: "NodeContext", register_fn: str, **options: Any) -> None:
             sess.context.deregister_table(name)
         getattr(sess.context, register_fn)(name, uri, file_extension=f".{extension}" if extension else "",
                                            **options)
-    ctx.activate("exec_out")
 
 
 @register("df_mount_csv", "Mount CSV", CATEGORY,
@@ -193,10 +194,13 @@ def _mount(ctx: "NodeContext", register_fn: str, **options: Any) -> None:
                description="In a folder, only files with this extension are read."),
            DONE_OUT])
 def df_mount_csv(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
     delimiter = as_str(ctx.get("delimiter"), "delimiter") or ","
     if len(delimiter.encode("utf-8")) != 1:
         raise NodeError("input 'delimiter' must be one single-byte character")
-    _mount(ctx, "register_csv", has_header=as_bool(ctx.get("has_header"), "has_header"), delimiter=delimiter)
+    _mount(ctx, "register_csv", _extension(ctx), has_header=as_bool(ctx.get("has_header"), "has_header"),
+           delimiter=delimiter)
+    ctx.activate("exec_out")
 
 
 @register("df_mount_json", "Mount JSON", CATEGORY,
@@ -206,7 +210,9 @@ def df_mount_csv(ctx: "NodeContext") -> None:
                description="In a folder, only files with this extension are read."),
            DONE_OUT])
 def df_mount_json(ctx: "NodeContext") -> None:
-    _mount(ctx, "register_json")
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_json", _extension(ctx))
+    ctx.activate("exec_out")
 
 
 @register("df_mount_parquet", "Mount Parquet", CATEGORY,
@@ -216,7 +222,33 @@ def df_mount_json(ctx: "NodeContext") -> None:
                description="In a folder, only files with this extension are read."),
            DONE_OUT])
 def df_mount_parquet(ctx: "NodeContext") -> None:
-    _mount(ctx, "register_parquet")
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_parquet", _extension(ctx))
+    ctx.activate("exec_out")
+
+
+LAKE_SESSION_OUT = out("session_out", "Session", "Struct", schema=SESSION_SCHEMA, description="The same session.")
+
+
+@register("df_register_hive_parquet", "Register Hive Parquet", "Data/DataFusion/Lakes",
+          "Makes every .parquet file under an app folder (including sub-folders) one table of the session.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN, DONE_OUT, LAKE_SESSION_OUT])
+def df_register_hive_parquet(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_parquet", "parquet")
+    _finish(ctx, session_out=ctx.get("session"))
+
+
+@register("df_register_partitioned_json", "Register Partitioned JSON", "Data/DataFusion/Lakes",
+          "Makes every newline-delimited JSON file under an app folder (including sub-folders) one table.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN,
+           inp("file_extension", "File Extension", "String", default=".json",
+               description="Only files with this extension are read."),
+           DONE_OUT, LAKE_SESSION_OUT])
+def df_register_partitioned_json(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_json", _extension(ctx))
+    _finish(ctx, session_out=ctx.get("session"))
 
 
 def _register_arrow(sess: _Session, name: str, table: Any) -> None:
