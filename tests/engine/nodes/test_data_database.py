@@ -85,6 +85,15 @@ def test_vector_search_orders_by_cosine_distance(files):
     assert ids(filtered.result) == [3]
 
 
+def test_vector_search_with_a_vector_index(files):
+    """Build Index AUTO on the vector column builds a vector index; Vector Search still finds the nearest row."""
+    result = run_steps(files, seeded(("index_local_db", {"column": "vector"}),
+                                     ("vector_search_local_db", {"vector": [0.0, 0.0, 2.0], "limit": 1})),
+                       result="values")
+    assert result.status == "completed", result.error
+    assert ids(result.result) == [3]
+
+
 def test_full_text_and_hybrid_search_after_a_full_text_index(files):
     """With a FULL TEXT index, Full-Text Search finds the matching row and Hybrid Search ranks it first."""
     fts = run_steps(files, seeded(("index_local_db", {"column": "text", "type": "FULL TEXT"}),

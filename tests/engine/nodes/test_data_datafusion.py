@@ -205,6 +205,7 @@ def test_sessions_are_shared_by_name_within_a_run(files):
      "DDL not supported"),
     ([("df_sql_query", {"query": "COPY (SELECT 1) TO '/tmp/out.csv'"})], "not supported"),
     ([("df_sql_query", {"query": "SELECT * FROM '/etc/passwd'"})], "not found"),
+    ([("df_sql_query", {"query": "SET datafusion.execution.batch_size = 1"})], "Statement not supported"),
     ([("df_mount_csv", {"path": storage_path("missing.csv"), "table_name": "t"})], "neither a file nor a folder"),
     ([("df_mount_csv", {"path": storage_path("../../app2/files/storage/x.csv"), "table_name": "t"})], "'..'"),
     ([("df_mount_csv", {"path": {"path": "/etc", "store_ref": "file:///"}, "table_name": "t"})], "absolute"),
