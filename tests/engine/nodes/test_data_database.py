@@ -179,7 +179,8 @@ def test_another_app_cannot_open_the_database(storage):
     (seeded(("filter_delete_local_db", {"filter": ""})), "Purge deletes every row"),
     (seeded(("fts_search_local_db", {"search": "fox"})), "searching failed"),
     (seeded(("index_local_db", {"column": "missing"})), "no column 'missing'"),
-    (seeded(("list_local_db", {"limit": -1})), "must not be negative"),
+    (seeded(("list_local_db", {"limit": 0})), "'limit' must be at least 1"),
+    (seeded(("filter_local_db", {"offset": -1})), "'offset' must not be negative"),
 ])
 def test_bad_input_fails_the_node(files, steps, message):
     """Missing tables, wrong vector dimensions, bad filters and bad rows fail with node_error and a clear message."""

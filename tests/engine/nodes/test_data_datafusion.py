@@ -63,6 +63,9 @@ def test_mount_csv_and_query_gives_rows_and_flowlike_table(files):
     assert table == {"headers": ["city", "total"], "rows": [["Berlin", 17], ["Paris", 5]], "source": None}
     count = run_session(files, [MOUNT_CSV, query], result="row_count")
     assert count.result == 2
+    empty = run_session(files, [MOUNT_CSV, ("df_sql_query", {"query": "SELECT city FROM sales WHERE amount > 99"})],
+                        result="table")
+    assert empty.result == {"headers": ["city"], "rows": [], "source": None}
 
 
 def test_mount_a_folder_json_and_parquet(files):

@@ -50,10 +50,9 @@ class LocalTable:
         self.connection = connection
         self.name = name
         self.table: Any = None
-        if name:
-            with lance_errors("opening the table"):
-                if name in table_names(connection):
-                    self.table = connection.open_table(name)
+        with lance_errors("opening the table"):
+            if name in table_names(connection):
+                self.table = connection.open_table(name)
 
     def require(self) -> Any:
         if self.table is None:
@@ -123,8 +122,10 @@ def open_table(ctx: "NodeContext") -> LocalTable:
 
 def _limit_offset(ctx: "NodeContext") -> tuple[int, int]:
     limit, offset = as_int(ctx.get("limit"), "limit"), as_int(ctx.get("offset"), "offset")
-    if limit < 0 or offset < 0:
-        raise NodeError("limit and offset must not be negative")
+    if limit < 1:
+        raise NodeError("input 'limit' must be at least 1")
+    if offset < 0:
+        raise NodeError("input 'offset' must not be negative")
     return limit, offset
 
 
