@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
-from boardrun.engine.files import flow_path
+from boardrun.engine.files import FileServices, flow_path
 from data_testkit import moto_url, services, storage  # noqa: F401 - pytest fixtures
 from engine_testkit import BoardBuilder, run_pure
 
@@ -31,7 +32,7 @@ def storage_path(path):
     return flow_path("dirs__storage", path)
 
 
-def run_session(files, steps, result=None, session_name="default"):
+def run_session(files, steps, result=None, session_name="default", **run_kwargs):
     """Create a session, run ``steps`` ((node, defaults)) on it in order, return ``result`` of the last step."""
     b = BoardBuilder()
     start = b.add("events_simple")
@@ -47,7 +48,7 @@ def run_session(files, steps, result=None, session_name="default"):
         ret = b.add("events_generic_return_result")
         b.connect(previous, "exec_out", ret, "exec_in")
         b.connect(previous, result, ret, "response")
-    return b.run(start, files=files)
+    return b.run(start, files=files, **run_kwargs)
 
 
 MOUNT_CSV = ("df_mount_csv", {"path": storage_path("sales/jan.csv"), "table_name": "sales"})
@@ -253,3 +254,72 @@ def test_results_are_capped(files, monkeypatch):
     result = run_session(files, [MOUNT_CSV, ("df_sql_query", {"query": "SELECT * FROM sales"})])
     assert "more than 2 rows" in result.error["message"]
     assert json.dumps(result.to_dict())  # the failed run is still plain JSON
+
+
+@pytest.fixture
+def pg_table(postgres_database):
+    """A table with three rows in the test PostgreSQL database; (database, user, table)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_database)
+    table = f"df_sales_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=url.host, port=url.port, dbname=url.database, user=url.username,
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{table}" (id int, city text, amount numeric(6,2), at timestamp)')
+        conn.execute(f"""INSERT INTO "{table}" VALUES (1, 'Berlin', 10.50, '2026-01-01 10:00'),
+                         (2, 'Paris', 5, '2026-01-01 11:00'), (3, 'Berlin', 7.25, NULL)""")
+    yield url.database, url.username, table
+    with psycopg.connect(host=url.host, port=url.port, dbname=url.database, user=url.username,
+                         autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{table}"')
+
+
+def pg_steps(database, user, table, **overrides):
+    register = {"host": "127.0.0.1", "port": 5432, "database": database, "username": user, "password": "",
+                "source_table": table, "table_name": "pg", "ssl_mode": "disable", **overrides}
+    return [("df_register_postgres", register)]
+
+
+def services_local(root):
+    return FileServices.local(root, "app1", "user1")
+
+
+def run_pg(files, steps, result=None):
+    """run_session with private addresses allowed (the test server is on 127.0.0.1)."""
+    from boardrun.engine import EgressPolicy
+
+    return run_session(files, steps, result=result, egress=EgressPolicy(allow_private=True))
+
+
+def test_register_postgres_reads_a_table(tmp_path, pg_table):
+    """A PostgreSQL table on 127.0.0.1 is registered and answers SQL, numerics and timestamps included."""
+    database, user, table = pg_table
+    files = services_local(tmp_path)
+    query = ("df_sql_query", {"query": "SELECT city, SUM(amount) AS total, MAX(at) AS last FROM pg "
+                                       "GROUP BY city ORDER BY city"})
+    result = run_pg(files, [*pg_steps(database, user, table), query], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"city": "Berlin", "total": "17.75", "last": "2026-01-01T10:00:00"},
+                             {"city": "Paris", "total": "5.00", "last": "2026-01-01T11:00:00"}]
+    url = run_pg(files, pg_steps(database, user, table, password="s3cret"), result="connection_url").result
+    assert url == f"postgresql://{user}:****@127.0.0.1:5432/{database}?sslmode=disable"
+
+
+def test_register_postgres_refusals(tmp_path, pg_table):
+    """Private addresses need the egress setting; unknown tables, writing and bad SSL modes fail the node."""
+    database, user, table = pg_table
+    files = services_local(tmp_path)
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    sess = b.add("df_create_session")
+    reg = b.add("df_register_postgres", **pg_steps(database, user, table)[0][1])
+    b.chain(start, sess, reg)
+    b.connect(sess, "session", reg, "session")
+    assert "egress refused" in b.run(start, files=files).error["message"]
+    for overrides, message in (({"source_table": "nope"}, 'relation "public.nope" does not exist'),
+                               ({"readonly": False}, "leave Read Only on"),
+                               ({"ssl_mode": "sometimes"}, "is not one of"),
+                               ({"port": 0}, "port must be an integer")):
+        result = run_pg(files, pg_steps(database, user, table, **overrides))
+        assert result.status == "failed" and message in result.error["message"], (overrides, result.error)

@@ -608,3 +608,74 @@ def df_window_aggregation(ctx: "NodeContext") -> None:
     ctx.set("sql", sql)
     result = run_sql(ctx, sess, sql)
     _finish(ctx, session_out=ctx.get("session"), results=table_rows(result))
+
+
+# -- outside databases ------------------------------------------------------------------------------
+
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@register("df_register_postgres", "Register PostgreSQL", "Data/DataFusion/Databases",
+          "Reads a PostgreSQL table into the session (its rows as they are now), through the egress policy.",
+          [EXEC_IN, SESSION_IN,
+           inp("host", "Host", "String", default="localhost", description="The server's host name or address."),
+           inp("port", "Port", "Integer", default=5432, description="The server's port."),
+           inp("database", "Database", "String", description="The database to read."),
+           inp("username", "Username", "String", description="The user to sign in as."),
+           inp("password", "Password", "String", description="The user's password."),
+           inp("schema", "Schema", "String", default="public", description="The schema of the table."),
+           inp("source_table", "Source Table", "String", description="The table to read."),
+           TABLE_NAME_IN,
+           inp("ssl_mode", "SSL Mode", "String", default="prefer", description="libpq's sslmode."),
+           inp("readonly", "Read Only", "Boolean", default=True,
+               description="Must stay on: the session's SQL cannot write."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("connection_url", "Connection URL", "String", description="The server, without the password.")])
+def df_register_postgres(ctx: "NodeContext") -> None:
+    import psycopg
+    import pyarrow as pa
+    from psycopg import sql
+
+    from ... import http_egress
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    host = as_str(ctx.get("host"), "host")
+    port = http_egress.check_port(as_int(ctx.get("port"), "port"))
+    database, username = as_str(ctx.get("database"), "database"), as_str(ctx.get("username"), "username")
+    schema, source = as_str(ctx.get("schema"), "schema"), as_str(ctx.get("source_table"), "source_table")
+    name = _table_name(ctx.get("table_name"))
+    ssl_mode = as_str(ctx.get("ssl_mode"), "ssl_mode")
+    if ssl_mode not in _SSL_MODES:
+        raise NodeError(f"input 'ssl_mode': '{ssl_mode}' is not one of {', '.join(_SSL_MODES)}")
+    if not as_bool(ctx.get("readonly"), "readonly"):
+        raise NodeError("input 'readonly': writing to PostgreSQL through a session is not supported (SQL here "
+                        "cannot insert or update); leave Read Only on")
+    if not source:
+        raise NodeError("input 'source_table' is empty")
+    url = f"postgresql://{username}:****@{host}:{port}/{database}?sslmode={ssl_mode}"
+    address = http_egress.resolve_checked(host, port, ctx.egress)
+    seconds = max(1, int(min(30.0, ctx.time_left())))
+    try:
+        # host stays the name (TLS checks it); hostaddr pins the connection to the checked address
+        with psycopg.connect(host=host, hostaddr=address, port=port, dbname=database, user=username,
+                             password=as_str(ctx.get("password"), "password"), sslmode=ssl_mode,
+                             connect_timeout=seconds, options=f"-c statement_timeout={seconds * 1000}",
+                             application_name="boardrun") as conn:
+            conn.read_only = True
+            with conn.cursor() as cursor:
+                cursor.execute(sql.SQL("SELECT * FROM {}.{} LIMIT %s").format(
+                    sql.Identifier(schema), sql.Identifier(source)), (MAX_ROWS + 1,))
+                columns = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+    except psycopg.Error as exc:
+        raise NodeError(f"PostgreSQL: reading {schema}.{source} failed: {str(exc).strip()}") from None
+    if len(rows) > MAX_ROWS:
+        raise NodeError(f"{schema}.{source} has more than {MAX_ROWS} rows: too many to register in a session")
+    try:
+        table = pa.Table.from_pylist([dict(zip(columns, row)) for row in rows]) if rows else pa.table(
+            {c: pa.array([], type=pa.string()) for c in columns})
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise NodeError(f"PostgreSQL: the rows of {schema}.{source} do not convert to Arrow: {exc}") from None
+    _register_arrow(sess, name, table)
+    _finish(ctx, session_out=ctx.get("session"), connection_url=url)
