@@ -151,6 +151,23 @@ def test_csv_insert_bad_files(files, body, message):
     assert "file not found" in missing.error["message"]
 
 
+def test_a_table_created_by_another_opener_is_found(files):
+    """Two openers of one missing table: after the first creates it, the second reads it and adds to it."""
+    from boardrun.engine.nodes.data.database import LocalTable, connect
+
+    class Ctx:  # what connect() reads of a node's context: the run's file services
+        def __init__(self, files):
+            self.files = files
+
+    first, second = LocalTable(connect(Ctx(files), False), "docs"), LocalTable(connect(Ctx(files), False), "docs")
+    first.write(ROWS[:1], "value")
+    assert second.require().count_rows() == 1
+    other = LocalTable(connect(Ctx(files), False), "fresh")
+    LocalTable(connect(Ctx(files), False), "fresh").write(ROWS[:1], "value")
+    other.write(ROWS[1:], "value")  # its create finds the table made meanwhile and appends
+    assert other.require().count_rows() == 3
+
+
 def test_user_scoped_database_is_separate(files):
     """A user-scoped table lives in the user's folder: the app's database does not list it."""
     assert run_steps(files, seeded(), table="mine", user_scoped=True).status == "completed"

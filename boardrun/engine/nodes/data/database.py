@@ -50,21 +50,37 @@ class LocalTable:
         self.connection = connection
         self.name = name
         self.table: Any = None
+        self._find()
+
+    def _find(self) -> None:
         with lance_errors("opening the table"):
-            if name in table_names(connection):
-                self.table = connection.open_table(name)
+            if self.name in table_names(self.connection):
+                self.table = self.connection.open_table(self.name)
 
     def require(self) -> Any:
+        if self.table is None:
+            self._find()  # another run may have created it since this one opened the database
         if self.table is None:
             raise NodeError(f"table '{self.name}' does not exist in this database yet: insert rows first")
         return self.table
 
+    def _create(self, data: Any) -> bool:
+        """Create the table from ``data`` unless it exists; True when it was created (with the rows)."""
+        if self.table is not None:
+            return False
+        try:
+            self.table = self.connection.create_table(self.name, data)
+            return True
+        except ValueError as exc:
+            if "already exists" not in str(exc):
+                raise
+        self.table = self.connection.open_table(self.name)  # a concurrent run created it first
+        return False
+
     def write(self, rows: list[Any], pin: str) -> None:
         data = rows_to_table(rows, pin)
         with lance_errors("writing the rows"):
-            if self.table is None:
-                self.table = self.connection.create_table(self.name, data)
-            else:
+            if not self._create(data):
                 self.table.add(data)
 
     def upsert(self, rows: list[Any], id_column: str, pin: str) -> None:
@@ -74,9 +90,7 @@ class LocalTable:
         if id_column not in data.column_names:
             raise NodeError(f"input '{pin}': the rows have no '{id_column}' column (the ID column)")
         with lance_errors("upserting the rows"):
-            if self.table is None:
-                self.table = self.connection.create_table(self.name, data)
-            else:
+            if not self._create(data):
                 (self.table.merge_insert(id_column).when_matched_update_all()
                  .when_not_matched_insert_all().execute(data))
 
