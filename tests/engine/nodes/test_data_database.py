@@ -168,6 +168,35 @@ def test_a_table_created_by_another_opener_is_found(files):
     assert other.require().count_rows() == 3
 
 
+def test_tdms_insert_loads_groups_and_channels(files, tmp_path):
+    """A TDMS file becomes rows per group and sample index, channels as typed columns, short channels padded."""
+    import numpy as np
+    from nptdms import ChannelObject, TdmsWriter
+
+    from boardrun.engine.files import flow_path
+
+    source = tmp_path / "m.tdms"
+    with TdmsWriter(str(source)) as writer:
+        writer.write_segment([ChannelObject("run", "volts", np.array([1.5, 2.5, 3.5])),
+                              ChannelObject("run", "count", np.array([1, 2], dtype=np.int32)),
+                              ChannelObject("run", "at", np.array([np.datetime64("2026-01-01T00:00:00.5")]))])
+    files.write(files.locate(flow_path("dirs__storage", "m.tdms"), "p"), source.read_bytes())
+    result = run_steps(files, [("tdms_insert_local_db", {"tdms_path": flow_path("dirs__storage", "m.tdms"),
+                                                         "chunk_size": 2}),
+                               ("list_local_db", {"limit": 10})], result="values")
+    assert result.status == "completed", result.error
+    assert result.result == [
+        {"_group": "run", "volts": 1.5, "count": 1, "at": "2026-01-01T00:00:00.500000"},
+        {"_group": "run", "volts": 2.5, "count": 2, "at": None},
+        {"_group": "run", "volts": 3.5, "count": None, "at": None},
+    ]
+    schema = run_steps(files, [("schema_local_db", {})], result="schema").result
+    assert {f["name"]: f["data_type"] for f in schema["fields"]}["count"] == "int32"
+    files.write(files.locate(flow_path("dirs__storage", "bad.tdms"), "p"), b"not a tdms file at all")
+    bad = run_steps(files, [("tdms_insert_local_db", {"tdms_path": flow_path("dirs__storage", "bad.tdms")})])
+    assert bad.status == "failed" and "not a readable TDMS file" in bad.error["message"]
+
+
 def test_user_scoped_database_is_separate(files):
     """A user-scoped table lives in the user's folder: the app's database does not list it."""
     assert run_steps(files, seeded(), table="mine", user_scoped=True).status == "completed"

@@ -78,7 +78,9 @@ class LocalTable:
         return False
 
     def write(self, rows: list[Any], pin: str) -> None:
-        data = rows_to_table(rows, pin)
+        self.write_arrow(rows_to_table(rows, pin))
+
+    def write_arrow(self, data: Any) -> None:
         with lance_errors("writing the rows"):
             if not self._create(data):
                 self.table.add(data)
@@ -288,6 +290,106 @@ def csv_insert_local_db(ctx: "NodeContext") -> None:
             chunk = []
     if chunk:
         local.write(chunk, "csv")
+    ctx.activate("exec_out")
+
+
+TDMS_MAX_CHUNK = 20_000
+
+
+def _tdms_arrow_type(data_type: Any) -> Any:
+    """The Arrow type a TDMS channel's values get (timestamps as ISO text, as Flow-Like); None if unsupported."""
+    import pyarrow as pa
+    from nptdms import types as t
+
+    return {t.DoubleFloat: pa.float64(), t.SingleFloat: pa.float32(), t.Int8: pa.int8(), t.Int16: pa.int16(),
+            t.Int32: pa.int32(), t.Int64: pa.int64(), t.Uint8: pa.uint8(), t.Uint16: pa.uint16(),
+            t.Uint32: pa.uint32(), t.Uint64: pa.uint64(), t.Boolean: pa.bool_(), t.TimeStamp: pa.string(),
+            t.String: pa.string()}.get(data_type)
+
+
+def _tdms_column(channel: Any, arrow_type: Any, start: int, stop: int) -> Any:
+    """Values ``start..stop`` of a channel, padded with nulls where the channel is shorter."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = channel[start:min(stop, len(channel))] if start < len(channel) else []
+    if len(values) and np.issubdtype(np.asarray(values).dtype, np.datetime64):
+        values = np.datetime_as_string(values, unit="us")
+    if pa.types.is_string(arrow_type):
+        values = [str(v) for v in values]
+    column = pa.array(values, type=arrow_type)
+    missing = (stop - start) - len(column)
+    return pa.concat_arrays([column, pa.nulls(missing, arrow_type)]) if missing else column
+
+
+@contextlib.contextmanager
+def _local_copy(ctx: "NodeContext", loc: Any) -> Iterator[str]:
+    """A local file path of ``loc``: the file itself in a local folder, a capped temporary copy from S3."""
+    import tempfile
+
+    files = ctx.files
+    meta = files.head(loc)
+    if meta is None:
+        raise NodeError(f"input 'tdms_path': file not found: '{loc.rel}'")
+    if s3_settings(loc) is None:
+        yield files.uri(loc)
+        return
+    if meta.size > files.config.max_bytes:
+        raise NodeError(f"input 'tdms_path': '{loc.rel}' is {meta.size} bytes, more than the "
+                        f"{files.config.max_bytes} a node may read (ENGINE_FILES_MAX_BYTES)")
+    with tempfile.NamedTemporaryFile(suffix=".tdms") as copy:
+        for chunk in files.chunks(loc):
+            copy.write(chunk)
+        copy.flush()
+        yield copy.name
+
+
+@register("tdms_insert_local_db", "Batch Insert (TDMS)", "Data/Database/Insert",
+          "Loads a LabVIEW TDMS measurement file: one row per sample index and group, one column per channel.",
+          [EXEC_IN, DB_IN, inp("tdms_path", "TDMS File", "Struct", options=ENFORCE, schema="FlowPath",
+                               description="The TDMS file in one of the app's folders."),
+           inp("chunk_size", "Chunk Size", "Integer", default=10_000,
+               description=f"Rows written per batch (at most {TDMS_MAX_CHUNK})."),
+           out("exec_out", "Done", "Execution")])
+def tdms_insert_local_db(ctx: "NodeContext") -> None:
+    import pyarrow as pa
+    from nptdms import TdmsFile
+
+    ctx.deactivate("exec_out")
+    local = open_table(ctx)
+    requested = as_int(ctx.get("chunk_size"), "chunk_size")
+    chunk_size = min(max(requested, 1), TDMS_MAX_CHUNK)
+    if requested > TDMS_MAX_CHUNK:
+        ctx.log("Warn", f"TDMS chunk_size={requested} is above {TDMS_MAX_CHUNK}; using {TDMS_MAX_CHUNK}")
+    loc = ctx.files.locate(ctx.get("tdms_path"), "tdms_path")
+    if ctx.files.head(loc) is not None and ctx.files.read_range(loc, 0, 4) != b"TDSm":
+        # npTDMS reads a file without TDMS segments as an empty one; Flow-Like's parser refuses it
+        raise NodeError(f"input 'tdms_path': '{loc.rel}' is not a readable TDMS file (no TDMS lead-in)")
+    total = 0
+    with _local_copy(ctx, loc) as path:
+        try:
+            tdms = TdmsFile.open(path)
+        except Exception as exc:  # noqa: BLE001 - npTDMS raises many kinds for a file that is not TDMS
+            raise NodeError(f"input 'tdms_path': '{loc.rel}' is not a readable TDMS file: {exc}") from None
+        with tdms:
+            for group in tdms.groups():
+                channels = [(c, _tdms_arrow_type(c.data_type)) for c in group.channels()]
+                supported = [(c, kind) for c, kind in channels if kind is not None]
+                if len(supported) < len(channels):
+                    ctx.log("Warn", f"Skipping {len(channels) - len(supported)} unsupported TDMS channel(s) "
+                                    f"in group '{group.name}'")
+                rows = max((len(c) for c, _ in supported), default=0)
+                for start in range(0, rows, chunk_size):
+                    ctx.checkpoint()
+                    stop = min(start + chunk_size, rows)
+                    try:
+                        columns = [pa.array([group.name] * (stop - start), type=pa.string())]
+                        columns += [_tdms_column(c, kind, start, stop) for c, kind in supported]
+                    except Exception as exc:  # noqa: BLE001 - a damaged segment fails while reading
+                        raise NodeError(f"input 'tdms_path': reading group '{group.name}' failed: {exc}") from None
+                    local.write_arrow(pa.Table.from_arrays(columns, names=["_group", *(c.name for c, _ in supported)]))
+                    total += stop - start
+    ctx.log("Info", f"TDMS insert complete: {total} total rows")
     ctx.activate("exec_out")
 
 
