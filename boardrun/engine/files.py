@@ -46,6 +46,7 @@ SCOPE_USER = "dirs__user"
 SCOPE_CACHE = "dirs__cache"
 SCOPE_CACHE_USER = "dirs__cache_user"
 VIRTUAL_PREFIX = "virtual_dir_"
+EXTERNAL_PREFIX = "external_s3_"
 _USER_SCOPES = (SCOPE_USER, SCOPE_CACHE_USER)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._=-]{1,128}$")
 _CHUNK = 1024 * 1024
@@ -57,22 +58,26 @@ class FilesConfig:
 
     ``max_bytes``: the largest file a node reads into memory or writes (pins carry whole values).
     ``max_list``: the most entries one listing returns. ``virtual_max_bytes``: the total a run may
-    keep in its virtual (in-memory) folders.
+    keep in its virtual (in-memory) folders. ``allow_external_s3``: whether boards may open S3
+    buckets of their own with credentials they supply (the S3 Directory nodes).
     """
 
     max_bytes: int = 64 * 1024 * 1024
     max_list: int = 10_000
     virtual_max_bytes: int = 64 * 1024 * 1024
+    allow_external_s3: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "FilesConfig":
-        """Read ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST and ENGINE_FILES_VIRTUAL_MAX_BYTES."""
+        """Read ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST, ENGINE_FILES_VIRTUAL_MAX_BYTES and
+        ENGINE_FILES_ALLOW_EXTERNAL_S3."""
         env = os.environ if environ is None else environ
         base = cls()
         return cls(
             max_bytes=int(env.get("ENGINE_FILES_MAX_BYTES", base.max_bytes)),
             max_list=int(env.get("ENGINE_FILES_MAX_LIST", base.max_list)),
             virtual_max_bytes=int(env.get("ENGINE_FILES_VIRTUAL_MAX_BYTES", base.virtual_max_bytes)),
+            allow_external_s3=env.get("ENGINE_FILES_ALLOW_EXTERNAL_S3", "false").strip().lower() in ("1", "true", "yes", "on"),
         )
 
 
@@ -339,8 +344,10 @@ class _S3Backend(_Backend):
         self._call(self.client.delete_object, Key=self.key(base, rel))
 
     def walk(self, base, rel):
-        scope = self.key(base, "") + "/"
-        prefix = self.key(base, rel) + "/"
+        scope = self.key(base, "")
+        scope = scope + "/" if scope else ""
+        prefix = self.key(base, rel)
+        prefix = prefix + "/" if prefix else ""
         token = None
         while True:
             kwargs: dict[str, Any] = {"Prefix": prefix}
@@ -453,6 +460,7 @@ class FileServices:
         self._app = f"apps/{_segment_for_id(app_id)}/files"
         self._user = _segment_for_id(user_id) if user_id else None
         self._memory: _MemoryBackend | None = None
+        self._external: dict[str, tuple[_Backend, str]] = {}
 
     @classmethod
     def from_storage(cls, storage: "Storage", app_id: str, user_id: str | None,
@@ -500,9 +508,28 @@ class FileServices:
             raise NodeError("the virtual folder's name must be a string")
         return flow_path(VIRTUAL_PREFIX + name, "")
 
+    def add_external_s3(self, client: Any, bucket: str, prefix: str) -> dict[str, Any]:
+        """Register a bucket a board opened with its own credentials; returns a FlowPath to its prefix.
+
+        The store lives only in this run (its credentials never reach a pin: the FlowPath names it
+        by a random id), and paths stay inside ``prefix``.
+        """
+        import uuid
+
+        if not self.config.allow_external_s3:
+            raise NodeError("external S3 stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
+        store_ref = f"{EXTERNAL_PREFIX}{uuid.uuid4().hex}"
+        self._external[store_ref] = (_S3Backend(client, bucket), check_relative(prefix, "input 'prefix'"))
+        return flow_path(store_ref, "")
+
     def locate(self, value: Any, pin: str) -> Location:
         """Where the FlowPath ``value`` (read from input ``pin``) points; NodeError for anything unsafe."""
         store_ref, rel = parse_flow_path(value, pin)
+        if store_ref.startswith(EXTERNAL_PREFIX):
+            found = self._external.get(store_ref)
+            if found is None:
+                raise NodeError(f"no external store '{store_ref}' in this run (stores live only in the run that opened them)")
+            return Location(found[0], store_ref, found[1], rel)
         if store_ref.startswith(VIRTUAL_PREFIX):
             if self._memory is None:
                 self._memory = _MemoryBackend(self.config.virtual_max_bytes)
@@ -513,7 +540,7 @@ class FileServices:
 
     def for_run(self) -> "FileServices":
         """The same folders with virtual folders of their own: each run starts with none."""
-        return FileServices(self.backend, self.app_id, self.user_id, self.config)
+        return FileServices(self.backend, self.app_id, self.user_id, self.config)  # no virtual or external stores
 
     # -- operations ---------------------------------------------------------------------------
     def _cap(self, size: int, loc: Location) -> None:
