@@ -8,23 +8,12 @@ import pytest
 from moto import mock_aws
 
 from boardrun.engine.files import FileServices, flow_path
-from boardrun.storage import storage_from_url
 from engine_testkit import BoardBuilder, run_pure
+import files_testkit
+
+storage = files_testkit.storage  # the local-folder / moto-S3 fixture, used by name
 
 STORAGE = "dirs__storage"
-
-
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path, monkeypatch):
-    if request.param == "local":
-        yield storage_from_url(f"file://{tmp_path / 'store'}")
-        return
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="boards")
-        yield storage_from_url("s3://boards/prefix")
 
 
 @pytest.fixture
