@@ -321,3 +321,15 @@ def test_external_store_paths_do_not_outlive_their_run(tmp_path):
     """A FlowPath naming an external store opened by another run fails clearly."""
     path = {"path": "x", "store_ref": "external_s3_0123", "cache_store_ref": None}
     fails(run_steps(FileServices.local(tmp_path, "a", "u"), [("read_to_string", {"path": path})]), "no external store")
+
+
+def test_byte_outputs_respect_the_array_limit(files):
+    """Reading more bytes than the run's max_array_length fails instead of building a huge array."""
+    from boardrun.engine import RunLimits
+
+    steps = [("write_string", {"path": p("big.txt"), "content": "x" * 11}), ("path_get", {"path": p("big.txt")})]
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    ids = [b.add(name, **inputs) for name, inputs in steps]
+    b.chain(start, *ids)
+    fails(b.run(start, files=files, limits=RunLimits(max_array_length=10)), "more than the limit of 10")

@@ -15,6 +15,7 @@ from ...errors import NodeError
 from ...files import (SCOPE_CACHE, SCOPE_CACHE_USER, SCOPE_STORAGE, SCOPE_UPLOAD, SCOPE_USER, check_relative, flow_path,
                       join, parse_flow_path)
 from ...registry import inp, out, register
+from ..utils._collections import check_length
 from ..utils.datetime import Instant
 
 if TYPE_CHECKING:
@@ -45,6 +46,12 @@ def _exec_out(friendly: str = "Output", name: str = "exec_out"):
 
 def _locate(ctx: NodeContext, pin: str) -> Location:
     return ctx.files.locate(ctx.get(pin), pin)
+
+
+def byte_array(ctx: NodeContext, data: bytes) -> list[int]:
+    """Bytes as a Byte array pin value, within the run's array length limit (one element per byte)."""
+    check_length(ctx, len(data))
+    return list(data)
 
 
 def as_bytes(value: Any, pin: str) -> bytes:
@@ -117,7 +124,7 @@ def read_to_string(ctx: NodeContext) -> None:
           [_exec_in(), _path_in(), _exec_out(), out("content", "Content", "Byte", "Array", description="The bytes.")])
 def read_to_bytes(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
-    ctx.set("content", list(ctx.files.read(_locate(ctx, "path"))))
+    ctx.set("content", byte_array(ctx, ctx.files.read(_locate(ctx, "path"))))
     ctx.activate("exec_out")
 
 
@@ -157,7 +164,7 @@ def path_exists(ctx: NodeContext) -> None:
           [_exec_in(), _path_in(), _exec_out(), out("bytes", "Bytes", "Byte", "Array", description="The bytes.")])
 def path_get(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
-    ctx.set("bytes", list(ctx.files.read(_locate(ctx, "path"))))
+    ctx.set("bytes", byte_array(ctx, ctx.files.read(_locate(ctx, "path"))))
     ctx.activate("exec_out")
 
 
@@ -179,7 +186,7 @@ def path_get_range(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     loc = _locate(ctx, "path")
     start, end = as_int(ctx.get("from"), "from"), as_int(ctx.get("to"), "to")
-    ctx.set("bytes", list(ctx.files.read_range(loc, start, end)))
+    ctx.set("bytes", byte_array(ctx, ctx.files.read_range(loc, start, end)))
     ctx.activate("exec_out")
 
 
