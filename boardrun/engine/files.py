@@ -675,3 +675,24 @@ class FileServices:
         if isinstance(backend, _S3Backend):
             return f"s3://{backend.bucket}/{backend.key(loc.base, loc.rel)}"
         raise NodeError("a virtual (in-memory) folder cannot be opened by this node: use a storage folder")
+
+    def storage_options(self, loc: Location) -> dict[str, str]:
+        """Object-store settings for :meth:`uri` (the ``storage_options`` LanceDB and DataFusion take):
+        none for a local path; the S3 client's endpoint, region and credentials for an s3:// URL."""
+        backend = loc.backend
+        if not isinstance(backend, _S3Backend):
+            return {}
+        meta = backend.client.meta
+        options = {"region": meta.region_name or "us-east-1"}
+        endpoint = meta.endpoint_url
+        if endpoint and not re.match(r"^https://s3[.-]([a-z0-9-]+[.])?amazonaws[.]com", endpoint):
+            options["endpoint"] = endpoint  # a MinIO/R2/moto endpoint, not AWS's own
+            options["allow_http"] = "true" if endpoint.startswith("http://") else "false"
+        credentials = backend.client._request_signer._credentials  # botocore keeps no public accessor
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            options["aws_access_key_id"] = frozen.access_key
+            options["aws_secret_access_key"] = frozen.secret_key
+            if frozen.token:
+                options["aws_session_token"] = frozen.token
+        return options

@@ -184,6 +184,17 @@ def test_uri_points_inside_the_scope(storage):
         assert uri == os.path.join(storage.root, "apps/app1/files/storage/db/t.lance")
 
 
+def test_storage_options_describe_the_s3_client(storage):
+    """For S3 paths the options carry the client's region and keys (what LanceDB/DataFusion need); none locally."""
+    files = services(storage)
+    options = files.storage_options(files.locate(flow_path("dirs__storage", "db"), "path"))
+    if storage.__class__.__name__ == "S3Storage":
+        assert options["region"] == "us-east-1" and "endpoint" not in options  # AWS itself
+        assert options["aws_access_key_id"] and options["aws_secret_access_key"]  # moto swaps in its own keys
+    else:
+        assert options == {}
+
+
 def test_signed_urls_only_on_s3(storage):
     """On S3 a presigned URL names the object's full key; the local folder refuses clearly."""
     files = services(storage)
