@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,24 +149,33 @@ def _digest_bytes(data: bytes) -> str:
 
 def _segment_for_id(value: str) -> str:
     """An app or user id as one key segment: itself when it is plain, else a digest (never ambiguous)."""
-    if _SAFE_ID.match(value) and value not in (".", ".."):
+    if _SAFE_ID.match(value) and value not in (".", "..") and not value.startswith("h-"):
         return value
     return "h-" + _digest(value)[:40]
 
 
 # -- backends -----------------------------------------------------------------------------------
 
-class _Backend:
-    """Objects under one root; ``base`` is the scope's prefix, ``rel`` the checked path inside it."""
+class _Backend(ABC):
+    """Objects under one root; ``base`` is the scope's prefix, ``rel`` the checked path inside it.
 
-    kind = ""
+    ``get``/``stream``/``copy_within`` raise _NotFound for a missing file; ``walk`` yields the
+    scope-relative paths of every file under ``rel``.
+    """
 
+    @abstractmethod
     def get(self, base: str, rel: str, start: int | None = None, end: int | None = None) -> bytes: ...
+    @abstractmethod
     def head(self, base: str, rel: str) -> Meta | None: ...
+    @abstractmethod
     def put(self, base: str, rel: str, data: bytes) -> None: ...
+    @abstractmethod
     def delete(self, base: str, rel: str) -> None: ...
+    @abstractmethod
     def walk(self, base: str, rel: str) -> Iterator[str]: ...
+    @abstractmethod
     def copy_within(self, base: str, src: str, dst_base: str, dst: str) -> None: ...
+    @abstractmethod
     def stream(self, base: str, rel: str) -> Iterator[bytes]: ...
 
 
@@ -174,13 +184,8 @@ class _NotFound(Exception):
 
 
 class _LocalBackend(_Backend):
-    kind = "local"
-
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
-
-    def scope_dir(self, base: str) -> Path:
-        return self.root / base
 
     def _fs(self, base: str, rel: str) -> Path:
         scope = os.path.realpath(self.root / base)
@@ -285,8 +290,6 @@ class _LocalBackend(_Backend):
 
 
 class _S3Backend(_Backend):
-    kind = "s3"
-
     def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
         self.client = client
         self.bucket = bucket
@@ -375,8 +378,6 @@ class _S3Backend(_Backend):
 
 class _MemoryBackend(_Backend):
     """A run's virtual folders: objects in memory, capped in total, dropped when the run ends."""
-
-    kind = "memory"
 
     def __init__(self, limit: int) -> None:
         self.objects: dict[str, tuple[bytes, datetime]] = {}

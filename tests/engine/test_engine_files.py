@@ -104,11 +104,15 @@ def test_user_scopes_need_a_user(storage):
 
 
 def test_odd_ids_become_one_safe_segment(storage):
-    """An app or user id with '/' or '..' cannot widen the prefix: it is replaced by a digest."""
+    """An app or user id with '/' or '..' cannot widen the prefix: it is replaced by a digest, and an id
+    that looks like a digest is digested too, so two ids never share a folder."""
     files = services(storage, app="../app1", user="a/b")
     write(files, "dirs__user", "f", b"1")
     [key] = storage.list("apps")
     assert key.startswith("apps/h-") and "/users/h-" in key and key.count("/") == 5
+    lookalike = key.split("/")[4]
+    write(services(storage, app="../app1", user=lookalike), "dirs__user", "f", b"2")
+    assert storage.get(key) == b"1" and len(storage.list("apps")) == 2
 
 
 def test_list_folders_delete_copy_rename(storage):
