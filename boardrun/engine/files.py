@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +47,7 @@ SCOPE_USER = "dirs__user"
 SCOPE_CACHE = "dirs__cache"
 SCOPE_CACHE_USER = "dirs__cache_user"
 VIRTUAL_PREFIX = "virtual_dir_"
+EXTERNAL_PREFIX = "external_s3_"
 _USER_SCOPES = (SCOPE_USER, SCOPE_CACHE_USER)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._=-]{1,128}$")
 _CHUNK = 1024 * 1024
@@ -57,22 +59,26 @@ class FilesConfig:
 
     ``max_bytes``: the largest file a node reads into memory or writes (pins carry whole values).
     ``max_list``: the most entries one listing returns. ``virtual_max_bytes``: the total a run may
-    keep in its virtual (in-memory) folders.
+    keep in its virtual (in-memory) folders. ``allow_external_s3``: whether boards may open S3
+    buckets of their own with credentials they supply (the S3 Directory nodes).
     """
 
     max_bytes: int = 64 * 1024 * 1024
     max_list: int = 10_000
     virtual_max_bytes: int = 64 * 1024 * 1024
+    allow_external_s3: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "FilesConfig":
-        """Read ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST and ENGINE_FILES_VIRTUAL_MAX_BYTES."""
+        """Read ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST, ENGINE_FILES_VIRTUAL_MAX_BYTES and
+        ENGINE_FILES_ALLOW_EXTERNAL_S3."""
         env = os.environ if environ is None else environ
         base = cls()
         return cls(
             max_bytes=int(env.get("ENGINE_FILES_MAX_BYTES", base.max_bytes)),
             max_list=int(env.get("ENGINE_FILES_MAX_LIST", base.max_list)),
             virtual_max_bytes=int(env.get("ENGINE_FILES_VIRTUAL_MAX_BYTES", base.virtual_max_bytes)),
+            allow_external_s3=env.get("ENGINE_FILES_ALLOW_EXTERNAL_S3", "false").strip().lower() in ("1", "true", "yes", "on"),
         )
 
 
@@ -143,24 +149,33 @@ def _digest_bytes(data: bytes) -> str:
 
 def _segment_for_id(value: str) -> str:
     """An app or user id as one key segment: itself when it is plain, else a digest (never ambiguous)."""
-    if _SAFE_ID.match(value) and value not in (".", ".."):
+    if _SAFE_ID.match(value) and value not in (".", "..") and not value.startswith("h-"):
         return value
     return "h-" + _digest(value)[:40]
 
 
 # -- backends -----------------------------------------------------------------------------------
 
-class _Backend:
-    """Objects under one root; ``base`` is the scope's prefix, ``rel`` the checked path inside it."""
+class _Backend(ABC):
+    """Objects under one root; ``base`` is the scope's prefix, ``rel`` the checked path inside it.
 
-    kind = ""
+    ``get``/``stream``/``copy_within`` raise _NotFound for a missing file; ``walk`` yields the
+    scope-relative paths of every file under ``rel``.
+    """
 
+    @abstractmethod
     def get(self, base: str, rel: str, start: int | None = None, end: int | None = None) -> bytes: ...
+    @abstractmethod
     def head(self, base: str, rel: str) -> Meta | None: ...
+    @abstractmethod
     def put(self, base: str, rel: str, data: bytes) -> None: ...
+    @abstractmethod
     def delete(self, base: str, rel: str) -> None: ...
+    @abstractmethod
     def walk(self, base: str, rel: str) -> Iterator[str]: ...
+    @abstractmethod
     def copy_within(self, base: str, src: str, dst_base: str, dst: str) -> None: ...
+    @abstractmethod
     def stream(self, base: str, rel: str) -> Iterator[bytes]: ...
 
 
@@ -169,13 +184,8 @@ class _NotFound(Exception):
 
 
 class _LocalBackend(_Backend):
-    kind = "local"
-
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
-
-    def scope_dir(self, base: str) -> Path:
-        return self.root / base
 
     def _fs(self, base: str, rel: str) -> Path:
         scope = os.path.realpath(self.root / base)
@@ -280,8 +290,6 @@ class _LocalBackend(_Backend):
 
 
 class _S3Backend(_Backend):
-    kind = "s3"
-
     def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
         self.client = client
         self.bucket = bucket
@@ -339,8 +347,10 @@ class _S3Backend(_Backend):
         self._call(self.client.delete_object, Key=self.key(base, rel))
 
     def walk(self, base, rel):
-        scope = self.key(base, "") + "/"
-        prefix = self.key(base, rel) + "/"
+        scope = self.key(base, "")
+        scope = scope + "/" if scope else ""
+        prefix = self.key(base, rel)
+        prefix = prefix + "/" if prefix else ""
         token = None
         while True:
             kwargs: dict[str, Any] = {"Prefix": prefix}
@@ -368,8 +378,6 @@ class _S3Backend(_Backend):
 
 class _MemoryBackend(_Backend):
     """A run's virtual folders: objects in memory, capped in total, dropped when the run ends."""
-
-    kind = "memory"
 
     def __init__(self, limit: int) -> None:
         self.objects: dict[str, tuple[bytes, datetime]] = {}
@@ -453,6 +461,7 @@ class FileServices:
         self._app = f"apps/{_segment_for_id(app_id)}/files"
         self._user = _segment_for_id(user_id) if user_id else None
         self._memory: _MemoryBackend | None = None
+        self._external: dict[str, tuple[_Backend, str]] = {}
 
     @classmethod
     def from_storage(cls, storage: "Storage", app_id: str, user_id: str | None,
@@ -500,9 +509,28 @@ class FileServices:
             raise NodeError("the virtual folder's name must be a string")
         return flow_path(VIRTUAL_PREFIX + name, "")
 
+    def add_external_s3(self, client: Any, bucket: str, prefix: str) -> dict[str, Any]:
+        """Register a bucket a board opened with its own credentials; returns a FlowPath to its prefix.
+
+        The store lives only in this run (its credentials never reach a pin: the FlowPath names it
+        by a random id), and paths stay inside ``prefix``.
+        """
+        import uuid
+
+        if not self.config.allow_external_s3:
+            raise NodeError("external S3 stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
+        store_ref = f"{EXTERNAL_PREFIX}{uuid.uuid4().hex}"
+        self._external[store_ref] = (_S3Backend(client, bucket), check_relative(prefix, "input 'prefix'"))
+        return flow_path(store_ref, "")
+
     def locate(self, value: Any, pin: str) -> Location:
         """Where the FlowPath ``value`` (read from input ``pin``) points; NodeError for anything unsafe."""
         store_ref, rel = parse_flow_path(value, pin)
+        if store_ref.startswith(EXTERNAL_PREFIX):
+            found = self._external.get(store_ref)
+            if found is None:
+                raise NodeError(f"no external store '{store_ref}' in this run (stores live only in the run that opened them)")
+            return Location(found[0], store_ref, found[1], rel)
         if store_ref.startswith(VIRTUAL_PREFIX):
             if self._memory is None:
                 self._memory = _MemoryBackend(self.config.virtual_max_bytes)
@@ -513,7 +541,7 @@ class FileServices:
 
     def for_run(self) -> "FileServices":
         """The same folders with virtual folders of their own: each run starts with none."""
-        return FileServices(self.backend, self.app_id, self.user_id, self.config)
+        return FileServices(self.backend, self.app_id, self.user_id, self.config)  # no virtual or external stores
 
     # -- operations ---------------------------------------------------------------------------
     def _cap(self, size: int, loc: Location) -> None:
@@ -648,3 +676,24 @@ class FileServices:
         if isinstance(backend, _S3Backend):
             return f"s3://{backend.bucket}/{backend.key(loc.base, loc.rel)}"
         raise NodeError("a virtual (in-memory) folder cannot be opened by this node: use a storage folder")
+
+    def storage_options(self, loc: Location) -> dict[str, str]:
+        """Object-store settings for :meth:`uri` (the ``storage_options`` LanceDB and DataFusion take):
+        none for a local path; the S3 client's endpoint, region and credentials for an s3:// URL."""
+        backend = loc.backend
+        if not isinstance(backend, _S3Backend):
+            return {}
+        meta = backend.client.meta
+        options = {"region": meta.region_name or "us-east-1"}
+        endpoint = meta.endpoint_url
+        if endpoint and not re.match(r"^https://s3[.-]([a-z0-9-]+[.])?amazonaws[.]com", endpoint):
+            options["endpoint"] = endpoint  # a MinIO/R2/moto endpoint, not AWS's own
+            options["allow_http"] = "true" if endpoint.startswith("http://") else "false"
+        credentials = backend.client._request_signer._credentials  # botocore keeps no public accessor
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            options["aws_access_key_id"] = frozen.access_key
+            options["aws_secret_access_key"] = frozen.secret_key
+            if frozen.token:
+                options["aws_session_token"] = frozen.token
+        return options

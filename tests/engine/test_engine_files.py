@@ -104,11 +104,15 @@ def test_user_scopes_need_a_user(storage):
 
 
 def test_odd_ids_become_one_safe_segment(storage):
-    """An app or user id with '/' or '..' cannot widen the prefix: it is replaced by a digest."""
+    """An app or user id with '/' or '..' cannot widen the prefix: it is replaced by a digest, and an id
+    that looks like a digest is digested too, so two ids never share a folder."""
     files = services(storage, app="../app1", user="a/b")
     write(files, "dirs__user", "f", b"1")
     [key] = storage.list("apps")
     assert key.startswith("apps/h-") and "/users/h-" in key and key.count("/") == 5
+    lookalike = key.split("/")[4]
+    write(services(storage, app="../app1", user=lookalike), "dirs__user", "f", b"2")
+    assert storage.get(key) == b"1" and len(storage.list("apps")) == 2
 
 
 def test_list_folders_delete_copy_rename(storage):
@@ -182,6 +186,17 @@ def test_uri_points_inside_the_scope(storage):
         assert uri == "s3://boards/prefix/apps/app1/files/storage/db/t.lance"
     else:
         assert uri == os.path.join(storage.root, "apps/app1/files/storage/db/t.lance")
+
+
+def test_storage_options_describe_the_s3_client(storage):
+    """For S3 paths the options carry the client's region and keys (what LanceDB/DataFusion need); none locally."""
+    files = services(storage)
+    options = files.storage_options(files.locate(flow_path("dirs__storage", "db"), "path"))
+    if storage.__class__.__name__ == "S3Storage":
+        assert options["region"] == "us-east-1" and "endpoint" not in options  # AWS itself
+        assert options["aws_access_key_id"] and options["aws_secret_access_key"]  # moto swaps in its own keys
+    else:
+        assert options == {}
 
 
 def test_signed_urls_only_on_s3(storage):

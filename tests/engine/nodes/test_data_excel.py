@@ -1,4 +1,4 @@
-"""Data/Excel nodes on real .xlsx files (openpyxl) in the app's local folder."""
+"""Data/Excel nodes on real .xlsx files (openpyxl) in the app's folder: local and S3 (moto)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ import pytest
 from openpyxl.cell.rich_text import CellRichText
 
 from boardrun.engine.files import FileServices, flow_path
-from boardrun.storage import storage_from_url
+import files_testkit
 from engine_testkit import DEFINITIONS, BoardBuilder, run_pure
+
+storage = files_testkit.storage  # the local-folder / moto-S3 fixture, used by name
 
 BOOK = flow_path("dirs__storage", "book.xlsx")
 KEY = "apps/app1/files/storage/book.xlsx"
-
-
-@pytest.fixture
-def storage(tmp_path):
-    return storage_from_url(f"file://{tmp_path / 'store'}")
 
 
 @pytest.fixture

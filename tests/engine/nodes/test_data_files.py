@@ -8,23 +8,12 @@ import pytest
 from moto import mock_aws
 
 from boardrun.engine.files import FileServices, flow_path
-from boardrun.storage import storage_from_url
 from engine_testkit import BoardBuilder, run_pure
+import files_testkit
+
+storage = files_testkit.storage  # the local-folder / moto-S3 fixture, used by name
 
 STORAGE = "dirs__storage"
-
-
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path, monkeypatch):
-    if request.param == "local":
-        yield storage_from_url(f"file://{tmp_path / 'store'}")
-        return
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="boards")
-        yield storage_from_url("s3://boards/prefix")
 
 
 @pytest.fixture
@@ -271,3 +260,76 @@ def test_parent_and_set_extension(path, ext, expected):
     assert result.status == "completed", result
     assert result.result == p(expected.rpartition("/")[0])
     assert run_pure("raw_path", "raw_path", path=p(path)).result == path
+
+
+@pytest.fixture
+def s3_env(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="external")
+        yield
+
+
+def run_external(files, node="external_s3_store", **inputs):
+    """Open an external store, write 'hi' to data/x.txt inside it, read it back and return it."""
+    settings = {"bucket": "external", "access_key_id": "k", "secret_access_key": "s", "prefix": "/team/", **inputs}
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    store = b.add(node, **settings)
+    child = b.add("child", child_name="data/x.txt")
+    write = b.add("write_string", content="hi")
+    read = b.add("read_to_string")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, store, write, read, ret)
+    b.connect(store, "path", child, "parent_path")
+    b.connect(child, "path", write, "path")
+    b.connect(child, "path", read, "path")
+    b.connect(read, "content", ret, "response")
+    return b.run(start, files=files)
+
+
+def test_external_s3_store_stays_inside_its_prefix(s3_env, tmp_path):
+    """With the setting on, a board's own bucket opens as a folder: files go under the prefix."""
+    from boardrun.engine.files import FilesConfig
+
+    files = FileServices.local(tmp_path, "app1", "user1", FilesConfig(allow_external_s3=True))
+    for node in ("external_s3_store", "external_s3_express_store"):
+        assert ok(run_external(files, node)) == "hi"
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="external")["Contents"]]
+    assert keys == ["team/data/x.txt"]
+
+
+@pytest.mark.parametrize("config,inputs,text", [
+    (False, {}, "ENGINE_FILES_ALLOW_EXTERNAL_S3"),
+    (True, {"credential_mode": "environment"}, "server's own credentials"),
+    (True, {"secret_access_key": ""}, "are required"),
+    (True, {"endpoint": "http://127.0.0.1:9000"}, "egress refused"),
+    (True, {"endpoint": "ftp://example.com"}, "http(s) URL"),
+    (True, {"prefix": "a/../b"}, "may not leave its folder"),
+])
+def test_external_s3_store_refusals(s3_env, tmp_path, config, inputs, text):
+    """Disabled by default; the server's credentials, private endpoints and escaping prefixes are refused."""
+    from boardrun.engine.files import FilesConfig
+
+    files = FileServices.local(tmp_path, "app1", "user1", FilesConfig(allow_external_s3=config))
+    fails(run_external(files, **inputs), text)
+
+
+def test_external_store_paths_do_not_outlive_their_run(tmp_path):
+    """A FlowPath naming an external store opened by another run fails clearly."""
+    path = {"path": "x", "store_ref": "external_s3_0123", "cache_store_ref": None}
+    fails(run_steps(FileServices.local(tmp_path, "a", "u"), [("read_to_string", {"path": path})]), "no external store")
+
+
+def test_byte_outputs_respect_the_array_limit(files):
+    """Reading more bytes than the run's max_array_length fails instead of building a huge array."""
+    from boardrun.engine import RunLimits
+
+    steps = [("write_string", {"path": p("big.txt"), "content": "x" * 11}), ("path_get", {"path": p("big.txt")})]
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    ids = [b.add(name, **inputs) for name, inputs in steps]
+    b.chain(start, *ids)
+    fails(b.run(start, files=files, limits=RunLimits(max_array_length=10)), "more than the limit of 10")

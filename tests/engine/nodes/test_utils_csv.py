@@ -1,4 +1,4 @@
-"""Utils/CSV: the buffered reader streams a CSV file of the app's folders through its body in chunks."""
+"""Utils/CSV: the buffered reader streams a CSV file of the app's folders (local and S3 through moto) in chunks."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import pytest
 
 from boardrun.engine import RunLimits
 from boardrun.engine.files import FileServices, flow_path
-from boardrun.storage import storage_from_url
+import files_testkit
 from engine_testkit import BoardBuilder
+
+storage = files_testkit.storage  # the local-folder / moto-S3 fixture, used by name
 
 
 @pytest.fixture
-def files(tmp_path):
-    return FileServices.from_storage(storage_from_url(f"file://{tmp_path / 'store'}"), "app1", "user1")
+def files(storage):
+    return FileServices.from_storage(storage, "app1", "user1")
 
 
 def read_chunks(files, content: bytes | None, limits=None, **inputs):

@@ -3,8 +3,8 @@
 Each app has one database in its storage folder (``db`` in the app's storage scope), and each user
 of an app one in their user folder (``User Scoped``); both come from the run's file services, so a
 board can only open the databases of its own app and user. In embedded mode that is a local
-folder; on S3 LanceDB writes the bucket itself, with the credentials and endpoint Boardrun's
-storage uses. Open Database puts a reference on its pin (``cache_key`` names the open table in the
+folder; on S3 LanceDB writes the bucket itself, with the settings of
+:meth:`FileServices.storage_options` (the endpoint, region and credentials Boardrun's storage uses). Open Database puts a reference on its pin (``cache_key`` names the open table in the
 run's resources); the table is created by the first insert, as in Flow-Like.
 """
 
@@ -18,7 +18,6 @@ from ...coerce import as_bool, as_int, as_list, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
 from ._arrow import VECTOR_FIELD, rows_to_table, schema_value, table_rows
-from ._storage import s3_settings
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -127,9 +126,9 @@ def connect(ctx: "NodeContext", user_scoped: bool) -> Any:
     scope = filesmod.SCOPE_USER if user_scoped else filesmod.SCOPE_STORAGE
     loc = ctx.files.locate(filesmod.flow_path(scope, "db"), "user_scoped")
     uri = ctx.files.uri(loc)
-    s3 = s3_settings(loc)
+    options = ctx.files.storage_options(loc)
     with lance_errors("opening the database"):
-        return lancedb.connect(uri, storage_options=s3.lance_options() if s3 else None)
+        return lancedb.connect(uri, storage_options=options or None)
 
 
 def open_table(ctx: "NodeContext") -> LocalTable:
@@ -331,8 +330,9 @@ def _local_copy(ctx: "NodeContext", loc: Any) -> Iterator[str]:
     meta = files.head(loc)
     if meta is None:
         raise NodeError(f"input 'tdms_path': file not found: '{loc.rel}'")
-    if s3_settings(loc) is None:
-        yield files.uri(loc)
+    uri = files.uri(loc)
+    if not uri.startswith("s3://"):
+        yield uri
         return
     if meta.size > files.config.max_bytes:
         raise NodeError(f"input 'tdms_path': '{loc.rel}' is {meta.size} bytes, more than the "

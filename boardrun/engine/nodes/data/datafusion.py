@@ -22,7 +22,6 @@ from ...coerce import as_bool, as_int, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
 from ._arrow import csv_table, table_from_csv_table, table_rows
-from ._storage import s3_settings
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -166,18 +165,20 @@ def _mount(ctx: "NodeContext", register_fn: str, extension: str, **options: Any)
     is_file = files.head(loc) is not None
     if not is_file and next(iter(loc.backend.walk(loc.base, loc.rel)), None) is None:
         raise NodeError(f"input 'path': '{loc.rel}' is neither a file nor a folder of the app with files in it")
-    s3 = s3_settings(loc)
-    if s3 is not None:
+    if uri.startswith("s3://"):
         if not is_file:
             uri += "/"  # a folder: DataFusion lists the objects under the prefix
-        if s3.bucket not in sess.buckets:
+        bucket = uri[len("s3://"):].split("/", 1)[0]
+        if bucket not in sess.buckets:
             from datafusion.object_store import AmazonS3
 
-            store = AmazonS3(bucket_name=s3.bucket, region=s3.region, access_key_id=s3.access_key,
-                             secret_access_key=s3.secret_key, session_token=s3.token, endpoint=s3.endpoint,
-                             allow_http=s3.allow_http)
-            sess.context.register_object_store("s3://", store, s3.bucket)
-            sess.buckets.add(s3.bucket)
+            o = files.storage_options(loc)
+            store = AmazonS3(bucket_name=bucket, region=o.get("region"), access_key_id=o.get("aws_access_key_id"),
+                             secret_access_key=o.get("aws_secret_access_key"),
+                             session_token=o.get("aws_session_token"), endpoint=o.get("endpoint"),
+                             allow_http=o.get("allow_http") == "true")
+            sess.context.register_object_store("s3://", store, bucket)
+            sess.buckets.add(bucket)
     with df_errors(f"mounting '{loc.rel}' as '{name}'"):
         if sess.context.table_exist(name):
             sess.context.deregister_table(name)

@@ -15,6 +15,7 @@ from ...errors import NodeError
 from ...files import (SCOPE_CACHE, SCOPE_CACHE_USER, SCOPE_STORAGE, SCOPE_UPLOAD, SCOPE_USER, check_relative, flow_path,
                       join, parse_flow_path)
 from ...registry import inp, out, register
+from ..utils._collections import check_length
 from ..utils.datetime import Instant
 
 if TYPE_CHECKING:
@@ -45,6 +46,12 @@ def _exec_out(friendly: str = "Output", name: str = "exec_out"):
 
 def _locate(ctx: NodeContext, pin: str) -> Location:
     return ctx.files.locate(ctx.get(pin), pin)
+
+
+def byte_array(ctx: NodeContext, data: bytes) -> list[int]:
+    """Bytes as a Byte array pin value, within the run's array length limit (one element per byte)."""
+    check_length(ctx, len(data))
+    return list(data)
 
 
 def as_bytes(value: Any, pin: str) -> bytes:
@@ -117,7 +124,7 @@ def read_to_string(ctx: NodeContext) -> None:
           [_exec_in(), _path_in(), _exec_out(), out("content", "Content", "Byte", "Array", description="The bytes.")])
 def read_to_bytes(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
-    ctx.set("content", list(ctx.files.read(_locate(ctx, "path"))))
+    ctx.set("content", byte_array(ctx, ctx.files.read(_locate(ctx, "path"))))
     ctx.activate("exec_out")
 
 
@@ -157,7 +164,7 @@ def path_exists(ctx: NodeContext) -> None:
           [_exec_in(), _path_in(), _exec_out(), out("bytes", "Bytes", "Byte", "Array", description="The bytes.")])
 def path_get(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
-    ctx.set("bytes", list(ctx.files.read(_locate(ctx, "path"))))
+    ctx.set("bytes", byte_array(ctx, ctx.files.read(_locate(ctx, "path"))))
     ctx.activate("exec_out")
 
 
@@ -179,7 +186,7 @@ def path_get_range(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     loc = _locate(ctx, "path")
     start, end = as_int(ctx.get("from"), "from"), as_int(ctx.get("to"), "to")
-    ctx.set("bytes", list(ctx.files.read_range(loc, start, end)))
+    ctx.set("bytes", byte_array(ctx, ctx.files.read_range(loc, start, end)))
     ctx.activate("exec_out")
 
 
@@ -459,3 +466,99 @@ def path_replace_segment(ctx: NodeContext) -> None:
                     break
         value = _with_path(value, "/".join(segments))
     ctx.set("out_path", value)
+
+
+# -- External stores -------------------------------------------------------------------------------
+
+def _optional_str(ctx: NodeContext, pin: str) -> str:
+    """An input Flow-Like reads as optional: unset (no value, no default) reads as ''."""
+    try:
+        value = ctx.get(pin)
+    except NodeError:
+        return ""
+    return as_str(value, pin)
+
+
+def _checked_endpoint(ctx: NodeContext, endpoint: str) -> str | None:
+    """The endpoint URL, after the egress policy allowed its host (private addresses are refused)."""
+    from urllib.parse import urlsplit
+
+    from ...http_egress import resolve_checked
+
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise NodeError(f"input 'endpoint' must be an http(s) URL, got '{endpoint}'")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise NodeError(f"input 'endpoint' has an invalid port: '{endpoint}'") from None
+    resolve_checked(parts.hostname, port, ctx.egress)
+    return endpoint
+
+
+def _open_external_s3(ctx: NodeContext, endpoint: str, path_style: bool) -> None:
+    ctx.deactivate("exec_out")
+    files = ctx.files
+    if not files.config.allow_external_s3:
+        raise NodeError("external S3 stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
+    bucket = as_str(ctx.get("bucket"), "bucket")
+    if not bucket:
+        raise NodeError("input 'bucket' is empty")
+    mode = as_str(ctx.get("credential_mode"), "credential_mode")
+    if mode == "environment":
+        # The server's environment holds Boardrun's own storage credentials: a board must never borrow them.
+        raise NodeError("credential_mode 'environment' is refused: it would use the server's own credentials")
+    if mode != "explicit":
+        raise NodeError("input 'credential_mode' must be 'explicit'")
+    key, secret = _optional_str(ctx, "access_key_id"), _optional_str(ctx, "secret_access_key")
+    if not key or not secret:
+        raise NodeError("access_key_id and secret_access_key are required when credential_mode is 'explicit'")
+    token = _optional_str(ctx, "session_token")
+    region = as_str(ctx.get("region"), "region")
+    prefix = _optional_str(ctx, "prefix").strip("/")
+    url = _checked_endpoint(ctx, endpoint)
+
+    import boto3
+    from botocore.config import Config
+
+    egress = ctx.egress
+    client = boto3.client(
+        "s3", aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token or None,
+        region_name=region or None, endpoint_url=url,
+        config=Config(connect_timeout=egress.connect_timeout_seconds, read_timeout=egress.timeout_seconds,
+                      retries={"max_attempts": 2, "mode": "standard"},
+                      s3={"addressing_style": "path" if path_style else "auto"}))
+    ctx.set("path", files.add_external_s3(client, bucket, prefix))
+    ctx.activate("exec_out")
+
+
+_S3_PINS = [inp("exec_in", "Input", "Execution", description="Open the store."),
+            inp("bucket", "Bucket", "String", description="The bucket's name."),
+            inp("region", "Region", "String", default="us-east-1", description="The bucket's region."),
+            inp("credential_mode", "Credential Mode", "String", default="explicit",
+                options={"valid_values": ["explicit", "environment"]},
+                description="Only 'explicit' (keys given here) is accepted: the server's own credentials are not lent."),
+            inp("access_key_id", "Access Key ID", "String", description="The access key."),
+            inp("secret_access_key", "Secret Access Key", "String", description="The secret key."),
+            inp("session_token", "Session Token", "String", description="Optional temporary-credentials token.")]
+_STORE_OUT = [out("exec_out", "Done", "Execution", description="Fires when the store is open."),
+              _path_out(description="The prefix of the bucket, as a folder root.")]
+_PREFIX_STR_IN = inp("prefix", "Prefix", "String", description="The folder in the bucket that paths stay inside.")
+
+
+@register("external_s3_store", "S3 Directory", f"{_CAT}/External",
+          "Opens a folder of an S3 (or S3-compatible) bucket with the board's own keys, when the server allows it.",
+          [*_S3_PINS, inp("endpoint", "Endpoint", "String", description="For S3-compatible services; empty for AWS."),
+           inp("path_style", "Path Style", "Boolean", default=False, description="Address the bucket in the URL path."),
+           _PREFIX_STR_IN, *_STORE_OUT])
+def external_s3_store(ctx: NodeContext) -> None:
+    _open_external_s3(ctx, _optional_str(ctx, "endpoint"), as_bool(ctx.get("path_style"), "path_style"))
+
+
+@register("external_s3_express_store", "S3 Express Directory", f"{_CAT}/External",
+          "Opens a folder of an S3 Express One Zone directory bucket with the board's own keys, when allowed.",
+          [*_S3_PINS, _PREFIX_STR_IN, *_STORE_OUT])
+def external_s3_express_store(ctx: NodeContext) -> None:
+    _open_external_s3(ctx, "", False)
