@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 
 from .errors import BoardFormatError
 from .events import EngineEvent
+from .files import FilesConfig, FileServices
 from .http_egress import EgressPolicy
 from .limits import CancelToken, RunLimits
 from .model import Board, load_board
@@ -74,13 +76,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     defaults = RunLimits()
     limits = RunLimits(max_steps=args.max_steps or defaults.max_steps,
                        deadline_seconds=args.deadline or defaults.deadline_seconds)
+    # The file nodes' folders live under one local folder, laid out as in the server's storage.
+    files = FileServices.local(args.files_root, args.app_id, args.user_id, FilesConfig.from_env())
     trace: list[EngineEvent] = []
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
         # The same ENGINE_HTTP_* / ENGINE_GEO_* settings as the executor, so a local run behaves alike.
         result = run_board(board, start, payload, variables=variables, limits=limits, cancel=cancel,
-                           on_event=trace.append if args.trace else None, egress=EgressPolicy.from_env())
+                           on_event=trace.append if args.trace else None, egress=EgressPolicy.from_env(),
+                           files=files)
     finally:
         signal.signal(signal.SIGINT, previous)
     output = result.to_dict()
@@ -119,6 +124,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-steps", type=int, help="step limit")
     run.add_argument("--deadline", type=float, help="deadline in seconds")
     run.add_argument("--trace", action="store_true", help="include the per-node trace in the output")
+    run.add_argument("--files-root", default=os.environ.get("ENGINE_FILES_ROOT", "boardrun-files"),
+                     help="folder holding the file nodes' app folders (default: $ENGINE_FILES_ROOT or ./boardrun-files)")
+    run.add_argument("--app-id", default="local", help="app whose folders the file nodes use (default: local)")
+    run.add_argument("--user-id", default="local", help="user whose folders the file nodes use (default: local)")
     run.set_defaults(handler=_cmd_run)
     validate = commands.add_parser("validate", help="list a board's problems")
     validate.add_argument("board", help="board JSON file")

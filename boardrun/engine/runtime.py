@@ -26,6 +26,7 @@ from . import events as ev
 from .errors import NodeError
 from .events import EngineEvent, EventSink
 from .graph import sources_of, targets_of
+from .files import FileServices
 from .http_egress import EgressPolicy
 from .limits import CancelToken, RunLimits
 from .model import MISSING, Board, Node, Pin
@@ -501,6 +502,15 @@ class NodeContext:
         return self._run.limits
 
     @property
+    def files(self) -> FileServices:
+        """The app's folders (see files.py); NodeError when the run was started without them."""
+        files = self._run.files
+        if files is None:
+            raise NodeError("file nodes need app storage, and this run has none "
+                            "(run it as a job, or with the engine CLI)")
+        return files
+
+    @property
     def resources(self) -> RunResources:
         """Connections opened by this run's nodes; all closed when the run ends (see resources.py)."""
         return self._run.resources
@@ -680,8 +690,9 @@ class NodeContext:
 class _Run:
     def __init__(self, board: Board, prepared: _Prepared, start_id: str, payload: Any, variables: dict[str, Any],
                  limits: RunLimits, cancel: CancelToken, on_event: EventSink | None, egress: EgressPolicy,
-                 began: float, user: dict[str, Any] | None = None) -> None:
+                 began: float, user: dict[str, Any] | None = None, files: FileServices | None = None) -> None:
         self.board = board
+        self.files = files.for_run() if files is not None else None
         self.user = user
         self.node_states: dict[str, dict[str, Any]] = {}
         self.delegated: set[str] = set()  # nodes running because a Call Reference called them
@@ -1005,7 +1016,7 @@ def _initial_variables(board: Board, defaults: dict[str, Any], overrides: dict[s
 def run_board(board: Board, start_node_id: str, payload: Any = None, *, variables: dict[str, Any] | None = None,
               limits: RunLimits | None = None, cancel: CancelToken | None = None,
               on_event: EventSink | None = None, egress: EgressPolicy | None = None,
-              user: dict[str, Any] | None = None) -> RunResult:
+              user: dict[str, Any] | None = None, files: FileServices | None = None) -> RunResult:
     """Validate ``board`` and run it from ``start_node_id``. Never raises for board content.
 
     Validation and the prepared form (nodes bound to their implementations, pin tables) are
@@ -1015,6 +1026,9 @@ def run_board(board: Board, start_node_id: str, payload: Any = None, *, variable
     ``user`` describes who the run executes for (the user who submitted the job), as read by the
     Utils/User nodes: ``{"sub": id, "roles": [...], "permissions": int, "technical": bool,
     "key_id": str | None, ...}``. None (CLI and embedded runs) makes those nodes fail clearly.
+
+    ``files`` gives the file nodes the app's folders (:class:`~boardrun.engine.files.FileServices`,
+    built for the job's app and user); without it those nodes fail clearly.
     """
     began = time.monotonic()
 
@@ -1032,5 +1046,5 @@ def run_board(board: Board, start_node_id: str, payload: Any = None, *, variable
         return early("unknown_start_node", {"node_id": start_node_id, "node_name": None,
                                             "message": f"no node with id '{start_node_id}' on this board"})
     run = _Run(board, prepared, start_node_id, payload, initial, limits or RunLimits(), cancel or CancelToken(),
-               on_event, egress or EgressPolicy(), began, user)
+               on_event, egress or EgressPolicy(), began, user, files)
     return run.execute()

@@ -50,6 +50,11 @@ def _check_node_pins(node: Node, problems: list[Problem]) -> None:
     definition = node_type.definition
     defs = {(p.name, p.pin_type): p for p in reversed(definition.pins)}  # first definition of a name wins
     expected = Counter((p.name, p.pin_type) for p in definition.pins)
+    # A few Flow-Like nodes declare two inputs of one name with different types (path_list_with_offset):
+    # a pin may have the typing of any definition of its name.
+    typings: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for p in definition.pins:
+        typings.setdefault((p.name, p.pin_type), set()).add((p.data_type, p.value_type))
     seen: Counter[tuple[str, str]] = Counter()
     # Retyped Generic pins (reroute) can make a node impure; pins the type does not declare do not count.
     has_exec = any(p.data_type == "Execution" for p in definition.pins) or any(
@@ -70,7 +75,7 @@ def _check_node_pins(node: Node, problems: list[Problem]) -> None:
             problems.append(Problem(node.id, pin.id, "extra_pin",
                                     f"{pin.pin_type.lower()} pin '{pin.name}' appears more often than node type "
                                     f"'{node.name}' allows ({expected[key]})"))
-        if pin_def.data_type != "Generic" and (pin.data_type, pin.value_type) != (pin_def.data_type, pin_def.value_type):
+        if pin_def.data_type != "Generic" and (pin.data_type, pin.value_type) not in typings[key]:
             problems.append(Problem(node.id, pin.id, "pin_mismatch",
                                     f"pin '{pin.name}' is {pin.data_type}/{pin.value_type} but node type '{node.name}' "
                                     f"declares {pin_def.data_type}/{pin_def.value_type}"))

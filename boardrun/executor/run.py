@@ -255,6 +255,7 @@ def main() -> int:
         _exit_with_parent()
 
     from boardrun.engine import CancelToken, EgressPolicy, RunLimits, load_board, run_board
+    from boardrun.engine.files import FilesConfig, FileServices
 
     cancel = CancelToken()
     signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())  # cancellation and pod shutdown
@@ -296,6 +297,8 @@ def main() -> int:
         on_event=on_event,
         egress=EgressPolicy.from_env(),
         user=spec.get("user"),  # the submitting user; specs written before it existed have none
+        # The job's app folders, and its submitter's own ones (older specs name no user: no user folders).
+        files=FileServices.from_storage(storage, spec["app_id"], (spec.get("user") or {}).get("sub"), FilesConfig.from_env()),
     )
     stream.close()
     event_type, data = outcome_of(result, storage, job_id)

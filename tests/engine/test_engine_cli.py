@@ -138,3 +138,20 @@ def test_sigint_cancels_with_130(tmp_path):
             proc.kill()
     assert proc.returncode == 130
     assert json.loads(out)["status"] == "cancelled"
+
+
+def test_run_gives_file_nodes_a_local_folder(tmp_path):
+    """run gives the file nodes app folders under --files-root, laid out for --app-id and --user-id."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    path = {"path": "n.txt", "store_ref": "dirs__user", "cache_store_ref": None}
+    write_node = b.add("write_string", path=path, content="kept")
+    read = b.add("read_to_string", path=path)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, write_node, read, ret)
+    b.connect(read, "content", ret, "response")
+    root = tmp_path / "files"
+    proc = cli("run", write(tmp_path, b), "--files-root", str(root), "--app-id", "a1", "--user-id", "u1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["result"] == "kept"
+    assert (root / "apps/a1/files/users/u1/n.txt").read_text() == "kept"

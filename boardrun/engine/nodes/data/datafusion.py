@@ -1,0 +1,682 @@
+"""DataFusion SQL (Flow-Like's Data/DataFusion nodes) on Apache DataFusion's Python bindings.
+
+A session is a per-run resource (closed when the run ends); the same session name in one run
+gives the same session, as in Flow-Like. Tables come only from the app's own data: CSV, JSON and
+Parquet files (or folders of them) under the app's folders, Flow-Like tables on a pin, and tables
+of the app's local database. SQL runs with DDL, DML and statements switched off, so a query can
+neither register an outside file or object store (``CREATE EXTERNAL TABLE``) nor write files
+(``COPY``); querying files by URL is off in DataFusion by default and stays off.
+
+Results stream batch by batch: the run's deadline and cancel are checked between batches, and a
+result is capped at ``MAX_ROWS`` rows (pins carry whole values).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import re
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ...coerce import as_bool, as_int, as_str
+from ...errors import NodeError
+from ...registry import inp, out, register
+from ._arrow import csv_table, table_from_csv_table, table_rows
+
+if TYPE_CHECKING:
+    from ...runtime import NodeContext
+
+KIND = "datafusion session"
+CATEGORY = "Data/DataFusion"
+SESSION_SCHEMA = "DataFusionSession"
+MAX_ROWS = 100_000
+
+EXEC_IN = inp("exec_in", "Input", "Execution")
+SESSION_IN = inp("session", "Session", "Struct", schema=SESSION_SCHEMA, description="The DataFusion session.")
+PATH_IN = inp("path", "Path", "Struct", schema="FlowPath", description="A file, or a folder of files, of the app.")
+TABLE_NAME_IN = inp("table_name", "Table Name", "String", description="The name SQL uses for the table.")
+DONE_OUT = out("exec_out", "Done", "Execution")
+TABLE_OUT = out("table", "Table", "Struct", schema="CSVTable", description="The result as a table.")
+
+
+class _Session:
+    """A DataFusion context and the S3 buckets already registered as its object stores."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.buckets: set[str] = set()
+
+
+@contextlib.contextmanager
+def df_errors(action: str) -> Iterator[None]:
+    """DataFusion reports planning and execution errors (unknown table, bad SQL) as exceptions."""
+    try:
+        yield
+    except NodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the bindings raise ValueError/Exception for every SQL failure
+        raise NodeError(f"DataFusion: {action} failed: {exc}") from None
+
+
+def session(ctx: "NodeContext") -> _Session:
+    return ctx.resources.get(KIND, ctx.get("session"), key="cache_key")
+
+
+def _sql_options() -> Any:
+    from datafusion import SQLOptions
+
+    return SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
+
+
+def run_sql(ctx: "NodeContext", sess: _Session, sql: str) -> Any:
+    """The result of ``sql`` as one pyarrow Table, read batch by batch (deadline, cancel and row cap)."""
+    import pyarrow as pa
+
+    if not sql.strip():
+        raise NodeError("the query is empty")
+    with df_errors("the query"):
+        frame = sess.context.sql_with_options(sql, _sql_options())
+        schema = frame.schema()
+        batches, rows = [], 0
+        for batch in frame.execute_stream():
+            ctx.checkpoint()
+            part = batch.to_pyarrow()
+            rows += part.num_rows
+            if rows > MAX_ROWS:
+                raise NodeError(f"the query returns more than {MAX_ROWS} rows: add a LIMIT or aggregate")
+            batches.append(part)
+        return pa.Table.from_batches(batches, schema=schema)
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _table_name(value: Any, pin: str = "table_name") -> str:
+    name = as_str(value, pin)
+    if not _IDENT.match(name):
+        raise NodeError(f"input '{pin}': '{name}' is not a table name (letters, digits and '_', not first a digit)")
+    return name
+
+
+def _finish(ctx: "NodeContext", **values: Any) -> None:
+    for name, value in values.items():
+        ctx.set(name, value)
+    ctx.activate("exec_out")
+
+
+# -- session --------------------------------------------------------------------------------------
+
+@register("df_create_session", "Create DataFusion Session", CATEGORY,
+          "Opens a DataFusion SQL session for this run (the same name gives the same session).",
+          [EXEC_IN,
+           inp("session_name", "Session Name", "String", default="default", description="Sessions are shared by name."),
+           inp("target_partitions", "Target Partitions", "Integer", default=0,
+               description="Parallel partitions (0: one per CPU)."),
+           inp("batch_size", "Batch Size", "Integer", default=8192, description="Rows per batch."),
+           inp("repartition_joins", "Repartition Joins", "Boolean", default=True),
+           inp("repartition_aggregations", "Repartition Aggregations", "Boolean", default=True),
+           inp("repartition_sorts", "Repartition Sorts", "Boolean", default=True),
+           inp("coalesce_batches", "Coalesce Batches", "Boolean", default=True),
+           inp("parquet_pruning", "Parquet Pruning", "Boolean", default=True),
+           inp("collect_statistics", "Collect Statistics", "Boolean", default=True),
+           DONE_OUT, out("session", "Session", "Struct", schema=SESSION_SCHEMA, description="The session.")])
+def df_create_session(ctx: "NodeContext") -> None:
+    import os
+
+    ctx.deactivate("exec_out")
+    name = as_str(ctx.get("session_name"), "session_name")
+    ref_id = ctx.resources.find(KIND, name)
+    if ref_id is None:
+        from datafusion import SessionConfig, SessionContext
+
+        partitions = as_int(ctx.get("target_partitions"), "target_partitions")
+        batch_size = max(1, as_int(ctx.get("batch_size"), "batch_size"))
+        flags = {pin: as_bool(ctx.get(pin), pin) for pin in (
+            "repartition_joins", "repartition_aggregations", "repartition_sorts", "coalesce_batches",
+            "parquet_pruning", "collect_statistics")}
+        config = (SessionConfig()
+                  .with_target_partitions(partitions if partitions > 0 else (os.cpu_count() or 1))
+                  .with_batch_size(batch_size)
+                  .with_repartition_joins(flags["repartition_joins"])
+                  .with_repartition_aggregations(flags["repartition_aggregations"])
+                  .with_repartition_sorts(flags["repartition_sorts"])
+                  .set("datafusion.execution.coalesce_batches", str(flags["coalesce_batches"]).lower())
+                  .set("datafusion.execution.collect_statistics", str(flags["collect_statistics"]).lower()))
+        if flags["parquet_pruning"]:
+            config = (config.with_parquet_pruning(True)
+                      .set("datafusion.execution.parquet.bloom_filter_on_read", "true"))
+        ref_id = ctx.resources.add(KIND, _Session(SessionContext(config)), lambda _s: None, reuse_key=name)
+    _finish(ctx, session={"cache_key": ref_id})
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+def _extension(ctx: "NodeContext") -> str:
+    return as_str(ctx.get("file_extension"), "file_extension").lstrip(".")
+
+
+def _mount(ctx: "NodeContext", register_fn: str, extension: str, **options: Any) -> None:
+    """Register the app file or folder on ``path`` as a listing table of the session."""
+    sess = session(ctx)
+    name = _table_name(ctx.get("table_name"))
+    files = ctx.files
+    loc = files.locate(ctx.get("path"), "path")
+    uri = files.uri(loc)
+    is_file = files.head(loc) is not None
+    if not is_file and next(iter(loc.backend.walk(loc.base, loc.rel)), None) is None:
+        raise NodeError(f"input 'path': '{loc.rel}' is neither a file nor a folder of the app with files in it")
+    if uri.startswith("s3://"):
+        if not is_file:
+            uri += "/"  # a folder: DataFusion lists the objects under the prefix
+        bucket = uri[len("s3://"):].split("/", 1)[0]
+        if bucket not in sess.buckets:
+            from datafusion.object_store import AmazonS3
+
+            o = files.storage_options(loc)
+            store = AmazonS3(bucket_name=bucket, region=o.get("region"), access_key_id=o.get("aws_access_key_id"),
+                             secret_access_key=o.get("aws_secret_access_key"),
+                             session_token=o.get("aws_session_token"), endpoint=o.get("endpoint"),
+                             allow_http=o.get("allow_http") == "true")
+            sess.context.register_object_store("s3://", store, bucket)
+            sess.buckets.add(bucket)
+    with df_errors(f"mounting '{loc.rel}' as '{name}'"):
+        if sess.context.table_exist(name):
+            sess.context.deregister_table(name)
+        getattr(sess.context, register_fn)(name, uri, file_extension=f".{extension}" if extension else "",
+                                           **options)
+
+
+@register("df_mount_csv", "Mount CSV", CATEGORY,
+          "Makes a CSV file (or a folder of CSV files) of the app a table of the session.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN,
+           inp("has_header", "Has Header", "Boolean", default=True, description="The first line names the columns."),
+           inp("delimiter", "Delimiter", "String", default=",", description="The field separator (one character)."),
+           inp("file_extension", "File Extension", "String", default="csv",
+               description="In a folder, only files with this extension are read."),
+           DONE_OUT])
+def df_mount_csv(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    delimiter = as_str(ctx.get("delimiter"), "delimiter") or ","
+    if len(delimiter.encode("utf-8")) != 1:
+        raise NodeError("input 'delimiter' must be one single-byte character")
+    _mount(ctx, "register_csv", _extension(ctx), has_header=as_bool(ctx.get("has_header"), "has_header"),
+           delimiter=delimiter)
+    ctx.activate("exec_out")
+
+
+@register("df_mount_json", "Mount JSON", CATEGORY,
+          "Makes a newline-delimited JSON file (or a folder of them) of the app a table of the session.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN,
+           inp("file_extension", "File Extension", "String", default="json",
+               description="In a folder, only files with this extension are read."),
+           DONE_OUT])
+def df_mount_json(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_json", _extension(ctx))
+    ctx.activate("exec_out")
+
+
+@register("df_mount_parquet", "Mount Parquet", CATEGORY,
+          "Makes a Parquet file (or a folder of them) of the app a table of the session.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN,
+           inp("file_extension", "File Extension", "String", default="parquet",
+               description="In a folder, only files with this extension are read."),
+           DONE_OUT])
+def df_mount_parquet(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_parquet", _extension(ctx))
+    ctx.activate("exec_out")
+
+
+LAKE_SESSION_OUT = out("session_out", "Session", "Struct", schema=SESSION_SCHEMA, description="The same session.")
+
+
+@register("df_register_hive_parquet", "Register Hive Parquet", "Data/DataFusion/Lakes",
+          "Makes every .parquet file under an app folder (including sub-folders) one table of the session.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN, DONE_OUT, LAKE_SESSION_OUT])
+def df_register_hive_parquet(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_parquet", "parquet")
+    _finish(ctx, session_out=ctx.get("session"))
+
+
+@register("df_register_partitioned_json", "Register Partitioned JSON", "Data/DataFusion/Lakes",
+          "Makes every newline-delimited JSON file under an app folder (including sub-folders) one table.",
+          [EXEC_IN, SESSION_IN, PATH_IN, TABLE_NAME_IN,
+           inp("file_extension", "File Extension", "String", default=".json",
+               description="Only files with this extension are read."),
+           DONE_OUT, LAKE_SESSION_OUT])
+def df_register_partitioned_json(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    _mount(ctx, "register_json", _extension(ctx))
+    _finish(ctx, session_out=ctx.get("session"))
+
+
+def _register_arrow(sess: _Session, name: str, table: Any) -> None:
+    with df_errors(f"registering '{name}'"):
+        if sess.context.table_exist(name):
+            sess.context.deregister_table(name)
+        batches = table.to_batches()
+        if batches:
+            sess.context.register_record_batches(name, [batches])
+        else:
+            sess.context.register_view(name, sess.context.from_arrow(table))
+
+
+@register("df_register_csv_table", "Register Table", CATEGORY,
+          "Makes a table on a pin (rows read from CSV or a spreadsheet) a table of the session.",
+          [EXEC_IN, SESSION_IN, inp("table", "Table", "Struct", schema="CSVTable", description="The table."),
+           inp("table_name", "Table Name", "String", default="data", description="The name SQL uses for it."),
+           DONE_OUT])
+def df_register_csv_table(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    name = _table_name(ctx.get("table_name"))
+    _register_arrow(sess, name, table_from_csv_table(ctx.get("table"), "table"))
+    ctx.activate("exec_out")
+
+
+@register("df_register_lance", "Register Lance Table", CATEGORY,
+          "Makes a table of the app's local database a table of the session (its rows as they are now).",
+          [EXEC_IN, SESSION_IN,
+           inp("database", "Database", "Struct", schema="NodeDBConnection", description="From Open Database."),
+           inp("table_name", "Table Name", "String", default="",
+               description="The name SQL uses for it (empty: the database table's name)."),
+           DONE_OUT])
+def df_register_lance(ctx: "NodeContext") -> None:
+    from .database import KIND as DB_KIND, lance_errors
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    local = ctx.resources.get(DB_KIND, ctx.get("database"), key="cache_key")
+    raw = as_str(ctx.get("table_name"), "table_name")
+    name = _table_name(raw or local.name)
+    table = local.require()
+    with lance_errors("reading the table"):
+        if table.count_rows() > MAX_ROWS:
+            raise NodeError(f"the table has more than {MAX_ROWS} rows: too many to register in a session")
+        data = table.to_arrow()
+    _register_arrow(sess, name, data)
+    ctx.activate("exec_out")
+
+
+# -- queries -------------------------------------------------------------------------------------
+
+@register("df_sql_query", "SQL Query", CATEGORY, "Runs an SQL query on the session's tables.",
+          [EXEC_IN, SESSION_IN,
+           inp("query", "Query", "String", default="SELECT * FROM data LIMIT 100", description="A SELECT query."),
+           DONE_OUT, TABLE_OUT, out("rows", "Rows", "Generic", description="The result as objects, one per row."),
+           out("row_count", "Row Count", "Integer", description="How many rows.")])
+def df_sql_query(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    query = as_str(ctx.get("query"), "query")
+    ctx.log("Debug", f"Executing SQL: {query}")
+    result = run_sql(ctx, session(ctx), query)
+    _finish(ctx, table=csv_table(result), rows=table_rows(result), row_count=result.num_rows)
+
+
+def _markdown(table: dict[str, Any], limit: int = 50) -> str:
+    headers, rows = table["headers"], table["rows"]
+    if not headers:
+        return "Empty table"
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dict) and "iso" in value:
+            return str(value["iso"])
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    lines = ["|" + "".join(f" {h} |" for h in headers), "|" + " --- |" * len(headers)]
+    lines += ["|" + "".join(f" {cell(v)} |" for v in row) for row in rows[:limit]]
+    text = "\n".join(lines) + "\n"
+    if len(rows) > limit:
+        text += f"\n... and {len(rows) - limit} more rows"
+    return text
+
+
+@register("df_execute_sql", "Execute SQL", "Data/DataFusion/Tools",
+          "Runs an SQL query and also gives the result as a Markdown table (for AI agents).",
+          [EXEC_IN, SESSION_IN,
+           inp("query", "Query", "String", default="SELECT * FROM data LIMIT 10", description="A SELECT query."),
+           DONE_OUT, out("result", "Result", "String", description="The rows as Markdown."), TABLE_OUT,
+           out("row_count", "Row Count", "Integer", description="How many rows.")])
+def df_execute_sql(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    query = as_str(ctx.get("query"), "query")
+    ctx.log("Debug", f"Executing SQL: {query}")
+    table = csv_table(run_sql(ctx, session(ctx), query))
+    count = len(table["rows"])
+    text = "Query returned no results." if count == 0 else f"Query returned {count} rows:\n\n{_markdown(table)}"
+    _finish(ctx, result=text, table=table, row_count=count)
+
+
+@register("df_describe_table", "Describe Table", "Data/DataFusion/Tools",
+          "The columns of a session table and their types, as text.",
+          [EXEC_IN, SESSION_IN, inp("table_name", "Table Name", "String", default="data", description="The table."),
+           DONE_OUT, out("schema", "Schema", "String", description="One line per column.")])
+def df_describe_table(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    name = _table_name(ctx.get("table_name"))
+    sess = session(ctx)
+    if not sess.context.table_exist(name):
+        raise NodeError(f"no table '{name}' in the session")
+    with df_errors(f"describing '{name}'"):
+        schema = sess.context.table(name).schema()
+    lines = [f"Schema for table '{name}':"] + [f"  - {f.name} ({f.type})" for f in schema]
+    _finish(ctx, schema="\n".join(lines) + "\n")
+
+
+@register("df_list_tables", "List Tables", "Data/DataFusion/Tools", "The tables registered in the session.",
+          [EXEC_IN, SESSION_IN, DONE_OUT,
+           out("tables", "Tables", "Generic", description="Name, qualified name, catalog and schema of each."),
+           out("table_names", "Table Names", "Generic", description="The names."),
+           out("summary", "Summary", "String", description="One line for people and agents.")])
+def df_list_tables(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    context = session(ctx).context
+    tables = []
+    with df_errors("listing the tables"):
+        for catalog_name in sorted(context.catalog_names()):
+            catalog = context.catalog(catalog_name)
+            for schema_name in sorted(catalog.schema_names()):
+                for table_name in sorted(catalog.schema(schema_name).names()):
+                    tables.append({"name": table_name, "qualified_name": f"{catalog_name}.{schema_name}.{table_name}",
+                                   "catalog": catalog_name, "schema": schema_name})
+    names = [t["name"] for t in tables]
+    summary = f"Available tables: {', '.join(names)}" if names else "No tables registered in the session."
+    _finish(ctx, tables=tables, table_names=names, summary=summary)
+
+
+# -- time helpers and aggregations ------------------------------------------------------------------
+
+def _parse_datetime(text: str, pin: str, dates: bool = False) -> _dt.datetime:
+    """RFC 3339 text, or 'YYYY-MM-DD[T ]HH:MM:SS' read as UTC (and 'YYYY-MM-DD' when ``dates``)."""
+    t = text.strip()
+    if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", t):
+        try:
+            return _dt.datetime.fromisoformat(t.replace("z", "Z").replace("Z", "+00:00")).astimezone(_dt.timezone.utc)
+        except ValueError:
+            pass
+    formats = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] + (["%Y-%m-%d"] if dates else [])
+    for fmt in formats:
+        try:
+            return _dt.datetime.strptime(t, fmt).replace(tzinfo=_dt.timezone.utc)
+        except ValueError:
+            continue
+    raise NodeError(f"input '{pin}': cannot read '{text}' as a date and time (RFC 3339 or 'YYYY-MM-DD HH:MM:SS')")
+
+
+def _literal(moment: _dt.datetime) -> str:
+    return f"TIMESTAMP '{moment.astimezone(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def _epoch_micros(moment: _dt.datetime) -> int:
+    delta = moment - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@register("df_datetime_to_timestamp", "DateTime to SQL Timestamp", "Data/DataFusion/Time",
+          "A date and time as an SQL TIMESTAMP literal (UTC) and as microseconds since 1970.",
+          [inp("datetime", "DateTime", "Date", description="RFC 3339, or 'YYYY-MM-DD HH:MM:SS' in UTC."),
+           out("timestamp_literal", "Timestamp Literal", "String", description="TIMESTAMP '...' for SQL."),
+           out("epoch_micros", "Epoch Microseconds", "Integer", description="Microseconds since 1970 (UTC).")])
+def df_datetime_to_timestamp(ctx: "NodeContext") -> None:
+    moment = _parse_datetime(as_str(ctx.get("datetime"), "datetime"), "datetime")
+    ctx.set("timestamp_literal", _literal(moment))
+    ctx.set("epoch_micros", _epoch_micros(moment))
+
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _range_point(text: str, pin: str, now: _dt.datetime) -> _dt.datetime:
+    if text == "now":
+        return now
+    if text[:1] in ("-", "+"):
+        number, unit = text[1:-1], text[-1:]
+        if not number.isdigit():
+            raise NodeError(f"input '{pin}': '{text}' is not a relative time like -24h or +7d")
+        if unit not in _UNITS:
+            raise NodeError(f"input '{pin}': unknown unit in '{text}': use s, m, h, d or w")
+        amount = int(number) * (-1 if text[0] == "-" else 1)
+        try:
+            return now + _dt.timedelta(**{_UNITS[unit]: amount})
+        except OverflowError:
+            raise NodeError(f"input '{pin}': '{text}' is too far from now") from None
+    return _parse_datetime(text, pin, dates=True)
+
+
+@register("df_time_range_filter", "Time Range Filter", "Data/DataFusion/Time",
+          "An SQL condition selecting a time range: absolute times, 'now', or relative ones like -24h.",
+          [inp("timestamp_column", "Timestamp Column", "String", description="The column to compare."),
+           inp("start_time", "Start Time", "String", default="-24h", description="Inclusive start."),
+           inp("end_time", "End Time", "String", default="now", description="Exclusive end."),
+           out("where_clause", "WHERE Clause", "String", description="column >= start AND column < end."),
+           out("start_timestamp", "Start Timestamp", "String", description="The start as a TIMESTAMP literal."),
+           out("end_timestamp", "End Timestamp", "String", description="The end as a TIMESTAMP literal.")])
+def df_time_range_filter(ctx: "NodeContext") -> None:
+    column = as_str(ctx.get("timestamp_column"), "timestamp_column")
+    now = _dt.datetime.now(_dt.timezone.utc)
+    start = _literal(_range_point(as_str(ctx.get("start_time"), "start_time"), "start_time", now))
+    end = _literal(_range_point(as_str(ctx.get("end_time"), "end_time"), "end_time", now))
+    ctx.set("where_clause", f"{column} >= {start} AND {column} < {end}")
+    ctx.set("start_timestamp", start)
+    ctx.set("end_timestamp", end)
+
+
+AGG_SOURCE = inp("source_table", "Source Table", "String", description="The table to aggregate.")
+AGG_TS = inp("timestamp_column", "Timestamp Column", "String", description="The time column.")
+AGG_DONE = out("exec_out", "Output", "Execution")
+AGG_SESSION_OUT = out("session_out", "Session", "Struct", schema=SESSION_SCHEMA, description="The same session.")
+AGG_RESULTS = out("results", "Results", "Generic", description="The result rows as objects.")
+AGG_SQL = out("sql", "SQL", "String", description="The query that ran.")
+
+_INTERVALS = {
+    **dict.fromkeys(("second", "1s", "s"), "1 second"),
+    **dict.fromkeys(("minute", "1m", "m"), "1 minute"),
+    **dict.fromkeys(("5m", "5min", "5_minutes", "five_minutes"), "5 minutes"),
+    **dict.fromkeys(("15m", "15min", "15_minutes", "fifteen_minutes"), "15 minutes"),
+    **dict.fromkeys(("30m", "30min", "30_minutes", "thirty_minutes"), "30 minutes"),
+    **dict.fromkeys(("hour", "1h", "h"), "1 hour"),
+    **dict.fromkeys(("day", "1d", "d"), "1 day"),
+    **dict.fromkeys(("week", "1w", "w"), "1 week"),
+    **dict.fromkeys(("month", "1mo", "mo"), "1 month"),
+    **dict.fromkeys(("quarter", "q", "3mo"), "3 months"),
+    **dict.fromkeys(("year", "1y", "y"), "1 year"),
+}
+_AGGREGATES = {"count": "COUNT", "sum": "SUM", "avg": "AVG", "min": "MIN", "max": "MAX", "first": "FIRST_VALUE",
+               "last": "LAST_VALUE", "stddev": "STDDEV", "variance": "VARIANCE"}
+_PRECISIONS = ("second", "minute", "hour", "day", "week", "month", "quarter", "year")
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _where(ctx: "NodeContext") -> str:
+    condition = as_str(ctx.get("filter"), "filter")
+    return f" WHERE {condition}" if condition else ""
+
+
+@register("df_time_bin_aggregation", "Time Bin Aggregation", "Data/DataFusion/Aggregation",
+          "Groups rows into fixed time buckets and aggregates value columns per bucket (and group).",
+          [EXEC_IN, SESSION_IN, AGG_SOURCE, AGG_TS,
+           inp("interval", "Interval", "String", default="hour",
+               description="second, minute, 5m, 15m, 30m, hour, day, week, month, quarter or year."),
+           inp("value_columns", "Value Columns", "String", description="Columns to aggregate, comma-separated."),
+           inp("aggregations", "Aggregations", "String", default="count,sum,avg",
+               description="count, sum, avg, min, max, first, last, stddev, variance (comma-separated)."),
+           inp("group_by", "Group By", "String", default="", description="Further grouping columns."),
+           inp("filter", "Filter", "String", default="", description="An SQL condition on the rows."),
+           inp("output_table", "Output Table", "String", default="",
+               description="Also register the result as a view of this name."),
+           AGG_DONE, AGG_SESSION_OUT, AGG_RESULTS, AGG_SQL,
+           out("row_count", "Row Count", "Integer", description="How many buckets.")])
+def df_time_bin_aggregation(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    interval_text = as_str(ctx.get("interval"), "interval")
+    interval = _INTERVALS.get(interval_text.lower())
+    if interval is None:
+        raise NodeError(f"invalid interval '{interval_text}': use second, minute, 5m, 15m, 30m, hour, day, week, "
+                        "month, quarter or year")
+    sess = session(ctx)
+    values = _csv_list(as_str(ctx.get("value_columns"), "value_columns"))
+    if not values:
+        raise NodeError("input 'value_columns' is empty: name at least one column to aggregate")
+    aggregations = [a for a in _csv_list(as_str(ctx.get("aggregations"), "aggregations")) if a in _AGGREGATES]
+    groups = _csv_list(as_str(ctx.get("group_by"), "group_by"))
+    ts = as_str(ctx.get("timestamp_column"), "timestamp_column")
+    select = [f"date_bin(INTERVAL '{interval}', {ts}, TIMESTAMP '1970-01-01') as time_bucket", *groups]
+    select += [f"{_AGGREGATES[a]}({col}) as {col}_{a}" for col in values for a in aggregations]
+    sql = (f"SELECT {', '.join(select)} FROM {as_str(ctx.get('source_table'), 'source_table')}{_where(ctx)} "
+           f"GROUP BY {', '.join(['time_bucket', *groups])} ORDER BY time_bucket")
+    ctx.set("sql", sql)
+    result = run_sql(ctx, sess, sql)
+    view = as_str(ctx.get("output_table"), "output_table")
+    if view:
+        name = _table_name(view, "output_table")
+        with df_errors(f"registering the view '{name}'"):
+            if sess.context.table_exist(name):
+                sess.context.deregister_table(name)
+            sess.context.register_view(name, sess.context.sql_with_options(sql, _sql_options()))
+    _finish(ctx, session_out=ctx.get("session"), results=table_rows(result), row_count=result.num_rows)
+
+
+@register("df_date_trunc_aggregation", "Date Truncate Aggregation", "Data/DataFusion/Aggregation",
+          "Groups rows by calendar period (date_trunc) and computes the given aggregate expressions.",
+          [EXEC_IN, SESSION_IN, AGG_SOURCE, AGG_TS,
+           inp("precision", "Precision", "String", default="hour",
+               description="second, minute, hour, day, week, month, quarter or year."),
+           inp("aggregation_sql", "Aggregation SQL", "String",
+               description="The aggregate expressions, e.g. COUNT(*) as n, AVG(v) as mean."),
+           inp("filter", "Filter", "String", default="", description="An SQL condition on the rows."),
+           AGG_DONE, AGG_SESSION_OUT, AGG_RESULTS, AGG_SQL])
+def df_date_trunc_aggregation(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    precision = as_str(ctx.get("precision"), "precision").lower()
+    if precision not in _PRECISIONS:
+        raise NodeError(f"invalid precision '{precision}': use {', '.join(_PRECISIONS)}")
+    sess = session(ctx)
+    sql = (f"SELECT date_trunc('{precision}', {as_str(ctx.get('timestamp_column'), 'timestamp_column')}) "
+           f"as time_period, {as_str(ctx.get('aggregation_sql'), 'aggregation_sql')} "
+           f"FROM {as_str(ctx.get('source_table'), 'source_table')}{_where(ctx)} "
+           "GROUP BY time_period ORDER BY time_period")
+    ctx.set("sql", sql)
+    result = run_sql(ctx, sess, sql)
+    _finish(ctx, session_out=ctx.get("session"), results=table_rows(result))
+
+
+_WINDOW_AGGREGATES = {"avg": "AVG", "sum": "SUM", "min": "MIN", "max": "MAX", "count": "COUNT"}
+
+
+@register("df_window_aggregation", "Window Aggregation", "Data/DataFusion/Aggregation",
+          "Adds a window function over the rows in time order (moving average, running sum, rank, lag...).",
+          [EXEC_IN, SESSION_IN, AGG_SOURCE, AGG_TS,
+           inp("value_column", "Value Column", "String", description="The column the function reads."),
+           inp("window_function", "Window Function", "String", default="avg",
+               description="avg, sum, min, max, count, row_number, rank, lag or lead."),
+           inp("window_size", "Window Size", "Integer", default=10,
+               description="Preceding rows in the frame (0: all preceding rows)."),
+           inp("partition_by", "Partition By", "String", default="", description="Separate windows per these columns."),
+           inp("select_columns", "Select Columns", "String", default="*", description="Columns to return."),
+           AGG_DONE, AGG_SESSION_OUT, AGG_RESULTS, AGG_SQL])
+def df_window_aggregation(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    ts = as_str(ctx.get("timestamp_column"), "timestamp_column")
+    value = as_str(ctx.get("value_column"), "value_column")
+    function = as_str(ctx.get("window_function"), "window_function").lower()
+    size = as_int(ctx.get("window_size"), "window_size")
+    if size < 0:
+        raise NodeError("input 'window_size' must not be negative")
+    partition = as_str(ctx.get("partition_by"), "partition_by")
+    over = f"{f'PARTITION BY {partition} ' if partition else ''}ORDER BY {ts}"
+    frame = "ROWS UNBOUNDED PRECEDING" if size == 0 else f"ROWS BETWEEN {size} PRECEDING AND CURRENT ROW"
+    if function in _WINDOW_AGGREGATES:
+        expr = f"{_WINDOW_AGGREGATES[function]}({value}) OVER ({over} {frame})"
+    elif function in ("row_number", "rank"):
+        expr = f"{function.upper()}() OVER ({over})"
+    elif function in ("lag", "lead"):
+        expr = f"{function.upper()}({value}, 1) OVER ({over})"
+    else:
+        raise NodeError(f"unknown window function '{function}': use avg, sum, min, max, count, row_number, rank, "
+                        "lag or lead")
+    sql = (f"SELECT {as_str(ctx.get('select_columns'), 'select_columns')}, {expr} as window_result "
+           f"FROM {as_str(ctx.get('source_table'), 'source_table')} ORDER BY {ts}")
+    ctx.set("sql", sql)
+    result = run_sql(ctx, sess, sql)
+    _finish(ctx, session_out=ctx.get("session"), results=table_rows(result))
+
+
+# -- outside databases ------------------------------------------------------------------------------
+
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@register("df_register_postgres", "Register PostgreSQL", "Data/DataFusion/Databases",
+          "Reads a PostgreSQL table into the session (its rows as they are now), through the egress policy.",
+          [EXEC_IN, SESSION_IN,
+           inp("host", "Host", "String", default="localhost", description="The server's host name or address."),
+           inp("port", "Port", "Integer", default=5432, description="The server's port."),
+           inp("database", "Database", "String", description="The database to read."),
+           inp("username", "Username", "String", description="The user to sign in as."),
+           inp("password", "Password", "String", description="The user's password."),
+           inp("schema", "Schema", "String", default="public", description="The schema of the table."),
+           inp("source_table", "Source Table", "String", description="The table to read."),
+           TABLE_NAME_IN,
+           inp("ssl_mode", "SSL Mode", "String", default="prefer", description="libpq's sslmode."),
+           inp("readonly", "Read Only", "Boolean", default=True,
+               description="Must stay on: the session's SQL cannot write."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("connection_url", "Connection URL", "String", description="The server, without the password.")])
+def df_register_postgres(ctx: "NodeContext") -> None:
+    import psycopg
+    import pyarrow as pa
+    from psycopg import sql
+
+    from ... import http_egress
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    host = as_str(ctx.get("host"), "host")
+    port = http_egress.check_port(as_int(ctx.get("port"), "port"))
+    database, username = as_str(ctx.get("database"), "database"), as_str(ctx.get("username"), "username")
+    schema, source = as_str(ctx.get("schema"), "schema"), as_str(ctx.get("source_table"), "source_table")
+    name = _table_name(ctx.get("table_name"))
+    ssl_mode = as_str(ctx.get("ssl_mode"), "ssl_mode")
+    if ssl_mode not in _SSL_MODES:
+        raise NodeError(f"input 'ssl_mode': '{ssl_mode}' is not one of {', '.join(_SSL_MODES)}")
+    if not as_bool(ctx.get("readonly"), "readonly"):
+        raise NodeError("input 'readonly': writing to PostgreSQL through a session is not supported (SQL here "
+                        "cannot insert or update); leave Read Only on")
+    if not source:
+        raise NodeError("input 'source_table' is empty")
+    url = f"postgresql://{username}:****@{host}:{port}/{database}?sslmode={ssl_mode}"
+    address = http_egress.resolve_checked(host, port, ctx.egress)
+    seconds = max(1, int(min(30.0, ctx.time_left())))
+    try:
+        # host stays the name (TLS checks it); hostaddr pins the connection to the checked address
+        with psycopg.connect(host=host, hostaddr=address, port=port, dbname=database, user=username,
+                             password=as_str(ctx.get("password"), "password"), sslmode=ssl_mode,
+                             connect_timeout=seconds, options=f"-c statement_timeout={seconds * 1000}",
+                             application_name="boardrun") as conn:
+            conn.read_only = True
+            with conn.cursor() as cursor:
+                cursor.execute(sql.SQL("SELECT * FROM {}.{} LIMIT %s").format(
+                    sql.Identifier(schema), sql.Identifier(source)), (MAX_ROWS + 1,))
+                columns = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+    except psycopg.Error as exc:
+        raise NodeError(f"PostgreSQL: reading {schema}.{source} failed: {str(exc).strip()}") from None
+    if len(rows) > MAX_ROWS:
+        raise NodeError(f"{schema}.{source} has more than {MAX_ROWS} rows: too many to register in a session")
+    try:
+        table = pa.Table.from_pylist([dict(zip(columns, row)) for row in rows]) if rows else pa.table(
+            {c: pa.array([], type=pa.string()) for c in columns})
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise NodeError(f"PostgreSQL: the rows of {schema}.{source} do not convert to Arrow: {exc}") from None
+    _register_arrow(sess, name, table)
+    _finish(ctx, session_out=ctx.get("session"), connection_url=url)

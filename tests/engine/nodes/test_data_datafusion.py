@@ -1,0 +1,325 @@
+# ruff: noqa: F811 - test arguments name the fixtures imported from data_testkit
+"""The DataFusion SQL nodes (Data/DataFusion) on real DataFusion, with tables from the app's own files
+(in a local folder and in S3 on a moto server)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from boardrun.engine.files import FileServices, flow_path
+from data_testkit import moto_url, services, storage  # noqa: F401 - pytest fixtures
+from engine_testkit import BoardBuilder, run_pure
+
+CSV = "city,amount,at\nBerlin,10,2026-01-01 10:15:00\nParis,5,2026-01-01 10:45:00\nBerlin,7,2026-01-01 11:05:00\n"
+
+
+@pytest.fixture
+def files(storage):
+    """The app's file services, with sales/jan.csv in its storage folder."""
+    app = services(storage, "app1")
+    put(app, "sales/jan.csv", CSV.encode())
+    return app
+
+
+def put(files, path, data):
+    files.write(files.locate(flow_path("dirs__storage", path), "path"), data)
+
+
+def storage_path(path):
+    return flow_path("dirs__storage", path)
+
+
+def run_session(files, steps, result=None, session_name="default", **run_kwargs):
+    """Create a session, run ``steps`` ((node, defaults)) on it in order, return ``result`` of the last step."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    sess = b.add("df_create_session", session_name=session_name)
+    b.connect(start, "exec_out", sess, "exec_in")
+    previous = sess
+    for name, defaults in steps:
+        node = b.add(name, **defaults)
+        b.connect(sess, "session", node, "session")
+        b.connect(previous, "exec_out", node, "exec_in")
+        previous = node
+    if result is not None:
+        ret = b.add("events_generic_return_result")
+        b.connect(previous, "exec_out", ret, "exec_in")
+        b.connect(previous, result, ret, "response")
+    return b.run(start, files=files, **run_kwargs)
+
+
+MOUNT_CSV = ("df_mount_csv", {"path": storage_path("sales/jan.csv"), "table_name": "sales"})
+
+
+def test_mount_csv_and_query_gives_rows_and_flowlike_table(files):
+    """A mounted app CSV answers SQL; Rows are objects and Table is Flow-Like's CSVTable shape."""
+    query = ("df_sql_query", {"query": "SELECT city, SUM(amount) AS total FROM sales GROUP BY city ORDER BY city"})
+    rows = run_session(files, [MOUNT_CSV, query], result="rows")
+    assert rows.status == "completed", rows.error
+    assert rows.result == [{"city": "Berlin", "total": 17}, {"city": "Paris", "total": 5}]
+    table = run_session(files, [MOUNT_CSV, query], result="table").result
+    assert table == {"headers": ["city", "total"], "rows": [["Berlin", 17], ["Paris", 5]], "source": None}
+    count = run_session(files, [MOUNT_CSV, query], result="row_count")
+    assert count.result == 2
+    empty = run_session(files, [MOUNT_CSV, ("df_sql_query", {"query": "SELECT city FROM sales WHERE amount > 99"})],
+                        result="table")
+    assert empty.result == {"headers": ["city"], "rows": [], "source": None}
+
+
+def test_mount_a_folder_json_and_parquet(files):
+    """A folder of CSV files is one table; newline-delimited JSON and Parquet files mount too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    put(files, "sales/feb.csv", b"city,amount,at\nRome,3,2026-02-01 09:00:00\n")
+    put(files, "sales/notes.txt", b"not,a,table\n")
+    put(files, "events.json", b'{"kind": "a", "n": 1}\n{"kind": "b", "n": 2}\n')
+    buffer = pa.BufferOutputStream()
+    pq.write_table(pa.table({"x": [1, 2, 3]}), buffer)
+    put(files, "nums.parquet", buffer.getvalue().to_pybytes())
+    result = run_session(files, [
+        ("df_mount_csv", {"path": storage_path("sales"), "table_name": "sales"}),
+        ("df_mount_json", {"path": storage_path("events.json"), "table_name": "events"}),
+        ("df_mount_parquet", {"path": storage_path("nums.parquet"), "table_name": "nums"}),
+        ("df_sql_query", {"query": "SELECT (SELECT COUNT(*) FROM sales) AS s, (SELECT SUM(n) FROM events) AS e, "
+                                   "(SELECT SUM(x) FROM nums) AS p"}),
+    ], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"s": 4, "e": 3, "p": 6}]
+
+
+def test_lake_folders_of_parquet_and_json(files):
+    """Register Hive Parquet and Register Partitioned JSON read the matching files of a folder and of its
+    key=value partition folders (other sub-folders are ignored, as DataFusion does by default)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for part, values in (("year=2025", [1, 2]), ("year=2026", [3])):
+        buffer = pa.BufferOutputStream()
+        pq.write_table(pa.table({"x": values}), buffer)
+        put(files, f"lake/{part}/data.parquet", buffer.getvalue().to_pybytes())
+    put(files, "logs/1.ndjson", b'{"n": 5}\n')
+    put(files, "logs/day=2/2.ndjson", b'{"n": 6}\n')
+    put(files, "logs/day=2/skip.json", b'{"n": 100}\n')
+    put(files, "logs/other/ignored.ndjson", b'{"n": 1000}\n')
+    result = run_session(files, [
+        ("df_register_hive_parquet", {"path": storage_path("lake"), "table_name": "lake"}),
+        ("df_register_partitioned_json", {"path": storage_path("logs"), "table_name": "logs",
+                                          "file_extension": ".ndjson"}),
+        ("df_sql_query", {"query": "SELECT (SELECT SUM(x) FROM lake) AS p, (SELECT SUM(n) FROM logs) AS j"}),
+    ], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"p": 6, "j": 11}]
+
+
+def test_register_flowlike_table_and_tools(files):
+    """A CSVTable on a pin becomes a typed table; List Tables, Describe Table and Execute SQL report on it."""
+    table = {"headers": ["name", "score", "day"], "rows": [["a", "1.5", "2026-01-02"], ["b", 2, None]]}
+    steps = [("df_register_csv_table", {"table": table, "table_name": "scores"})]
+    listed = run_session(files, [*steps, ("df_list_tables", {})], result="summary")
+    assert listed.result == "Available tables: scores"
+    described = run_session(files, [*steps, ("df_describe_table", {"table_name": "scores"})], result="schema").result
+    assert "  - name (string)" in described and "  - score (double)" in described and "  - day (timestamp[ms])" in described
+    markdown = run_session(files, [*steps, ("df_execute_sql", {"query": "SELECT name, score FROM scores ORDER BY name"})],
+                           result="result").result
+    assert markdown == "Query returned 2 rows:\n\n| name | score |\n| --- | --- |\n| a | 1.5 |\n| b | 2.0 |\n"
+    dates = run_session(files, [*steps, ("df_sql_query", {"query": "SELECT day FROM scores WHERE name = 'a'"})],
+                        result="table").result
+    assert dates["rows"] == [[{"iso": "2026-01-02T00:00:00", "ms": 1767312000000}]]
+
+
+def test_register_lance_table_from_the_local_database(files):
+    """Rows of the app's local database are queryable with SQL after Register Lance Table."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    db = b.add("open_local_db", name="docs")
+    insert = b.add("batch_insert_local_db", value=[{"id": 1, "n": 4}, {"id": 2, "n": 6}])
+    sess = b.add("df_create_session")
+    reg = b.add("df_register_lance", table_name="")
+    query = b.add("df_sql_query", query="SELECT SUM(n) AS total FROM docs")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, db, insert, sess, reg, query, ret)
+    b.connect(db, "database", insert, "database")
+    b.connect(db, "database", reg, "database")
+    b.connect(sess, "session", reg, "session")
+    b.connect(sess, "session", query, "session")
+    b.connect(query, "rows", ret, "response")
+    result = b.run(start, files=files)
+    assert result.status == "completed", result.error
+    assert result.result == [{"total": 10}]
+
+
+def test_time_aggregations(files):
+    """Time bins, date_trunc periods and window functions run on a mounted CSV's timestamps."""
+    mount = ("df_mount_csv", {"path": storage_path("sales/jan.csv"), "table_name": "sales"})
+    bins = run_session(files, [mount, ("df_time_bin_aggregation", {
+        "source_table": "sales", "timestamp_column": "at", "interval": "hour", "value_columns": "amount",
+        "aggregations": "count,sum", "output_table": "hourly"}), ("df_sql_query", {"query": "SELECT * FROM hourly ORDER BY time_bucket"})],
+        result="rows")
+    assert bins.status == "completed", bins.error
+    assert [(r["amount_count"], r["amount_sum"]) for r in bins.result] == [(2, 15), (1, 7)]
+    trunc = run_session(files, [mount, ("df_date_trunc_aggregation", {
+        "source_table": "sales", "timestamp_column": "at", "precision": "day",
+        "aggregation_sql": "COUNT(*) AS n", "filter": "city = 'Berlin'"})], result="results")
+    assert trunc.result == [{"time_period": "2026-01-01T00:00:00", "n": 2}]
+    window = run_session(files, [mount, ("df_window_aggregation", {
+        "source_table": "sales", "timestamp_column": "at", "value_column": "amount", "window_function": "sum",
+        "window_size": 0, "select_columns": "city"})], result="results")
+    assert [r["window_result"] for r in window.result] == [10, 15, 22]
+
+
+def test_time_helpers():
+    """DateTime to SQL Timestamp and Time Range Filter build the literals Flow-Like builds."""
+    literal = run_pure("df_datetime_to_timestamp", "timestamp_literal", datetime="2026-03-04T05:06:07+01:00")
+    assert literal.result == "TIMESTAMP '2026-03-04 04:06:07.000000'"
+    micros = run_pure("df_datetime_to_timestamp", "epoch_micros", datetime="1970-01-01 00:00:01")
+    assert micros.result == 1_000_000
+    where = run_pure("df_time_range_filter", "where_clause", timestamp_column="at",
+                     start_time="2026-01-01", end_time="2026-01-02T00:00:00Z")
+    assert where.result == ("at >= TIMESTAMP '2026-01-01 00:00:00.000000' AND "
+                            "at < TIMESTAMP '2026-01-02 00:00:00.000000'")
+    bad = run_pure("df_time_range_filter", "where_clause", timestamp_column="at", start_time="-3y")
+    assert "unknown unit" in bad.error["message"]
+
+
+def test_sessions_are_shared_by_name_within_a_run(files):
+    """Two Create Session nodes with the same name give the same session: a table mounted on one is on the other."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    first = b.add("df_create_session", session_name="s")
+    mount = b.add("df_mount_csv", path=storage_path("sales/jan.csv"), table_name="sales")
+    second = b.add("df_create_session", session_name="s")
+    query = b.add("df_sql_query", query="SELECT COUNT(*) AS n FROM sales")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, first, mount, second, query, ret)
+    b.connect(first, "session", mount, "session")
+    b.connect(second, "session", query, "session")
+    b.connect(query, "rows", ret, "response")
+    result = b.run(start, files=files)
+    assert result.result == [{"n": 3}], result.error
+
+
+@pytest.mark.parametrize("steps,message", [
+    ([("df_sql_query", {"query": "SELECT * FROM nope"})], "table 'datafusion.public.nope' not found"),
+    ([("df_sql_query", {"query": "SELEC 1"})], "the query failed"),
+    ([("df_sql_query", {"query": "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'"})],
+     "DDL not supported"),
+    ([("df_sql_query", {"query": "COPY (SELECT 1) TO '/tmp/out.csv'"})], "not supported"),
+    ([("df_sql_query", {"query": "SELECT * FROM '/etc/passwd'"})], "not found"),
+    ([("df_sql_query", {"query": "SET datafusion.execution.batch_size = 1"})], "Statement not supported"),
+    ([("df_mount_csv", {"path": storage_path("missing.csv"), "table_name": "t"})], "neither a file nor a folder"),
+    ([("df_mount_csv", {"path": storage_path("../../app2/files/storage/x.csv"), "table_name": "t"})], "'..'"),
+    ([("df_mount_csv", {"path": {"path": "/etc", "store_ref": "file:///"}, "table_name": "t"})], "absolute"),
+    ([("df_mount_csv", {"path": flow_path("virtual_dir_x", "a.csv"), "table_name": "t"})], "virtual"),
+    ([("df_mount_csv", {"path": storage_path("sales/jan.csv"), "table_name": "bad name"})], "not a table name"),
+    ([("df_describe_table", {"table_name": "nope"})], "no table 'nope'"),
+    ([("df_register_csv_table", {"table": {"rows": []}, "table_name": "t"})], "not a table"),
+    ([("df_time_bin_aggregation", {"source_table": "t", "timestamp_column": "at", "interval": "fortnight",
+                                   "value_columns": "v"})], "invalid interval"),
+    ([("df_window_aggregation", {"source_table": "t", "timestamp_column": "at", "value_column": "v",
+                                 "window_function": "median"})], "unknown window function"),
+])
+def test_bad_input_fails_the_node(files, steps, message):
+    """Unknown tables, SQL errors, statements that reach outside the app and bad paths fail with node_error."""
+    result = run_session(files, steps)
+    assert (result.status, result.reason) == ("failed", "node_error")
+    assert message in result.error["message"]
+
+
+def test_another_apps_files_cannot_be_mounted(storage):
+    """App2's board naming app1's CSV path mounts its own (missing) file, never app1's."""
+    put(services(storage, "app1"), "secret.csv", b"a\n1\n")
+    other = services(storage, "app2")
+    result = run_session(other, [("df_mount_csv", {"path": storage_path("secret.csv"), "table_name": "t"})])
+    assert result.status == "failed" and "neither a file nor a folder" in result.error["message"]
+
+
+def test_a_forged_session_is_refused(files):
+    """A session reference this run did not create is refused."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    query = b.add("df_sql_query", session={"cache_key": "datafusion session_x"}, query="SELECT 1")
+    b.chain(start, query)
+    assert "no open datafusion session" in b.run(start, files=files).error["message"]
+
+
+def test_results_are_capped(files, monkeypatch):
+    """A result larger than the row cap fails the node instead of filling memory."""
+    from boardrun.engine.nodes.data import datafusion as df_nodes
+
+    monkeypatch.setattr(df_nodes, "MAX_ROWS", 2)
+    result = run_session(files, [MOUNT_CSV, ("df_sql_query", {"query": "SELECT * FROM sales"})])
+    assert "more than 2 rows" in result.error["message"]
+    assert json.dumps(result.to_dict())  # the failed run is still plain JSON
+
+
+@pytest.fixture
+def pg_table(postgres_database):
+    """A table with three rows in the test PostgreSQL database; (database, user, table)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_database)
+    table = f"df_sales_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=url.host, port=url.port, dbname=url.database, user=url.username,
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{table}" (id int, city text, amount numeric(6,2), at timestamp)')
+        conn.execute(f"""INSERT INTO "{table}" VALUES (1, 'Berlin', 10.50, '2026-01-01 10:00'),
+                         (2, 'Paris', 5, '2026-01-01 11:00'), (3, 'Berlin', 7.25, NULL)""")
+    yield url.database, url.username, table
+    with psycopg.connect(host=url.host, port=url.port, dbname=url.database, user=url.username,
+                         autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{table}"')
+
+
+def pg_steps(database, user, table, **overrides):
+    register = {"host": "127.0.0.1", "port": 5432, "database": database, "username": user, "password": "",
+                "source_table": table, "table_name": "pg", "ssl_mode": "disable", **overrides}
+    return [("df_register_postgres", register)]
+
+
+def services_local(root):
+    return FileServices.local(root, "app1", "user1")
+
+
+def run_pg(files, steps, result=None):
+    """run_session with private addresses allowed (the test server is on 127.0.0.1)."""
+    from boardrun.engine import EgressPolicy
+
+    return run_session(files, steps, result=result, egress=EgressPolicy(allow_private=True))
+
+
+def test_register_postgres_reads_a_table(tmp_path, pg_table):
+    """A PostgreSQL table on 127.0.0.1 is registered and answers SQL, numerics and timestamps included."""
+    database, user, table = pg_table
+    files = services_local(tmp_path)
+    query = ("df_sql_query", {"query": "SELECT city, SUM(amount) AS total, MAX(at) AS last FROM pg "
+                                       "GROUP BY city ORDER BY city"})
+    result = run_pg(files, [*pg_steps(database, user, table), query], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"city": "Berlin", "total": "17.75", "last": "2026-01-01T10:00:00"},
+                             {"city": "Paris", "total": "5.00", "last": "2026-01-01T11:00:00"}]
+    url = run_pg(files, pg_steps(database, user, table, password="s3cret"), result="connection_url").result
+    assert url == f"postgresql://{user}:****@127.0.0.1:5432/{database}?sslmode=disable"
+
+
+def test_register_postgres_refusals(tmp_path, pg_table):
+    """Private addresses need the egress setting; unknown tables, writing and bad SSL modes fail the node."""
+    database, user, table = pg_table
+    files = services_local(tmp_path)
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    sess = b.add("df_create_session")
+    reg = b.add("df_register_postgres", **pg_steps(database, user, table)[0][1])
+    b.chain(start, sess, reg)
+    b.connect(sess, "session", reg, "session")
+    assert "egress refused" in b.run(start, files=files).error["message"]
+    for overrides, message in (({"source_table": "nope"}, 'relation "public.nope" does not exist'),
+                               ({"readonly": False}, "leave Read Only on"),
+                               ({"ssl_mode": "sometimes"}, "is not one of"),
+                               ({"port": 0}, "port must be an integer")):
+        result = run_pg(files, pg_steps(database, user, table, **overrides))
+        assert result.status == "failed" and message in result.error["message"], (overrides, result.error)
