@@ -125,3 +125,12 @@ def test_a_start_that_cannot_be_recorded_starts_nothing(submit, backend):
     _post(function_client("dispatcher"), _submitted_event(job_id))
     assert with_slot.status(job_id).phase == MISSING and with_slot.list_runners() == []
     assert _job(job_id).launched_at is None
+
+
+def test_without_a_start_callback_the_dispatcher_records_the_launch(submit, backend):
+    """A local backend nobody told how to record starts (on_start unset) leaves that to the
+    dispatcher, as before: the job is launched as soon as the backend accepts it."""
+    job_id = submit()
+    set_backend(LocalBackend(max_concurrent=0))
+    _post(function_client("dispatcher"), _submitted_event(job_id))
+    assert _job(job_id).launched_at is not None

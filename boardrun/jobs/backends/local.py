@@ -92,7 +92,6 @@ class _Runner:
 
 class LocalBackend(JobBackend):
     name = "local"
-    queues_launches = True
 
     def __init__(
         self,
@@ -123,6 +122,11 @@ class LocalBackend(JobBackend):
         )
 
     # -- JobBackend -------------------------------------------------------------
+    @property
+    def queues_launches(self) -> bool:  # type: ignore[override]
+        # Only with on_start can it record a start itself; otherwise the dispatcher does.
+        return self.on_start is not None
+
     def launch(self, spec: LaunchSpec) -> None:
         with self._lock:
             if self._known(spec.job_id):
