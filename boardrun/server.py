@@ -69,7 +69,12 @@ def start_embedded_services(bind: str):
     backend = LocalBackend.from_env()
     backend.on_exit = dispatcher.on_runner_exit
     backend.prestart()  # before any other thread reads the environment
+    backend.on_start = dispatcher.on_runner_start
     set_backend(backend)
+    try:  # before serving, so the jobs a crash left waiting start before any new one
+        dispatcher.resume_local_queue()
+    except Exception:  # the periodic reconcile launches them later
+        log.exception("resuming the local job queue failed")
     router = full_router()
     ticker = Ticker(float(os.environ.get("TICK_SECONDS", "5")))
     ticker.start()

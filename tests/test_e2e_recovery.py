@@ -82,3 +82,29 @@ def test_shutdown_mid_run_is_an_interruption_not_a_cancel(server_env, env):
         assert job["status"] == "failed" and job["error"]["code"] == "interrupted"
     finally:
         stop_server(second)
+
+
+def test_crash_with_jobs_waiting_for_a_slot_runs_them_after_restart(server_env, env):
+    """With one local slot, jobs accepted but still waiting for it when the server is killed are
+    launched after the restart, in submission order, each with its own result; only the job
+    that was running ends lost_runner."""
+    one_slot = {**server_env, "JOB_CONCURRENCY": "1"}
+    first = start_server(one_slot, env["tmp_path"] / "first.log")
+    ws = _workspace(first)
+    running = ws.submit("slow", payload={}).json()["job_id"]
+    ws.wait(running, statuses=("running",))
+    waiting = [ws.submit("echo", payload={"n": n}).json()["job_id"] for n in range(3)]
+    assert all(ws.job(j)["status"] == "queued" for j in waiting)  # the slot is taken
+    _kill_hard(first)
+
+    second = start_server(one_slot, env["tmp_path"] / "second.log")
+    try:
+        ws = _reattach(ws, second)
+        job = ws.wait(running, timeout=20)
+        assert job["status"] == "failed" and job["error"]["code"] == "lost_runner"
+        done = [ws.wait(j, timeout=30) for j in waiting]
+        assert [(j["status"], j.get("result"), j.get("error")) for j in done] == [("completed", {"n": n}, None) for n in range(3)]
+        starts = [j["started_at"] for j in done]
+        assert starts == sorted(starts)  # one slot: each started after the one submitted before it
+    finally:
+        stop_server(second)

@@ -110,8 +110,9 @@ def _launch(event: Event) -> str:
             _mark_processed(session, event)
             return f"not launched: job is {job.status}"
     spec = launch_spec(job_id, job.attempt, job.app_id, job.board_id, job.spec_key, job.deadline_seconds)
+    backend = get_backend()
     try:
-        get_backend().launch(spec)
+        backend.launch(spec)
     except TransientBackendError as exc:
         raise TransientEventError(str(exc)) from exc
     except PermanentBackendError as exc:
@@ -123,7 +124,7 @@ def _launch(event: Event) -> str:
         return "launch failed"
     with session_scope() as session:
         job = _locked_job(session, job_id)
-        if job is not None and job.launched_at is None:
+        if job is not None and job.launched_at is None and not backend.queues_launches:
             job.launched_at = utcnow()
         _mark_processed(session, event)
     return "launched"
@@ -326,6 +327,19 @@ def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float 
     return states.transition(job, states.FAILED, error={"code": code, "message": message, "runner_reason": status.reason})
 
 
+def on_runner_start(job_id: str) -> bool:
+    """The local backend is about to start the job's executor (at once, or when a slot
+    frees): record it as launched, unless it was cancelled or finished meanwhile. Until
+    then it is still unlaunched in the database, so a restart launches it again."""
+    with session_scope() as session:
+        job = _locked_job(session, job_id)
+        if job is None or states.is_terminal(job.status) or job.cancel_requested_at is not None:
+            return False
+        if job.launched_at is None:
+            job.launched_at = utcnow()
+        return True
+
+
 def on_runner_exit(status: RunnerStatus) -> None:
     """The local backend saw an executor process end."""
     with session_scope() as session:
@@ -447,7 +461,9 @@ def _reconcile_job(
         if job is None or states.is_terminal(job.status):
             return changed
         if job.launched_at is None:
-            if now - job.created_at > queue_timeout:
+            if backend.queues_launches and job.id in runners:
+                pass  # waiting for a slot in the backend's own queue: it records its start itself
+            elif now - job.created_at > queue_timeout:
                 changed += states.transition(
                     job, states.FAILED, error={"code": states.NOT_DISPATCHED, "message": "the job was never launched"}
                 )
@@ -468,6 +484,8 @@ def _reconcile_job(
         except (TransientBackendError, PermanentBackendError) as exc:
             log.warning("re-launch of job %s failed: %s", job_id, exc)
             return changed
+        if backend.queues_launches:
+            return changed + 1
         with session_scope() as session:
             job = _locked_job(session, job_id)
             if job is not None and job.launched_at is None:
@@ -476,7 +494,7 @@ def _reconcile_job(
     return changed
 
 
-def reconcile() -> int:
+def reconcile(*, redispatch_after: timedelta | None = None) -> int:
     """Compare the jobs the database thinks are active with the backend's runners and
     repair both ways. Returns how many jobs or runners were changed."""
     backend = get_backend()
@@ -485,7 +503,8 @@ def reconcile() -> int:
     except TransientBackendError as exc:
         raise TransientEventError(str(exc)) from exc
     queue_timeout = timedelta(seconds=env_int("JOB_QUEUE_TIMEOUT_SECONDS", 3600))
-    redispatch_after = timedelta(seconds=env_int("JOB_REDISPATCH_AFTER_SECONDS", 60))
+    if redispatch_after is None:
+        redispatch_after = timedelta(seconds=env_int("JOB_REDISPATCH_AFTER_SECONDS", 60))
     grace = timedelta(seconds=env_int("JOB_DEADLINE_GRACE_SECONDS", 30))
     now = utcnow()
     changed = 0
@@ -512,3 +531,10 @@ def reconcile() -> int:
         except (TransientBackendError, PermanentBackendError) as exc:
             log.warning("could not stop the runner of finished job %s: %s", job_id, exc)
     return changed
+
+
+def resume_local_queue() -> int:
+    """At the embedded server's start: the jobs accepted before a crash that never got a
+    runner (they waited for a local slot) are launched again at once, oldest first, ahead
+    of new submissions; jobs that had a runner are repaired as by any reconcile (lost_runner)."""
+    return reconcile(redispatch_after=timedelta(0))

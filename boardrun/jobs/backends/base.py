@@ -51,6 +51,10 @@ class PermanentBackendError(BackendError):
 
 class JobBackend(ABC):
     name: str
+    # A backend with a queue of its own (local: launches beyond JOB_CONCURRENCY wait for a
+    # slot) records a job as launched itself, when its runner really starts; for the others
+    # the dispatcher records it as soon as launch() returns.
+    queues_launches: bool = False
 
     @abstractmethod
     def launch(self, spec: LaunchSpec) -> None:

@@ -53,6 +53,7 @@ from boardrun.jobs.backends.base import (
 log = logging.getLogger(__name__)
 
 ExitCallback = Callable[[RunnerStatus], None]
+StartCallback = Callable[[str], bool]  # job id → whether it may still run (recorded as launched)
 
 
 # Imported once by the fork server; every executor forked from it starts warm.
@@ -161,12 +162,14 @@ class LocalBackend(JobBackend):
         log_dir: Path | None = None,
         on_exit: ExitCallback | None = None,
         memory_limit_mb: int = 1024,
+        on_start: StartCallback | None = None,
     ):
         self.max_concurrent = max_concurrent
         self.memory_limit_mb = memory_limit_mb  # 0: no limit
         self.cancel_grace = cancel_grace
         self.log_dir = log_dir
         self.on_exit = on_exit
+        self.on_start = on_start
         self._lock = threading.Lock()
         self._active: dict[str, _Runner] = {}  # started, not finished
         self._waiting: deque[_Runner] = deque()  # launched beyond the concurrency limit
@@ -187,6 +190,11 @@ class LocalBackend(JobBackend):
         _fork_context()
 
     # -- JobBackend -------------------------------------------------------------
+    @property
+    def queues_launches(self) -> bool:  # type: ignore[override]
+        # Only with on_start can it record a start itself; otherwise the dispatcher does.
+        return self.on_start is not None
+
     def launch(self, spec: LaunchSpec) -> None:
         with self._lock:
             if self._known(spec.job_id):
@@ -238,6 +246,8 @@ class LocalBackend(JobBackend):
 
     def _start(self, runner: _Runner) -> None:
         """Start the process (caller holds the lock)."""
+        if not self._admit(runner):
+            return
         spec = runner.spec
         runner.workdir = tempfile.mkdtemp(prefix=f"boardrun-{spec.job_id}-")  # 0700
         env = executor_environment({
@@ -259,6 +269,21 @@ class LocalBackend(JobBackend):
         log.info("job %s: executor started as pid %d", spec.job_id, runner.proc.pid)
         self._active[spec.job_id] = runner
         threading.Thread(target=self._watch, args=(runner,), name=f"runner-{spec.job_id}", daemon=True).start()
+
+    def _admit(self, runner: _Runner) -> bool:
+        """Record the start before it happens (caller holds the lock): after a crash a job
+        that had a runner fails as lost, one still waiting is launched again, none twice."""
+        if self.on_start is None:
+            return True
+        job_id = runner.spec.job_id
+        try:
+            admitted = self.on_start(job_id)
+        except Exception:  # the database is down: it stays unlaunched there, the reconcile launches it again
+            log.exception("job %s: cannot record its start; not started", job_id)
+            return False
+        if not admitted:
+            self._record(RunnerStatus(job_id, FAILED, reason="Cancelled", message="finished or cancelled before it started"))
+        return admitted
 
     def _watch(self, runner: _Runner) -> None:
         proc = runner.proc
