@@ -135,6 +135,28 @@ def parse_flow_path(value: Any, pin: str) -> tuple[str, str]:
     return value["store_ref"], check_relative(value["path"], f"input '{pin}'")
 
 
+def extension(path: str) -> str:
+    """What follows the last '.' of the file name (also for '.profile'), as object_store reads it."""
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[1] if "." in name else ""
+
+
+def with_path(value: dict[str, Any], new: str) -> dict[str, Any]:
+    """``value`` (a FlowPath) with its path replaced by ``new``, which must still be safe."""
+    check_relative(new, "the resulting path")
+    return {**value, "path": new}
+
+
+def with_extension(value: Any, ext: str, pin: str) -> dict[str, Any]:
+    """The FlowPath ``value`` with its file name's extension replaced by ``ext`` (empty: removed)."""
+    _, path = parse_flow_path(value, pin)
+    old = extension(path)
+    base = path[: -len(old) - 1] if old else path
+    if not base.rsplit("/", 1)[-1]:
+        raise NodeError("the path has no file name to give an extension")
+    return with_path(value, f"{base}.{ext}" if ext else base)
+
+
 def _digest(text: str) -> str:
     import hashlib  # its OpenSSL binding is slow to load: only runs that use files pay for it
 

@@ -202,6 +202,11 @@ class GeoApis(QuietHandler):
                 self.reply_json({"error": "Unable to geocode"})
             else:
                 self.reply_json(NOMINATIM_REVERSE)
+        elif service == "tile":
+            if "tile(0,0,1)" in self.route:
+                self.reply(400, b'{"code": "InvalidValue"}')
+            else:
+                self.reply(200, b"\x1a\x02mvt-bytes", "application/vnd.mapbox-vector-tile")
         elif service == "text":
             self.reply(200, b"not json", "text/plain")
         else:
@@ -430,3 +435,39 @@ def test_geo_services_from_env():
     assert (defaults.nominatim_url, defaults.osrm_url) == ("https://nominatim.openstreetmap.org",
                                                            "https://router.project-osrm.org")
     assert defaults.user_agent.startswith("Boardrun/")
+
+
+def test_osrm_tile_saves_the_tile_as_mvt(policy, tmp_path):
+    """OSRM Tile asks /tile/v1/<profile>/tile(x,y,z).mvt, saves the bytes under the path with a .mvt
+    extension and outputs that path and the content type; an impossible tile or an error answer fails."""
+    from boardrun.engine.files import FileServices, flow_path
+
+    files = FileServices.local(tmp_path / "store", "app1", "user1")
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    node = b.add("geo_osrm_tile", profile="Bike", z=14, x=8800, y=5373, path=flow_path("dirs__storage", "tiles/berlin"))
+    ret = b.add("events_generic_return_result")
+    setter = b.add("struct_set", field="type", struct_in={})
+    setter2 = b.add("struct_set", field="path")
+    b.chain(start, node)
+    b.connect(node, "exec_success", setter, "exec_in")
+    b.chain(setter, setter2, ret)
+    b.connect(node, "content_type", setter, "value")
+    b.connect(setter, "struct_out", setter2, "struct_in")
+    b.connect(node, "tile_path", setter2, "value")
+    b.connect(setter2, "struct_out", ret, "response")
+    result = b.run(start, egress=policy, files=files)
+    assert result.status == "completed", result
+    assert result.result["type"] == "application/vnd.mapbox-vector-tile"
+    assert result.result["path"]["path"] == "tiles/berlin.mvt"
+    assert GeoApis.seen[-1]["path"] == "/tile/v1/cycling/tile(8800,5373,14).mvt"
+    assert files.read(files.locate(result.result["path"], "path")) == b"\x1a\x02mvt-bytes"
+
+    for inputs, text in [({"z": 1, "x": 0, "y": 0}, "HTTP 400"), ({"z": 2, "x": 4, "y": 0}, "must be from 0 to 3"),
+                         ({"z": 23, "x": 0, "y": 0}, "zoom level")]:
+        b = BoardBuilder()
+        start = b.add("events_simple")
+        node = b.add("geo_osrm_tile", profile="Car", path=flow_path("dirs__storage", "t"), **inputs)
+        b.chain(start, node)
+        failed = b.run(start, egress=policy, files=files)
+        assert failed.reason == "node_error" and text in failed.error["message"], (inputs, failed.error)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...coerce import as_bool, as_int, as_list, as_str
 from ...errors import NodeError
-from ...files import (SCOPE_CACHE, SCOPE_CACHE_USER, SCOPE_STORAGE, SCOPE_UPLOAD, SCOPE_USER, check_relative, flow_path,
-                      join, parse_flow_path)
+from ...files import extension as path_extension
+from ...files import (SCOPE_CACHE, SCOPE_CACHE_USER, SCOPE_STORAGE, SCOPE_UPLOAD, SCOPE_USER, flow_path,
+                      join, parse_flow_path, with_extension, with_path)
 from ...registry import inp, out, register
 from ..utils._collections import check_length
 from ..utils.datetime import Instant
@@ -342,18 +343,6 @@ def sign_urls(ctx: NodeContext) -> None:
 
 # -- Path text -------------------------------------------------------------------------------------
 
-def _with_path(value: Any, new: str) -> dict[str, Any]:
-    """``value`` (a FlowPath) with its path replaced by ``new``, which must still be safe."""
-    check_relative(new, "the resulting path")
-    return {**value, "path": new}
-
-
-def _extension(path: str) -> str:
-    """What follows the last '.' of the file name (also for '.profile'), as object_store reads it."""
-    name = path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[1] if "." in name else ""
-
-
 @register("child", "Child", f"{_CAT}/Path", "The path of a file or folder inside this one ('a/b' adds two levels).",
           [_path_in("parent_path", "Path", "The folder."),
            inp("child_name", "Child", "String", description="Name (or '/'-separated names) to add."),
@@ -362,7 +351,7 @@ def child(ctx: NodeContext) -> None:
     value = ctx.get("parent_path")
     _, path = parse_flow_path(value, "parent_path")
     segments = [s for s in as_str(ctx.get("child_name"), "child_name").split("/") if s]
-    ctx.set("path", _with_path(value, join(path, "/".join(segments))))
+    ctx.set("path", with_path(value, join(path, "/".join(segments))))
 
 
 @register("parent", "Parent", f"{_CAT}/Path", "The folder holding the path (the root's parent is the root).",
@@ -371,7 +360,7 @@ def parent(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
     value = ctx.get("path")
     _, path = parse_flow_path(value, "path")
-    ctx.set("parent_path", _with_path(value, path.rstrip("/").rpartition("/")[0]))
+    ctx.set("parent_path", with_path(value, path.rstrip("/").rpartition("/")[0]))
     ctx.activate("exec_out")
 
 
@@ -379,7 +368,7 @@ def parent(ctx: NodeContext) -> None:
           [_path_in(), out("extension", "Extension", "String", description="For example 'csv'.")])
 def extension(ctx: NodeContext) -> None:
     _, path = parse_flow_path(ctx.get("path"), "path")
-    ctx.set("extension", _extension(path))
+    ctx.set("extension", path_extension(path))
 
 
 @register("filename", "Filename", f"{_CAT}/Path", "The last part of the path.",
@@ -408,7 +397,7 @@ def set_filename(ctx: NodeContext) -> None:
         old_ext = posixpath.splitext(posixpath.basename(path))[1]
         if not posixpath.splitext(name)[1] and old_ext:
             name += old_ext
-        value = _with_path(value, join(path.rpartition("/")[0], name))
+        value = with_path(value, join(path.rpartition("/")[0], name))
     ctx.set("out_path", value)
 
 
@@ -418,14 +407,8 @@ def set_filename(ctx: NodeContext) -> None:
            _exec_out(), _path_out("path_out", "Path", "The path with the new extension.")])
 def set_extension(ctx: NodeContext) -> None:
     ctx.deactivate("exec_out")
-    value = ctx.get("path")
-    _, path = parse_flow_path(value, "path")
     ext = as_str(ctx.get("extension"), "extension").removeprefix(".")
-    old = _extension(path)
-    base = path[: -len(old) - 1] if old else path
-    if not posixpath.basename(base):
-        raise NodeError("the path has no file name to give an extension")
-    ctx.set("path_out", _with_path(value, f"{base}.{ext}" if ext else base))
+    ctx.set("path_out", with_extension(ctx.get("path"), ext, "path"))
     ctx.activate("exec_out")
 
 
@@ -443,7 +426,7 @@ def raw_path(ctx: NodeContext) -> None:
 def from_raw_path(ctx: NodeContext) -> None:
     value = ctx.get("base_path")
     parse_flow_path(value, "base_path")
-    ctx.set("path", _with_path(value, as_str(ctx.get("raw_path"), "raw_path")))
+    ctx.set("path", with_path(value, as_str(ctx.get("raw_path"), "raw_path")))
 
 
 @register("path_replace_segment", "Replace Segment", f"{_CAT}/Path",
@@ -464,7 +447,7 @@ def path_replace_segment(ctx: NodeContext) -> None:
                 segments[i] = new
                 if not replace_all:
                     break
-        value = _with_path(value, "/".join(segments))
+        value = with_path(value, "/".join(segments))
     ctx.set("out_path", value)
 
 

@@ -288,15 +288,20 @@ def h3_cells_to_multi_polygon(ctx: NodeContext) -> None:
 
 # -- calling the services ------------------------------------------------------------------------------
 
-def _get_json(ctx: NodeContext, service: str, url: str) -> Any:
-    """GET ``url`` through the egress policy with the configured User-Agent; the decoded JSON answer."""
-    headers = {"User-Agent": ctx.egress.geo.user_agent, "Accept": "application/json"}
+def _get(ctx: NodeContext, url: str, accept: str) -> http_egress.HttpReply:
+    """GET ``url`` through the egress policy with the configured User-Agent."""
+    headers = {"User-Agent": ctx.egress.geo.user_agent, "Accept": accept}
     ctx.checkpoint()
     try:
-        reply = http_egress.send(ctx.egress, "GET", url, headers, None, ctx.time_left())
+        return http_egress.send(ctx.egress, "GET", url, headers, None, ctx.time_left())
     except NodeError:
         ctx.checkpoint()  # a time-out caused by the run's deadline or a cancel reports that
         raise
+
+
+def _get_json(ctx: NodeContext, service: str, url: str) -> Any:
+    """GET ``url`` (see _get); the decoded JSON answer."""
+    reply = _get(ctx, url, "application/json")
     try:
         answer = json.loads(reply.body.decode("utf-8"))
     except ValueError:
@@ -318,13 +323,19 @@ def _parsed(service: str, convert: Callable[[Any], Any], answer: Any) -> Any:
         raise NodeError(f"{service} answered in an unexpected shape") from None
 
 
-def _osrm(ctx: NodeContext, base_pin: str | None, service: str, profile: str, coordinates: list[tuple[float, float]],
-          query: dict[str, Any]) -> dict[str, Any]:
+def _osrm_base(ctx: NodeContext, base_pin: str | None) -> str:
+    """The configured OSRM server, unless the node's Base URL names another than the public one."""
     base = ctx.egress.geo.osrm_url
     if base_pin is not None:
         given = as_str(ctx.get(base_pin), base_pin).rstrip("/")
         if given != PUBLIC_OSRM:
             base = given
+    return base
+
+
+def _osrm(ctx: NodeContext, base_pin: str | None, service: str, profile: str, coordinates: list[tuple[float, float]],
+          query: dict[str, Any]) -> dict[str, Any]:
+    base = _osrm_base(ctx, base_pin)
     # OSRM wants longitude,latitude pairs separated by ';' in the path.
     path = ";".join(f"{lon!r},{lat!r}" for lat, lon in coordinates)
     url = f"{base}/{service}/v1/{profile}/{quote(path, safe=',;.-')}?{urlencode(query, safe=',;')}"
@@ -682,3 +693,38 @@ def geo_reverse_geocode(ctx: NodeContext) -> None:
     ctx.set("result", result)
     ctx.set("display_name", result["display_name"])
     _succeed(ctx)
+
+
+@register("geo_osrm_tile", "OSRM Tile", "Web/Geo/Routing",
+          "Fetches one vector tile (Mapbox Vector Tile) of OSRM's road graph and saves it as a .mvt file.",
+          [EXEC_IN, PROFILE_STRUCT,
+           inp("z", "Zoom", "Integer", default=14, description="Zoom level, 0 to 22."),
+           inp("x", "X", "Integer", default=0, description="Tile column, 0 to 2^zoom - 1."),
+           inp("y", "Y", "Integer", default=0, description="Tile row, 0 to 2^zoom - 1."),
+           inp("path", "Path", "Struct", options={"enforce_schema": True}, schema="FlowPath",
+               description="Where to save the tile (its extension becomes .mvt)."),
+           BASE_URL, SUCCESS, ERROR,
+           out("tile_path", "Tile Path", "Struct", schema="FlowPath", description="The saved tile."),
+           out("content_type", "Content Type", "String", description="The content type OSRM answered with.")])
+def geo_osrm_tile(ctx: NodeContext) -> None:
+    from ...files import with_extension
+
+    _start(ctx)
+    profile = _profile(ctx.get("profile"), "profile")
+    z, x, y = (as_int(ctx.get(pin), pin) for pin in ("z", "x", "y"))
+    # Checked here rather than left to OSRM: an impossible tile is the board's mistake, not the server's.
+    if not 0 <= z <= 22:
+        raise NodeError(f"input 'z' must be a zoom level from 0 to 22, got {z}")
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise NodeError(f"inputs 'x' and 'y' must be from 0 to {2**z - 1} at zoom {z}, got {x}, {y}")
+    target = with_extension(ctx.get("path"), "mvt", "path")
+    location = ctx.files.locate(target, "path")
+    reply = _get(ctx, f"{_osrm_base(ctx, 'base_url')}/tile/v1/{profile}/tile({x},{y},{z}).mvt",
+                 "application/vnd.mapbox-vector-tile")
+    if not 200 <= reply.status_code <= 299:
+        raise NodeError(f"OSRM answered HTTP {reply.status_code} for tile {z}/{x}/{y}")
+    ctx.files.write(location, reply.body)
+    ctx.set("tile_path", target)
+    ctx.set("content_type", reply.headers.get("content-type", ""))
+    ctx.deactivate("exec_error")
+    ctx.activate("exec_success")
