@@ -166,7 +166,7 @@ def _run_executor(env, tmp_path, board: dict, payload, extra_env: dict[str, str]
     job = "job-" + tmp_path.name[-20:].replace("_", "-")
     storage = get_storage()
     storage.put(f"jobs/{job}/board.json", json.dumps(board).encode())
-    spec = {"job_id": job, "board_key": f"jobs/{job}/board.json", "node_id": "start", "payload": payload, "variables": {}, "deadline_seconds": 60}
+    spec = {"job_id": job, "app_id": "app-1", "board_key": f"jobs/{job}/board.json", "node_id": "start", "payload": payload, "variables": {}, "deadline_seconds": 60}
     storage.put(f"jobs/{job}/spec.json", json.dumps(spec).encode())
     sink = _Sink()
     try:

@@ -135,8 +135,11 @@ def _executor_main(env: dict[str, str], log_path: str | None, workdir: str, memo
     if memory_limit_mb > 0:
         import resource
 
+        # RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: native libraries
+        # (LanceDB, DataFusion, Arrow) reserve gigabytes of address space they never touch, and
+        # under an address-space cap they cannot even be loaded.
         limit = memory_limit_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     from boardrun.executor.run import main
 
     sys.exit(main())
