@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from boardrun import metrics
 from boardrun.config import env_float, env_int, get_settings
 from boardrun.db import session_scope, utcnow
 from boardrun.eventing import catalog
@@ -123,6 +124,7 @@ def _launch(event: Event) -> str:
         job = _locked_job(session, job_id)
         if job is not None and job.launched_at is None:
             job.launched_at = utcnow()
+            metrics.job_launched(job)
         _mark_processed(session, event)
     return "launched"
 
@@ -395,6 +397,7 @@ def _reconcile_job(
             job = _locked_job(session, job_id)
             if job is not None and job.launched_at is None:
                 job.launched_at = utcnow()
+                metrics.job_launched(job)
                 changed += 1
     return changed
 
@@ -434,4 +437,5 @@ def reconcile() -> int:
             changed += 1
         except (TransientBackendError, PermanentBackendError) as exc:
             log.warning("could not stop the runner of finished job %s: %s", job_id, exc)
+    metrics.RECONCILE_REPAIRS.inc(changed)
     return changed
