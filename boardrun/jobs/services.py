@@ -166,8 +166,9 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
+        user = executing_user(session, body["app_id"], principal.user_id)
     return _create(resolved, body, deadline, created_by=principal.user_id, idempotency_key=idempotency_key,
-                   digest=digest, trigger=None)
+                   digest=digest, trigger=None, user=user)
 
 
 def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str, Any], dedupe_key: str | None) -> Submission:
