@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import event as sa_event
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from boardrun.jobs.models import Job
 
 log = logging.getLogger(__name__)
+disable_created_metrics()  # the *_created series double the series count for a timestamp nobody queries
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # the route label of requests no rule matched (404, 405, redirects)
