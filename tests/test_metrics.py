@@ -70,3 +70,51 @@ def test_scrape_survives_a_database_outage(api, monkeypatch):
     samples = scrape(api)
     assert ("boardrun_outbox_pending", frozenset()) not in samples
     assert any(name == REQUESTS for name, _ in samples)
+
+
+def test_job_transitions_count_only_when_committed(api):
+    """A status write whose transaction rolls back is not counted; the same write committed is, once."""
+    from boardrun.db import session_scope
+    from boardrun.jobs import states
+    from boardrun.jobs.models import Job
+    from tests.conftest import register_and_login
+
+    user = register_and_login(api)
+    app_id = api.post("/api/v1/apps", json={"name": "Metrics"}, headers=user["headers"]).get_json()["id"]
+    with session_scope() as session:
+        session.add(Job(id="job-metrics-1", app_id=app_id, board_id="b", version="draft", node_id="n", mode="async",
+                        spec_key="jobs/job-metrics-1/spec.json", deadline_seconds=60))
+    failed = {"status": "failed", "error_code": "timeout"}
+    before = scrape(api)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        with session_scope() as session:
+            assert states.transition(session.get(Job, "job-metrics-1"), states.FAILED,
+                                     error={"code": states.TIMEOUT, "message": "late"})
+            raise Abort
+    rolled_back = scrape(api)
+    with session_scope() as session:
+        assert states.transition(session.get(Job, "job-metrics-1"), states.FAILED,
+                                 error={"code": states.TIMEOUT, "message": "late"})
+    committed = scrape(api)
+    name = "boardrun_jobs_finished_total"
+    assert value(rolled_back, name, **failed) == value(before, name, **failed)
+    assert value(committed, name, **failed) - value(before, name, **failed) == 1
+    assert value(committed, "boardrun_jobs_active", status="queued") == 0
+
+
+def test_unknown_error_codes_are_bounded(api):
+    """A failure code outside the known set is counted as 'other' (a board cannot mint label values)."""
+    from boardrun.jobs import states
+    from boardrun.jobs.models import Job
+
+    before = scrape(api)
+    job = Job(id="job-metrics-2", status=states.RUNNING)
+    assert states.transition(job, states.FAILED, error={"code": "made-up-by-a-board", "message": "x"})
+    after = scrape(api)
+    other = {"status": "failed", "error_code": "other"}
+    assert value(after, "boardrun_jobs_finished_total", **other) - value(before, "boardrun_jobs_finished_total", **other) == 1
+    assert not any(v == "made-up-by-a-board" for _, labels in after for _, v in labels)
