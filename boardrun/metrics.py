@@ -60,6 +60,14 @@ RUN_DURATION = Histogram(
     "boardrun_job_run_duration_seconds", "Time from a job's start to its terminal state, by status",
     ["status"], buckets=_JOB_BUCKETS,
 )
+EXECUTOR_CPU = Histogram(
+    "boardrun_executor_cpu_seconds", "CPU time (user + system) an executor used for its job, as it reported it",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+EXECUTOR_MEMORY = Histogram(
+    "boardrun_executor_max_rss_bytes", "Peak resident memory of an executor process, as it reported it",
+    buckets=tuple(mib * 2**20 for mib in (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)),
+)
 RECONCILE_REPAIRS = Counter(
     "boardrun_reconcile_repairs", "Jobs and runners the periodic reconcile changed (repairs of lost events)"
 )
@@ -141,6 +149,17 @@ def job_launched(job: "Job") -> None:
     latency = _seconds(job.launched_at, job.created_at)
     if latency is not None:
         _defer(job, lambda: DISPATCH_LATENCY.observe(latency))
+
+
+def executor_usage(job: "Job", cpu_ms: Any, max_rss_bytes: Any) -> None:
+    """The resources the executor reported with its outcome (absent from older executors)."""
+    def record() -> None:
+        if isinstance(cpu_ms, (int, float)) and cpu_ms >= 0:
+            EXECUTOR_CPU.observe(cpu_ms / 1000)
+        if isinstance(max_rss_bytes, int) and max_rss_bytes >= 0:
+            EXECUTOR_MEMORY.observe(max_rss_bytes)
+
+    _defer(job, record)
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -191,6 +191,13 @@ def _executor_report(event: Event) -> str:
 
 def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     """A terminal report (an event, or the outcome file the executor stored) → status."""
+    changed = _apply_outcome(job, event_type, data)
+    if changed:  # once per job, like the status write
+        metrics.executor_usage(job, data.get("cpu_ms"), data.get("max_rss_bytes"))
+    return changed
+
+
+def _apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     steps = data.get("steps")
     duration = data.get("duration_ms")
     if job.started_at is None and not states.is_terminal(job.status) and isinstance(duration, (int, float)):

@@ -18,7 +18,8 @@ def delta(before: dict, after: dict, name: str, **labels: str) -> float:
 
 def test_finished_jobs_move_the_job_metrics(workspace):
     """One completed and one failed (node_error) job: submitted +2, started +2, finished by status and
-    error code, queue-wait, dispatch and run-duration histograms observed, the submit route counted."""
+    error code, queue-wait, dispatch, run-duration and executor CPU/memory histograms observed, the
+    submit route counted."""
     workspace.put_board("bad", failing_board())
     before = scrape(workspace)
     ok = workspace.submit("echo", payload={"n": 1}, mode="sync")
@@ -37,6 +38,9 @@ def test_finished_jobs_move_the_job_metrics(workspace):
     assert delta(before, after, "boardrun_job_dispatch_seconds_count") == 2
     assert delta(before, after, "boardrun_job_run_duration_seconds_count", status="completed") == 1
     assert delta(before, after, "boardrun_job_run_duration_seconds_count", status="failed") == 1
+    assert delta(before, after, "boardrun_executor_cpu_seconds_count") == 2
+    assert delta(before, after, "boardrun_executor_cpu_seconds_sum") > 0
+    assert delta(before, after, "boardrun_executor_max_rss_bytes_count") == 2
     submit = {"function": "embedded", "route": "/jobs/submit", "method": "POST"}
     assert delta(before, after, "boardrun_http_requests_total", status="200", **submit) == 1
     assert delta(before, after, "boardrun_http_requests_total", status="202", **submit) == 1
