@@ -148,3 +148,18 @@ def test_nul_in_real_urls_is_never_a_500(api):
     for path in ["/api/v1/store?q=1%00", "/api/v1/store?category=1%00", f"/api/v1/apps/{app}/board/echo?version=1%00"]:
         r = api.get(path, headers=h)
         assert r.status_code == 422, (path, r.get_data(as_text=True))
+
+
+def test_routes_marked_everywhere_are_served_by_every_function():
+    """function_router adds the `everywhere` routes (probes, /metrics) to each group exactly once, and no other group's routes."""
+    from boardrun.routes import ROUTES
+    from boardrun.routing import function_router
+
+    everywhere = {(r.method, r.path) for r in ROUTES if r.everywhere}
+    assert {("GET", "/metrics"), ("GET", "/health/live")} <= everywhere
+    for function in sorted({r.function for r in ROUTES}):
+        router = function_router(function)
+        served = [(r.method, r.path) for r in router.routes]
+        assert len(served) == len(set(served)), function
+        assert set(served) == everywhere | {(r.method, r.path) for r in ROUTES if r.function == function}, function
+        assert router.name == function
