@@ -9,9 +9,11 @@ from boardrun.routing import Route
 
 ROUTES: list[Route] = [
     # --- health ---
-    Route("GET", "/health/live", "health", "boardrun.health.views:live", "Liveness probe"),
-    Route("GET", "/health/ready", "health", "boardrun.health.views:ready", "Readiness probe: database and storage"),
-    Route("GET", "/health/startup", "health", "boardrun.health.views:startup", "Startup probe: migrations applied"),
+    Route("GET", "/health/live", "health", "boardrun.health.views:live", "Liveness probe", everywhere=True),
+    Route("GET", "/health/ready", "health", "boardrun.health.views:ready", "Readiness probe: database and storage", everywhere=True),
+    Route("GET", "/health/startup", "health", "boardrun.health.views:startup", "Startup probe: migrations applied", everywhere=True),
+    # scraped per pod (prometheus.io/* annotations), never through the public gateway
+    Route("GET", "/metrics", "health", "boardrun.metrics:view", "Prometheus metrics of this process", everywhere=True, internal=True),
     Route("GET", "/api/v1/health", "health", "boardrun.health.views:api_health", "Basic health check"),
     Route("GET", "/api/v1/health/db", "health", "boardrun.health.views:api_health_db", "Database round-trip time"),
     # --- auth ---

@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound as WzNotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
+from boardrun import metrics
 from boardrun.errors import ApiError, MethodNotAllowed, NotFound, Unprocessable
 from boardrun.logs import request_id_var
 from boardrun.web import json_response
@@ -39,13 +40,18 @@ class Route:
     view: str  # "module:callable", imported when the router is built
     summary: str
     auth: bool = False  # True: a Bearer access token is required
+    # Served by every function's router too (probes, /metrics), not only by `function`.
+    everywhere: bool = False
+    # Never proxied by the public gateway (broker sinks, per-pod metrics).
+    internal: bool = False
 
 
 View = Callable[..., Response]
 
 
 class Router:
-    def __init__(self, routes: Iterable[Route]):
+    def __init__(self, routes: Iterable[Route], name: str = "embedded"):
+        self.name = name  # the `function` label of this router's request metrics
         self.routes = list(routes)
         self._views: list[View] = [self._import(r.view) for r in self.routes]
         self._map = Map(
@@ -63,47 +69,54 @@ class Router:
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         try:
-            response = self._handle(request)
+            route, response = self._handle(request)
             response.headers["X-Request-Id"] = request_id
+            elapsed = time.perf_counter() - started
             access_log.info(
                 "%s %s %d %.1fms",
                 request.method,
                 loggable_path(request),
                 response.status_code,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
+            )
+            metrics.observe_request(
+                self.name, route.path if route else metrics.UNMATCHED, request.method, response.status_code, elapsed
             )
             return response
         finally:
             request_id_var.reset(token)
 
-    def _handle(self, request: Request) -> Response:
+    def _handle(self, request: Request) -> tuple[Route | None, Response]:
+        """The matched route (None when no rule matched: its metrics label) and the response."""
+        route = None
         try:
             adapter = self._map.bind_to_environ(request.environ)
             endpoint, args = adapter.match()
+            route = self.routes[endpoint]
             _refuse_nul(request, args)
-            return self._views[endpoint](request, **args)
+            return route, self._views[endpoint](request, **args)
         except ApiError as err:
-            return json_response(err.body(), err.status, err.headers)
+            return route, json_response(err.body(), err.status, err.headers)
         except RequestRedirect as redirect:
             # werkzeug builds an absolute URL from the request's Host header, which the
             # client chooses: answer with the path alone.
             target = urlsplit(redirect.new_url)
             location = target.path + (f"?{target.query}" if target.query else "")
-            return Response(status=redirect.code, headers={"Location": location})
+            return route, Response(status=redirect.code, headers={"Location": location})
         except WzNotFound:
             err = NotFound(f"no endpoint at {request.path}")
-            return json_response(err.body(), err.status)
+            return route, json_response(err.body(), err.status)
         except WzMethodNotAllowed as exc:
             allowed = sorted(set(exc.valid_methods or []))
             err = MethodNotAllowed(
                 f"{request.method} is not allowed on {request.path}",
                 headers={"Allow": ", ".join(allowed)},
             )
-            return json_response(err.body(), err.status, err.headers)
+            return route, json_response(err.body(), err.status, err.headers)
         except Exception:  # a bug on our side: log it with an id, never leak a trace
             error_id = uuid.uuid4().hex
             error_log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
-            return json_response(
+            return route, json_response(
                 {"error": {"code": "internal_error", "message": "internal error", "id": error_id}},
                 500,
                 {"X-Error-Id": error_id},
@@ -143,19 +156,17 @@ def _refuse_nul(request: Request, args: dict) -> None:
         )
 
 
-PROBES = ("/health/live", "/health/ready", "/health/startup")
-
-
 def function_router(function: str) -> Router:
     """The router of one endpoint group, for its functions-framework target. Every
-    function also answers the Kubernetes probes, so each Knative Service can be probed."""
+    function also serves the routes marked `everywhere` (the Kubernetes probes, so each
+    Knative Service can be probed, and /metrics, scraped per pod)."""
     from boardrun.routes import ROUTES
 
     routes = [r for r in ROUTES if r.function == function]
     if not routes:
         raise ValueError(f"no routes for function {function!r}")
-    probes = [r for r in ROUTES if r.path in PROBES and r.function != function]
-    return Router(routes + probes)
+    shared = [r for r in ROUTES if r.everywhere and r.function != function]
+    return Router(routes + shared, name=function)
 
 
 def full_router() -> Router:

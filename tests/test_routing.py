@@ -158,3 +158,18 @@ def test_trailing_slash_redirect_ignores_the_host_header(env):
     r = Client(full_router().wsgi).get("/api/v1?x=1", headers={"Host": "evil.example"})
     assert r.status_code == 308
     assert r.headers["Location"] == "/api/v1/?x=1"
+
+
+def test_routes_marked_everywhere_are_served_by_every_function():
+    """function_router adds the `everywhere` routes (probes, /metrics) to each group exactly once, and no other group's routes."""
+    from boardrun.routes import ROUTES
+    from boardrun.routing import function_router
+
+    everywhere = {(r.method, r.path) for r in ROUTES if r.everywhere}
+    assert {("GET", "/metrics"), ("GET", "/health/live")} <= everywhere
+    for function in sorted({r.function for r in ROUTES}):
+        router = function_router(function)
+        served = [(r.method, r.path) for r in router.routes]
+        assert len(served) == len(set(served)), function
+        assert set(served) == everywhere | {(r.method, r.path) for r in ROUTES if r.function == function}, function
+        assert router.name == function

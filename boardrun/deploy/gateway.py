@@ -3,7 +3,8 @@
     python -m boardrun.deploy.gateway > infra/gateway/nginx.conf
 
 Every path of `boardrun.routes.ROUTES` (except the dispatcher's event endpoints,
-which only the broker may call) is proxied to its function's cluster-local Knative
+which only the broker may call, and routes marked `internal` such as the per-pod
+/metrics) is proxied to its function's cluster-local Knative
 address `http://<function>.<namespace>.svc.<cluster domain>`; anything else is a
 404 in Boardrun's error envelope. Static paths become exact locations; paths with
 parameters become anchored regex locations, most specific first. When one path is
@@ -49,7 +50,7 @@ def render(routes: list[Route], namespace: str = "flow-like", cluster_domain: st
            resolver: str = "kube-dns.kube-system.svc.cluster.local") -> str:
     by_path: "OrderedDict[str, dict[str, str]]" = OrderedDict()
     for r in routes:
-        if r.function in INTERNAL_FUNCTIONS:
+        if r.internal or r.function in INTERNAL_FUNCTIONS:
             continue
         by_path.setdefault(r.path, {})[r.method] = r.function
 

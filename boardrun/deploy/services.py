@@ -18,6 +18,8 @@ import yaml
 
 from boardrun.jobs.backends.k8s_objects import hardened_container_security
 
+PORT = 8080  # the function container's port (Knative's default user port)
+SCRAPE_ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT), "prometheus.io/path": "/metrics"}
 IMAGE = "registry.example.com/boardrun:0.1.0"  # rewritten by `kustomize edit set image`
 NAMESPACE = "flow-like"
 
@@ -94,6 +96,9 @@ def service(fn: Fn, image: str = IMAGE, namespace: str = NAMESPACE) -> dict:
                         "autoscaling.knative.dev/min-scale": "0",
                         "autoscaling.knative.dev/max-scale": str(fn.max_scale),
                         "autoscaling.knative.dev/target-utilization-percentage": "70",
+                        # Prometheus' kubernetes-pods discovery scrapes each pod's /metrics directly
+                        # (the public gateway does not route it)
+                        **SCRAPE_ANNOTATIONS,
                     },
                 },
                 "spec": {
@@ -105,7 +110,7 @@ def service(fn: Fn, image: str = IMAGE, namespace: str = NAMESPACE) -> dict:
                         {
                             "name": "function",
                             "image": image,
-                            "ports": [{"name": "http1", "containerPort": 8080}],
+                            "ports": [{"name": "http1", "containerPort": PORT}],
                             "env": env,
                             "envFrom": [
                                 {"configMapRef": {"name": "boardrun-config"}},

@@ -212,11 +212,23 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def resource_usage() -> dict[str, Any]:
+    """This process's CPU time and peak memory so far, for the job's metrics (empty where the
+    platform has no getrusage). An executor forked by the local backend starts its CPU count at
+    zero; its peak memory includes the pages it shares with the process it was forked from."""
+    try:
+        import resource
+    except ImportError:
+        return {}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000, 3), "max_rss_bytes": usage.ru_maxrss * 1024}
+
+
 def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
     """Map the engine's RunResult to a terminal event type and its data."""
     from boardrun.jobs import states
 
-    common = {"steps": result.steps, "duration_ms": round(result.duration_ms, 3)}
+    common = {"steps": result.steps, "duration_ms": round(result.duration_ms, 3), **resource_usage()}
     if result.status == "completed":
         try:
             encoded = json.dumps(result.result).encode()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from boardrun import metrics
 from boardrun.config import env_float, env_int, get_settings
 from boardrun.db import session_scope, utcnow
 from boardrun.eventing import catalog
@@ -125,7 +126,7 @@ def _launch(event: Event) -> str:
     with session_scope() as session:
         job = _locked_job(session, job_id)
         if job is not None and job.launched_at is None and not backend.queues_launches:
-            job.launched_at = utcnow()
+            _record_launch(job)
         _mark_processed(session, event)
     return "launched"
 
@@ -222,6 +223,13 @@ def _executor_report(event: Event) -> str:
 
 def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     """A terminal report (an event, or the outcome file the executor stored) → status."""
+    changed = _apply_outcome(job, event_type, data)
+    if changed:  # once per job, like the status write
+        metrics.executor_usage(job, data.get("cpu_ms"), data.get("max_rss_bytes"))
+    return changed
+
+
+def _apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
     steps = data.get("steps")
     duration = data.get("duration_ms")
     if job.started_at is None and not states.is_terminal(job.status) and isinstance(duration, (int, float)):
@@ -336,8 +344,14 @@ def on_runner_start(job_id: str) -> bool:
         if job is None or states.is_terminal(job.status) or job.cancel_requested_at is not None:
             return False
         if job.launched_at is None:
-            job.launched_at = utcnow()
+            _record_launch(job)
         return True
+
+
+def _record_launch(job: Job) -> None:
+    """The job's runner is launched (Kubernetes: its Job created; locally: its executor starting)."""
+    job.launched_at = utcnow()
+    metrics.job_launched(job)
 
 
 def on_runner_exit(status: RunnerStatus) -> None:
@@ -489,7 +503,7 @@ def _reconcile_job(
         with session_scope() as session:
             job = _locked_job(session, job_id)
             if job is not None and job.launched_at is None:
-                job.launched_at = utcnow()
+                _record_launch(job)
                 changed += 1
     return changed
 
@@ -530,6 +544,7 @@ def reconcile(*, redispatch_after: timedelta | None = None) -> int:
             changed += 1
         except (TransientBackendError, PermanentBackendError) as exc:
             log.warning("could not stop the runner of finished job %s: %s", job_id, exc)
+    metrics.RECONCILE_REPAIRS.inc(changed)
     return changed
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from boardrun import metrics
 from boardrun.accounts.tokens import Principal
 from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
@@ -270,6 +271,7 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
         if existing is None:
             raise
         return Submission(existing, replayed=True)
+    metrics.job_submitted(job.mode)
     _send(outbox.id, _event_of(outbox))
     return Submission(job, replayed=False)
 

@@ -30,6 +30,11 @@ UNDELIVERABLE = "undeliverable"  # an event about the job was dead-lettered
 NOT_DISPATCHED = "not_dispatched"
 MEMORY_LIMIT = "memory_limit"  # the run needed more memory than JOB_MEMORY_LIMIT_MB
 RESULT_TOO_LARGE = "result_too_large"  # the result is larger than JOB_MAX_RESULT_BYTES
+CANCELLED_CODE = "cancelled"  # error.code of a cancelled job
+GENERIC_FAILURE = "failed"  # a failure that named no code
+ERROR_CODES = frozenset({NODE_ERROR, INVALID_BOARD, STEP_LIMIT, TIMEOUT, LOST_RUNNER, INTERRUPTED, OOM_KILLED,
+                         LAUNCH_FAILED, UNDELIVERABLE, NOT_DISPATCHED, MEMORY_LIMIT, RESULT_TOO_LARGE,
+                         CANCELLED_CODE, GENERIC_FAILURE})
 
 
 def is_terminal(status: str) -> bool:
@@ -61,9 +66,12 @@ def transition(
         if to == COMPLETED:
             job.result, job.result_ref = result, result_ref
         if to == FAILED:
-            job.error = error or {"code": "failed", "message": "the job failed"}
+            job.error = error or {"code": GENERIC_FAILURE, "message": "the job failed"}
         if to == CANCELLED:
             job.error = error
     if steps is not None:
         job.steps = steps
+    from boardrun import metrics  # here, not at the top: the executor imports this module
+
+    metrics.job_transitioned(job, to)
     return True

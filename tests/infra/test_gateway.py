@@ -66,7 +66,11 @@ def model():
     return NginxModel(CONF.read_text())
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.function != "dispatcher"], ids=lambda r: f"{r.method} {r.path}")
+def _public(route: Route) -> bool:
+    return route.function != "dispatcher" and not route.internal
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if _public(r)], ids=lambda r: f"{r.method} {r.path}")
 def test_every_public_route_reaches_its_function(model, route):
     """Each route of the table, with sample parameters, is proxied to the function that serves it."""
     assert model.function_for(route.method, _sample(route.path)) == route.function
@@ -77,6 +81,15 @@ def test_event_endpoints_are_not_exposed(model):
     assert model.function_for("POST", "/events") is None
     assert model.function_for("POST", "/events/dead-letter") is None
     assert "dispatcher" not in CONF.read_text().split("Functions:")[1].split("\n")[0]
+
+
+def test_internal_routes_are_not_exposed(model):
+    """Routes marked internal (the per-pod /metrics) are not routed by the public gateway: 404, even
+    though their function is; the generator skips any internal route, not only this one."""
+    assert [r.path for r in ROUTES if r.internal] == ["/metrics"]
+    assert model.function_for("GET", "/metrics") is None
+    m = NginxModel(gateway.render([Route("GET", "/open", "hub", "x:y", ""), Route("GET", "/hidden", "hub", "x:y", "", internal=True)]))
+    assert (m.function_for("GET", "/open"), m.function_for("GET", "/hidden")) == ("hub", None)
 
 
 def test_unknown_paths_and_upstream_errors_answer_json(model):
@@ -168,7 +181,7 @@ def test_real_nginx_routes_every_public_route(tmp_path):  # pragma: no cover - o
                 path = _sample(route.path)
                 seen.clear()
                 r = client.request(route.method, path + "?q=1")
-                if route.function == "dispatcher":
+                if not _public(route):
                     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found" and not seen
                     continue
                 assert r.status_code == 200, (route, r.text)

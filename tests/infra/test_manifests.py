@@ -195,6 +195,19 @@ def test_function_pods_are_hardened_probed_and_scale_to_zero(name):
     assert {"configMapRef": {"name": "boardrun-config"}} in c["envFrom"]
 
 
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_pods_are_scraped_where_metrics_are_served(name):
+    """The pod template carries prometheus.io/scrape|port|path pointing at the container's port and a
+    route every function serves (so the kubernetes-pods scrape job finds each pod's /metrics)."""
+    from boardrun.routes import ROUTES
+
+    svc = one(ALL, "Service", name)
+    notes = svc["spec"]["template"]["metadata"]["annotations"]
+    assert notes["prometheus.io/scrape"] == "true"
+    assert int(notes["prometheus.io/port"]) == _container(svc)["ports"][0]["containerPort"]
+    assert any(r.path == notes["prometheus.io/path"] and r.method == "GET" and r.everywhere for r in ROUTES)
+
+
 def test_sync_mode_functions_outlast_the_sync_wait():
     """jobs and execution allow 60 s, above SYNC_WAIT_SECONDS (30); the gateway waits longer still."""
     sync_wait = int(one(ALL, "ConfigMap", "boardrun-config")["data"]["SYNC_WAIT_SECONDS"])
