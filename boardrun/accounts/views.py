@@ -20,7 +20,7 @@ REGISTER = {
         "email": {"type": "string", "pattern": services.EMAIL.pattern, "maxLength": 320},
         "password": {**_SECRET, "minLength": 8, "maxLength": 1024},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "username": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}$"},
+        "username": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}(?!\n)$"},
     },
 }
 LOGIN = {

@@ -49,7 +49,7 @@ SCOPE_CACHE_USER = "dirs__cache_user"
 VIRTUAL_PREFIX = "virtual_dir_"
 EXTERNAL_PREFIX = "external_s3_"
 _USER_SCOPES = (SCOPE_USER, SCOPE_CACHE_USER)
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._=-]{1,128}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._=-]{1,128}\Z")
 _CHUNK = 1024 * 1024
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from boardrun.config import ConfigError, env_int, get_settings
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
 KINDS = ("oidc", "github")
 GITHUB_DEFAULTS = {
     "authorize_url": "https://github.com/login/oauth/authorize",

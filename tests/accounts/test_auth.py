@@ -62,6 +62,15 @@ def test_register_validates_fields(auth):
     assert {d["field"] for d in r.get_json()["error"]["details"]} == {"email", "password", "admin"}
 
 
+def test_fields_ending_in_a_newline_are_refused(auth):
+    """'$' matches before a final newline: an address or username ending in one is a 422 naming it."""
+    for body, field in [({"email": "ada@example.com\n", "password": "correct horse 1"}, "email"),
+                        ({"email": "ada@example.com", "password": "correct horse 1", "username": "ada_l\n"}, "username")]:
+        r = auth.post("/api/v1/auth/register", json=body)
+        assert r.status_code == 422, (body, r.get_data(as_text=True))
+        assert field in {d["field"] for d in r.get_json()["error"]["details"]}
+
+
 def test_login_failure_messages_are_identical(auth):
     """A wrong password and an unknown e-mail get the same 401 message."""
     _register(auth)

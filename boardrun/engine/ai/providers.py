@@ -38,7 +38,7 @@ MODEL_TYPES = ("Llm", "Vlm", "Embedding")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 _SECRETS_KEY = "ai.secrets"  # run_state slot holding the API keys typed into this run's board
 
 

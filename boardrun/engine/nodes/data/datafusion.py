@@ -88,7 +88,7 @@ def run_sql(ctx: "NodeContext", sess: _Session, sql: str) -> Any:
         return pa.Table.from_batches(batches, schema=schema)
 
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _table_name(value: Any, pin: str = "table_name") -> str:

@@ -21,7 +21,7 @@ FILTERS = ["ALL", "NEW", "UNSEEN", "SEEN", "SINCE", "BEFORE", "FROM", "TO", "SUB
 # The filters that need a value, and the input the editor adds for it (as Flow-Like's editor does).
 FILTER_INPUTS = {"SINCE": "since_date", "BEFORE": "before_date", "FROM": "from", "TO": "to", "SUBJECT": "subject",
                  "BODY": "body"}
-_IMAP_DATE = re.compile(r"^\d{1,2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{4}$")
+_IMAP_DATE = re.compile(r"^\d{1,2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{4}\Z")
 
 _EXEC_IN = inp("exec_in", "In", "Execution")
 _EXEC_OUT = out("exec_out", "Out", "Execution")
