@@ -36,3 +36,18 @@ def private_file(path: Path) -> Path:
     if path.stat().st_mode & 0o077:
         os.chmod(path, FILE_MODE)
     return path
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Write `path` as a new 0600 file beside it, then rename it into place: a reader sees the
+    old content or the new one, never half of one."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

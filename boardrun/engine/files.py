@@ -260,16 +260,9 @@ class _LocalBackend(_Backend):
         self._fs(base, rel)  # a parent created above cannot be a link, but one found may be
         if path.is_dir():
             raise NodeError(f"cannot write '{rel}': it is a folder")
-        import tempfile
+        from boardrun.private_files import replace_atomically
 
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(path, data)
 
     def delete(self, base, rel):
         path = self._fs(base, rel)

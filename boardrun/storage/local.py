@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from boardrun.private_files import private_dir
+from boardrun.private_files import private_dir, replace_atomically
 from boardrun.storage.base import Storage, StorageError, StorageNotFound, check_key
 
 
@@ -21,15 +20,7 @@ class LocalStorage(Storage):
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
         private_dir(path.parent)
-        # write-then-rename (mkstemp creates the file 0600): a reader sees the old object or the new one, never half of one
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(path, data)
 
     def get(self, key: str) -> bytes:
         try:
