@@ -22,6 +22,27 @@ LOCAL_MODELS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def stub():
+    """A real OpenAI-protocol server on 127.0.0.1, shared by a test module (import it by name)."""
+    server = OpenAIStub().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ai(stub, monkeypatch):
+    """The stub as the only configured provider, with no requests recorded yet."""
+    configure(monkeypatch, stub)
+    forget_requests(stub)
+    return stub
+
+
+def forget_requests(stub: OpenAIStub) -> None:
+    with stub.lock:
+        stub.requests.clear()
+
+
 def configure(monkeypatch: pytest.MonkeyPatch, stub: OpenAIStub, **extra: str) -> None:
     """Only the stub's providers: the default one (OPENAI_*) and 'local' (AI_PROVIDERS)."""
     for key in list(os.environ):

@@ -6,26 +6,14 @@ from typing import Any
 
 import pytest
 
-from ai_testkit import configure, logged
+import ai_testkit
+from ai_testkit import logged
 from engine_testkit import BoardBuilder
-from openai_stub import OpenAIStub
+
+ai = ai_testkit.ai  # the shared fixture, used by name
+stub = ai_testkit.stub  # the shared fixture, used by name
 
 TOOLS_BIT = {"id": "local:tools", "type": "Llm", "parameters": {"provider": {"provider_name": "local", "model_id": "tools"}}}
-
-
-@pytest.fixture(scope="module")
-def stub():
-    server = OpenAIStub().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ai(stub, monkeypatch):
-    configure(monkeypatch, stub)
-    with stub.lock:
-        stub.requests.clear()
-    return stub
 
 
 def _function(b: BoardBuilder) -> str:

@@ -6,16 +6,11 @@ import json
 
 import pytest
 
-from ai_testkit import configure
+import ai_testkit
+from ai_testkit import configure, forget_requests
 from engine_testkit import BoardBuilder
-from openai_stub import OpenAIStub
 
-
-@pytest.fixture(scope="module")
-def stub():
-    server = OpenAIStub().start()
-    yield server
-    server.stop()
+stub = ai_testkit.stub  # the shared fixture, used by name
 
 
 @pytest.fixture
@@ -24,8 +19,7 @@ def ai(stub, monkeypatch):
         {"id": "embedder", "type": "Embedding", "prefix": {"query": "query: ", "paragraph": "passage: "}},
         {"id": "broken", "type": "Embedding"}, {"id": "chat"}]}]
     configure(monkeypatch, stub, AI_PROVIDERS=json.dumps(providers), AI_MAX_RETRIES="0")
-    with stub.lock:
-        stub.requests.clear()
+    forget_requests(stub)
     return stub
 
 

@@ -7,27 +7,15 @@ from typing import Any
 
 import pytest
 
-from ai_testkit import DEFAULT_KEY, LOCAL_KEY, chat_board, configure, load_bit, logged
+import ai_testkit
+from ai_testkit import DEFAULT_KEY, LOCAL_KEY, chat_board, configure, forget_requests, load_bit, logged
 from boardrun.engine import CancelToken, EgressPolicy, RunLimits
 from engine_testkit import BoardBuilder, run_pure
-from openai_stub import OpenAIStub
+
+ai = ai_testkit.ai  # the shared fixture, used by name
+stub = ai_testkit.stub  # the shared fixture, used by name
 
 LOCAL = EgressPolicy(allow_private=True)
-
-
-@pytest.fixture(scope="module")
-def stub():
-    server = OpenAIStub().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ai(stub, monkeypatch):
-    configure(monkeypatch, stub)
-    with stub.lock:
-        stub.requests.clear()
-    return stub
 
 
 def _no_secret(result: Any, events: list[Any]) -> None:
@@ -217,8 +205,7 @@ def test_rate_limit_is_retried_after_retry_after(ai):
 def test_server_errors_are_retried_then_fail_naming_the_provider(stub, monkeypatch):
     """A provider that keeps answering 500 is retried AI_MAX_RETRIES times, then the node fails."""
     configure(monkeypatch, stub, AI_MAX_RETRIES="1")
-    with stub.lock:
-        stub.requests.clear()
+    forget_requests(stub)
     b, start = chat_board("local:broken")
     result = b.run(start)
     assert result.reason == "node_error"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from engine_testkit import BoardBuilder, run_pure
-from ai_testkit import configure, load_bit
-from openai_stub import OpenAIStub
+import ai_testkit
+from ai_testkit import load_bit
+
+ai = ai_testkit.ai  # the shared fixture, used by name
+stub = ai_testkit.stub  # the shared fixture, used by name
 
 
 TEXT = ("Compatibility of systems of linear constraints over the set of natural numbers. Criteria of compatibility "
@@ -110,21 +113,6 @@ def test_heavy_libraries_load_only_when_used():
 
 
 PII_TEXT = "Write to Ann at ann@example.com, Ann answers fast."
-
-
-@pytest.fixture(scope="module")
-def stub():
-    server = OpenAIStub().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ai(stub, monkeypatch):
-    configure(monkeypatch, stub)
-    with stub.lock:
-        stub.requests.clear()
-    return stub
 
 
 def _run(node: str, output: str, model: str = "local:tools", **inputs):
