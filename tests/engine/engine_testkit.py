@@ -168,3 +168,16 @@ def logged(b: BoardBuilder, start: str, payload: Any = None, **kwargs: Any) -> t
             lines.append(event.message)
 
     return b.run(start, payload, on_event=sink, **kwargs), lines
+
+
+def value_of(result: RunResult) -> Any:
+    """The result of a run that must have completed."""
+    assert result.status == "completed", result
+    return result.result
+
+
+def failure_of(result: RunResult, text: str) -> str:
+    """The message of a run that must have failed with node_error mentioning ``text``."""
+    assert (result.status, result.reason) == ("failed", "node_error"), result
+    assert text in result.error["message"], result.error
+    return result.error["message"]

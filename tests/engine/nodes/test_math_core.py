@@ -6,12 +6,7 @@ import math
 
 import pytest
 
-from engine_testkit import run_pure
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
+from engine_testkit import run_pure, value_of
 
 
 @pytest.mark.parametrize("expression,expected", [

@@ -6,18 +6,7 @@ import math
 
 import pytest
 
-from engine_testkit import run_pure
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
-
-
-def failure_of(result, text: str) -> str:
-    assert (result.status, result.reason) == ("failed", "node_error"), result
-    assert text in result.error["message"], result.error
-    return result.error["message"]
+from engine_testkit import failure_of, run_pure, value_of
 
 
 @pytest.mark.parametrize("node,output,inputs,expected", [

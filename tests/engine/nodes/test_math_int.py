@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine_testkit import run_pure
+from engine_testkit import failure_of, run_pure, value_of
 
 I64_MAX, I64_MIN = 2**63 - 1, -(2**63)
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
-
-
-def failure_of(result, text: str) -> str:
-    assert (result.status, result.reason) == ("failed", "node_error"), result
-    assert text in result.error["message"], result.error
-    return result.error["message"]
 
 
 @pytest.mark.parametrize("node,output,inputs,expected", [

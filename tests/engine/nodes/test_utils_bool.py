@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_testkit import BoardBuilder, run_pure
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
+from engine_testkit import BoardBuilder, run_pure, value_of
 
 
 def run_repeated(node_name: str, values: list) -> object:

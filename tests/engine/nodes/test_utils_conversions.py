@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_testkit import run_pure
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
+from engine_testkit import run_pure, value_of
 
 
 @pytest.mark.parametrize("value,pretty,text", [

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_testkit import BoardBuilder, run_pure
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
-
-
-def failure_of(result, text: str) -> None:
-    assert (result.status, result.reason) == ("failed", "node_error"), result
-    assert text in result.error["message"], result.error
+from engine_testkit import BoardBuilder, failure_of, run_pure, value_of
 
 
 @pytest.mark.parametrize("text,fmt,expected", [

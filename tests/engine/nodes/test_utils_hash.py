@@ -7,7 +7,7 @@ import hashlib
 import blake3
 import pytest
 
-from engine_testkit import BoardBuilder
+from engine_testkit import BoardBuilder, value_of
 
 
 def run_hash(node_name: str, **inputs):
@@ -18,11 +18,6 @@ def run_hash(node_name: str, **inputs):
     b.chain(start, node, ret)
     b.connect(node, "hash", ret, "response")
     return b.run(start)
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
 
 
 @pytest.mark.parametrize("value,text", [({"b": 1, "a": [1.0, "x"]}, '{"b":1,"a":[1.0,"x"]}'), ("abc", '"abc"'),

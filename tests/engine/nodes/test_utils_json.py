@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine_testkit import BoardBuilder
+from engine_testkit import BoardBuilder, failure_of, value_of
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}},
           "required": ["name"]}
@@ -20,16 +20,6 @@ def run_exec(node_name: str, output: str, **inputs):
     b.chain(start, node, ret)
     b.connect(node, output, ret, "response")
     return b.run(start)
-
-
-def value_of(result):
-    assert result.status == "completed", result
-    return result.result
-
-
-def failure_of(result, text: str) -> None:
-    assert (result.status, result.reason) == ("failed", "node_error"), result
-    assert text in result.error["message"], result.error
 
 
 def test_parse_with_schema_returns_valid_data_in_its_order():
