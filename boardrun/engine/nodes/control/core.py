@@ -52,6 +52,19 @@ def _checked_items(ctx: NodeContext, items: list[Any], what: str) -> list[Any]:
     return items
 
 
+def _each(ctx: NodeContext, items: list[Any]) -> Body:
+    """Run the 'exec_out' body once per item with 'value' and 'index' set, then fire 'done'."""
+    ctx.activate("exec_out")
+    body = ctx.targets("exec_out")
+    for position, item in enumerate(items):
+        ctx.set("value", item)
+        ctx.set("index", position)
+        for target in body:
+            yield [target]
+    ctx.deactivate("exec_out")
+    ctx.activate("done")
+
+
 @register("control_for_each", "For Each", "Control",
           "Runs the loop body once per element of an array, then continues on 'Done'.",
           [inp("exec_in", "Input", "Execution", description="Start the loop."),
@@ -64,15 +77,7 @@ def _checked_items(ctx: NodeContext, items: list[Any], what: str) -> list[Any]:
 def control_for_each(ctx: NodeContext) -> Body:
     items = _checked_items(ctx, as_list(ctx.get("array"), "array"), "array")
     ctx.deactivate("done")
-    ctx.activate("exec_out")
-    body = ctx.targets("exec_out")
-    for position, item in enumerate(items):
-        ctx.set("value", item)
-        ctx.set("index", position)
-        for target in body:
-            yield [target]
-    ctx.deactivate("exec_out")
-    ctx.activate("done")
+    yield from _each(ctx, items)
 
 
 @register("control_while_loop", "While Loop", "Control",
@@ -238,15 +243,7 @@ def _table_rows(table: Any) -> list[dict[str, Any]]:
 def control_for_each_row(ctx: NodeContext) -> Body:
     ctx.deactivate("done")
     rows = _checked_items(ctx, _table_rows(ctx.get("table")), "table")
-    ctx.activate("exec_out")
-    body = ctx.targets("exec_out")
-    for position, row in enumerate(rows):
-        ctx.set("value", row)
-        ctx.set("index", position)
-        for target in body:
-            yield [target]
-    ctx.deactivate("exec_out")
-    ctx.activate("done")
+    yield from _each(ctx, rows)
 
 
 @register("control_timeout", "Timeout", "Control",
