@@ -86,7 +86,7 @@ def test_server_closing_ends_the_wait(server):
     srv = server(close_after=1)
     b, start = board(f"ws://127.0.0.1:{srv.port}/", [("Text", "one")], close=False)
     result = b.run(start, egress=LOCAL, limits=RunLimits(deadline_seconds=30))
-    assert result.status == "completed"
+    assert result.status == "completed", result.error  # the error says why, if the wait ended otherwise
 
 
 def test_deadline_while_held_closes_the_connection(server):
