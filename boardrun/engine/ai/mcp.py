@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 KIND = "mcp connection"
 CLOSE_WAIT_SECONDS = 5.0
+BACKSTOP_SECONDS = 5.0
 MAX_RESULT_CHARS = 100_000  # a tool result goes back to the model: keep it within reason
 
 
@@ -61,6 +62,8 @@ class Connection:
         self._requests: asyncio.Queue[Any] | None = None
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._main: concurrent.futures.Future[None] | None = None
+        self._busy = False  # a request is being answered (closing then cancels it)
+        self._finished = threading.Event()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcp-client", daemon=True)
         self._thread.start()
 
@@ -71,11 +74,11 @@ class Connection:
 
         self._requests = asyncio.Queue()
         try:
-            # read timeout: how long one answer may take; the node waits no longer anyway
-            timeout = httpx2.Timeout(self._timeout, read=self._timeout)
-            async with httpx2.AsyncClient(trust_env=False, timeout=timeout) as http:
+            # The node's own wait ends first; the SDK's timeouts only stop a connection left behind.
+            backstop = self._timeout + BACKSTOP_SECONDS
+            async with httpx2.AsyncClient(trust_env=False, timeout=httpx2.Timeout(backstop)) as http:
                 async with Client(streamable_http_client(self.uri, http_client=http),
-                                  read_timeout_seconds=self._timeout, cache=None) as client:
+                                  read_timeout_seconds=backstop, cache=None) as client:
                     self._ready.set_result(None)
                     while True:
                         item = await self._requests.get()
@@ -84,6 +87,7 @@ class Connection:
                         make, answer = item
                         if answer.cancelled():
                             continue
+                        self._busy = True
                         try:
                             result = await make(client)
                         except Exception as exc:  # noqa: BLE001 - handed to the waiting node
@@ -92,17 +96,22 @@ class Connection:
                         else:
                             if not answer.done():
                                 answer.set_result(result)
+                        finally:
+                            self._busy = False
         except BaseException as exc:
             if not self._ready.done():
                 self._ready.set_exception(exc)
             if not isinstance(exc, (Exception, asyncio.CancelledError)):
                 raise
+        finally:
+            self._finished.set()
 
     def _wait(self, ctx: NodeContext, future: concurrent.futures.Future[Any], what: str) -> Any:
         until = time.monotonic() + self._timeout
         while True:
+            wait = netio.wait_slice(ctx, until)  # outside the try: a cancel must stop the run, not fail the node
             try:
-                return future.result(timeout=netio.wait_slice(ctx, until))
+                return future.result(timeout=wait)
             except concurrent.futures.TimeoutError:
                 if future is not self._ready and self._main is not None and self._main.done():
                     future.cancel()
@@ -137,12 +146,13 @@ class Connection:
         if self._loop.is_closed():
             return
         if self._main is not None and not self._main.done():
-            if self._requests is not None:
-                self._loop.call_soon_threadsafe(self._requests.put_nowait, None)
-            try:
-                self._main.result(timeout=CLOSE_WAIT_SECONDS)
-            except BaseException:  # noqa: BLE001 - closing: a failed or slow goodbye does not matter
+            if self._busy or self._requests is None:
+                self._main.cancel()  # a request still running (abandoned by a cancel or a timeout)
+            else:
+                self._loop.call_soon_threadsafe(self._requests.put_nowait, None)  # a clean goodbye
+            if not self._finished.wait(CLOSE_WAIT_SECONDS):
                 self._main.cancel()
+                self._finished.wait(CLOSE_WAIT_SECONDS)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(CLOSE_WAIT_SECONDS)
         if not self._thread.is_alive():

@@ -120,6 +120,14 @@ def agent_register_function_tools(ctx: NodeContext) -> None:
     ctx.set("agent_out", agent)
 
 
+def _optional(ctx: NodeContext, pin: str) -> Any:
+    """An input Flow-Like reads as optional: None when it has no value and no default."""
+    try:
+        return ctx.get(pin)
+    except NodeError:
+        return None
+
+
 @register("add_datafusion_to_agent", "Add DataFusion", "AI/Agents/Builder",
           "Gives the agent SQL tools (list_tables, describe_table, execute_sql) over a DataFusion session, "
           "and describes its data in the system prompt.",
@@ -134,14 +142,6 @@ def agent_register_function_tools(ctx: NodeContext) -> None:
                description="Put every table's columns into the prompt."),
            out("exec_out", "Done", "Execution", description="Fires once added."),
            out("agent_out", "Agent", "Struct", schema="Agent", description="The agent.")])
-def _optional(ctx: NodeContext, pin: str) -> Any:
-    """An input Flow-Like reads as optional: None when it has no value and no default."""
-    try:
-        return ctx.get(pin)
-    except NodeError:
-        return None
-
-
 def add_datafusion_to_agent(ctx: NodeContext) -> None:
     from ..data import datafusion as df
 
