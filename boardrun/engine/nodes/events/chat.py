@@ -255,6 +255,8 @@ def events_chat_attachment_from_path(ctx: NodeContext) -> None:
     preview = as_str(ctx.get("preview_text"), "preview_text")
     page = as_int(ctx.get("page"), "page")
     anchor = as_str(ctx.get("anchor"), "anchor")
+    if not ctx.files.exists(loc):  # a link to nothing would only fail later, in the user's browser
+        raise NodeError(f"file '{loc.rel}' not found")
     url = ctx.files.sign_url(loc, "GET", as_int(ctx.get("expiration"), "expiration"))
     filename = loc.rel.rsplit("/", 1)[-1] or None
     ext = extension(loc.rel).lower()
