@@ -40,7 +40,7 @@ TOOL_ARGUMENTS = {
     "submit_extraction_strategy": {"tables": [
         {"table_name": "Sales", "header_row": 1, "data_start_row": 2, "data_end_row": 5, "start_column": 0,
          "end_column": 2, "skip_rows": [4]},
-        {"header_row": 7, "data_start_row": 8, "start_column": 0, "skip_rows": [], "header_names": ["K", "V"]}],
+        {"header_row": 6, "data_start_row": 7, "start_column": 0, "skip_rows": [], "header_names": ["K", "V"]}],
         "reasoning": "two tables"},
     "report_pii": {"detections": [{"pii_type": "name", "original": "Ann"},
                                   {"pii_type": "email", "original": "ann@example.com", "context": "contact"},

@@ -627,8 +627,53 @@ def _banner_rows(block: list[list[str]]) -> int:
     return skip
 
 
+def _kind(text: str) -> str | None:
+    """The kind of a cell for the schema check: bool, date, number or text (None when empty)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.lower() in ("true", "false"):
+        return "bool"
+    if (len(text) >= 10 and text[4] == "-" and text[7] == "-") or (len(text) >= 19 and text[10] == "T"):
+        return "date"
+    try:
+        float(text)
+    except ValueError:
+        return "text"
+    return "number"
+
+
+def _schema_fit(body: list[list[str]], config: dict[str, Any]) -> float:
+    """How consistent the columns of the rows below a candidate header are (0 to 1)."""
+    sample = body[:config["schema_sample_rows"]]
+    if not sample:
+        return 0.0
+    shares = []
+    for column in range(len(sample[0])):
+        kinds = [k for k in (_kind(row[column]) for row in sample) if k]
+        if kinds:
+            shares.append(max(kinds.count(k) for k in set(kinds)) / len(kinds))
+    good = [share for share in shares if share >= config["min_body_consistency"]]
+    if not shares:
+        return 0.0
+    return 0.7 * len(good) / len(shares) + 0.3 * (sum(good) / len(good) if good else 0.0)
+
+
 def _header_depth(rows: list[list[str]], config: dict[str, Any]) -> int:
-    """How many of ``rows`` (below the banners) are header rows: mostly text, hardly numbers; at least one."""
+    """How many of ``rows`` (below the banners) are header rows: the depth whose body below has the most
+    consistent column kinds, text-like header rows preferred slightly (as Flow-Like scores it); when no
+    depth fits, the rows that are mostly text. At least one."""
+    best, best_score = 1, -1.0
+    for depth in range(1, min(config["max_header_rows"], len(rows)) + 1):
+        if depth >= len(rows):
+            break
+        kinds = [_row_kinds(row) for row in rows[:depth]]
+        textish = sum(max(0.0, alpha - numeric) for alpha, numeric, filled in kinds if filled) / depth
+        score = _schema_fit(rows[depth:], config) + 0.15 * textish
+        if score > best_score:
+            best, best_score = depth, score
+    if best_score >= 0.05:
+        return best
     depth = 0
     for row in rows[:config["max_header_rows"]]:
         alpha, numeric, filled = _row_kinds(row)
