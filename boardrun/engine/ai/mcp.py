@@ -7,8 +7,10 @@ waits for the answers in short slices, checking the run's cancel flag and deadli
 request that takes longer than the egress timeout is abandoned. Connections are run resources,
 closed when the run ends.
 
-The server's address obeys the engine's egress policy (private addresses refused unless allowed),
-as an HTTP node's would; no environment proxy is used.
+The server's address obeys the engine's egress policy as an HTTP node's does: every request the SDK
+sends resolves the host, refuses private addresses (unless allowed) and connects to the checked
+address (so a DNS answer cannot change in between); answers are capped at the policy's size limit;
+no environment proxy is used.
 """
 
 from __future__ import annotations
@@ -51,11 +53,55 @@ def check_uri(ctx: NodeContext, uri: str) -> None:
     http_egress.resolve_checked(parts.hostname, port, ctx.egress)
 
 
+def _egress_transport(policy: http_egress.EgressPolicy, uri: str) -> Any:
+    """An httpx2 transport that connects only where ``policy`` allows, and caps each answer's size."""
+    import anyio
+    import httpx2
+
+    class Capped(httpx2.AsyncByteStream):
+        def __init__(self, stream: Any) -> None:
+            self._stream = stream
+
+        async def __aiter__(self) -> Any:
+            size = 0
+            async for chunk in self._stream:
+                size += len(chunk)
+                if size > policy.max_response_bytes:
+                    raise NodeError(f"an answer of MCP server {uri} exceeds the limit of "
+                                    f"{policy.max_response_bytes} bytes")
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._stream.aclose()
+
+    class EgressTransport(httpx2.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx2.AsyncHTTPTransport(trust_env=False)
+
+        async def handle_async_request(self, request: Any) -> Any:
+            url = request.url
+            port = url.port or (443 if url.scheme == "https" else 80)
+            address = await anyio.to_thread.run_sync(http_egress.resolve_checked, url.host, port, policy)
+            request.headers["Host"] = url.netloc.decode("ascii")
+            if url.scheme == "https":
+                request.extensions = {**request.extensions, "sni_hostname": url.host}
+            request.url = url.copy_with(host=address)
+            response = await self._inner.handle_async_request(request)
+            response.stream = Capped(response.stream)
+            return response
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return EgressTransport()
+
+
 class Connection:
     """One open MCP session on its own event loop thread."""
 
-    def __init__(self, uri: str, timeout: float) -> None:
+    def __init__(self, uri: str, timeout: float, policy: http_egress.EgressPolicy) -> None:
         self.uri = uri
+        self._policy = policy
         self.ref_id = ""  # its id among the run's resources, once registered
         self._timeout = timeout
         self._loop = asyncio.new_event_loop()
@@ -64,6 +110,7 @@ class Connection:
         self._main: concurrent.futures.Future[None] | None = None
         self._busy = False  # a request is being answered (closing then cancels it)
         self._finished = threading.Event()
+        self._failure: BaseException | None = None  # why the session ended, when it failed
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcp-client", daemon=True)
         self._thread.start()
 
@@ -76,7 +123,8 @@ class Connection:
         try:
             # The node's own wait ends first; the SDK's timeouts only stop a connection left behind.
             backstop = self._timeout + BACKSTOP_SECONDS
-            async with httpx2.AsyncClient(trust_env=False, timeout=httpx2.Timeout(backstop)) as http:
+            async with httpx2.AsyncClient(transport=_egress_transport(self._policy, self.uri), trust_env=False,
+                                          timeout=httpx2.Timeout(backstop)) as http:
                 async with Client(streamable_http_client(self.uri, http_client=http),
                                   read_timeout_seconds=backstop, cache=None) as client:
                     self._ready.set_result(None)
@@ -99,6 +147,7 @@ class Connection:
                         finally:
                             self._busy = False
         except BaseException as exc:
+            self._failure = exc
             if not self._ready.done():
                 self._ready.set_exception(exc)
             if not isinstance(exc, (Exception, asyncio.CancelledError)):
@@ -115,7 +164,9 @@ class Connection:
             except concurrent.futures.TimeoutError:
                 if future is not self._ready and self._main is not None and self._main.done():
                     future.cancel()
-                    raise NodeError(f"MCP server {self.uri}: the connection ended before {what} was answered") from None
+                    why = f" ({_describe(self._failure)})" if self._failure is not None else ""
+                    raise NodeError(f"MCP server {self.uri}: the connection ended before {what} was "
+                                    f"answered{why}") from None
                 if time.monotonic() >= until:
                     future.cancel()
                     raise NodeError(f"MCP server {self.uri} did not answer {what} within "
@@ -146,8 +197,8 @@ class Connection:
         if self._loop.is_closed():
             return
         if self._main is not None and not self._main.done():
-            if self._busy or self._requests is None:
-                self._main.cancel()  # a request still running (abandoned by a cancel or a timeout)
+            if self._busy or not self._ready.done():
+                self._main.cancel()  # still connecting, or a request abandoned by a cancel or a timeout
             else:
                 self._loop.call_soon_threadsafe(self._requests.put_nowait, None)  # a clean goodbye
             if not self._finished.wait(CLOSE_WAIT_SECONDS):
@@ -162,7 +213,7 @@ class Connection:
 def connect(ctx: NodeContext, uri: str) -> Connection:
     """An open connection to the MCP server at ``uri``, registered as a run resource."""
     check_uri(ctx, uri)
-    connection = Connection(uri, max(0.05, min(ctx.egress.timeout_seconds, ctx.time_left())))
+    connection = Connection(uri, max(0.05, min(ctx.egress.timeout_seconds, ctx.time_left())), ctx.egress)
     connection.open(ctx)
     connection.ref_id = ctx.resources.add(KIND, connection, Connection.close)
     return connection

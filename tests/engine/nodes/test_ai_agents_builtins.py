@@ -42,6 +42,10 @@ def mcp_server():
     def shout(text: str) -> str:
         return text.upper()
 
+    @server.tool(description="A long text")
+    def big() -> str:
+        return "x" * 50_000
+
     @server.tool(description="Waits until the test ends")
     async def slow() -> str:
         import anyio
@@ -144,7 +148,7 @@ def test_mcp_tools_are_called_on_the_server(ai, mcp_server):
     messages = value_of(b.run(start, egress=LOCAL))["messages"]
     assert messages[-1]["content"][0]["text"] == "Tool said: 5"
     first = ai.chat_requests("tools")[0]["body"]
-    assert [t["function"]["name"] for t in first["tools"]] == ["add", "shout", "slow"]
+    assert [t["function"]["name"] for t in first["tools"]] == ["add", "shout", "big", "slow"]
     assert first["tools"][0]["function"]["description"] == "Add two numbers"
     assert first["tools"][0]["function"]["parameters"]["required"] == ["a", "b"]
 
@@ -153,7 +157,7 @@ def test_mcp_manual_mode_offers_the_switched_on_tools(ai, mcp_server, monkeypatc
     """Manual mode: the editor's mcp_tool_* Boolean pins (named after the tools) pick the tools."""
     monkeypatch.setitem(openai_stub.TOOL_ARGUMENTS, "shout", {"text": "hey"})
     b, start, node = _agent_board("call shout", "agent_register_mcp_tools", uri=mcp_server, mode="Manual")
-    for index, (tool, on) in enumerate([("add", False), ("shout", True), ("slow", False)]):
+    for index, (tool, on) in enumerate([("add", False), ("shout", True), ("big", False), ("slow", False)]):
         b.add_pin(node, f"mcp_tool_{index}_{tool}", "Input", "Boolean", default=on)
         b.nodes[node]["pins"][b.pin_id(node, f"mcp_tool_{index}_{tool}")]["friendly_name"] = tool
     messages = value_of(b.run(start, egress=LOCAL))["messages"]
@@ -171,6 +175,12 @@ def test_mcp_tool_errors_go_back_to_the_model(ai, mcp_server, monkeypatch):
 def test_mcp_server_on_a_private_address_is_refused_by_default(ai, mcp_server):
     b, start, _ = _agent_board("call add", "agent_register_mcp_tools", uri=mcp_server)
     failure_of(b.run(start), "egress refused: host '127.0.0.1' resolves to non-public address")
+
+
+def test_mcp_answers_are_capped_at_the_egress_size_limit(ai, mcp_server):
+    b, start, _ = _agent_board("call big", "agent_register_mcp_tools", uri=mcp_server)
+    small = EgressPolicy(allow_private=True, max_response_bytes=20_000)
+    failure_of(b.run(start, egress=small), "exceeds the limit of 20000 bytes")
 
 
 def test_mcp_server_down_fails_the_node(ai):
