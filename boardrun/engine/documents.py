@@ -14,6 +14,7 @@ Libraries are imported on first use. PDFium is not thread-safe, so every use hol
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import zipfile
@@ -220,16 +221,15 @@ def _pdf_pages(data: bytes, vision: Vision | None) -> Iterator[tuple[int, str, T
 
 def _pdf(data: bytes, vision: Vision | None, checkpoint: Callable[[], None]) -> list[dict[str, Any]]:
     pages = []
-    for number, text, quality, png in _pdf_pages(data, vision):
-        checkpoint()
-        if png is not None:
-            converted = vision(PAGE_PROMPT, [(png, "image/png")]).strip()  # type: ignore[misc]
+    with contextlib.closing(_pdf_pages(data, vision)) as read:  # a failing model call closes the PDF at once
+        for number, text, quality, png in read:
+            checkpoint()
+            converted = vision(PAGE_PROMPT, [(png, "image/png")]).strip() if png is not None and vision else ""
             if converted:
                 pages.append(page(number, converted))
-                continue
-        if text:
-            note = not quality.high() and vision is None
-            pages.append(page(number, f"{POOR_TEXT_NOTE}\n\n{text}" if note else text))
+            elif text:
+                note = not quality.high() and vision is None
+                pages.append(page(number, f"{POOR_TEXT_NOTE}\n\n{text}" if note else text))
     return pages or [page(1, EMPTY_PDF_NOTE)]
 
 
