@@ -191,7 +191,7 @@ def agent_register_mcp_tools(ctx: NodeContext) -> None:
         # The editor adds one Boolean input per tool of the server, named after the tool.
         names = ctx.input_friendly_names()
         server["tool_filter"] = sorted(names[pin] for pin in names
-                                       if pin.startswith(MCP_TOOL_PIN_PREFIX) and ctx.get(pin) is True)
+                                       if pin.startswith(MCP_TOOL_PIN_PREFIX) and _optional(ctx, pin) is True)
     agent.setdefault("mcp_servers", []).append(server)
     ctx.set("agent_out", agent)
 
