@@ -269,12 +269,11 @@ def events_chat_attachment_from_path(ctx: NodeContext) -> None:
 
 def _image_urls(hist: dict[str, Any]) -> list[str]:
     """The image URLs of the history's last message."""
-    if not hist["messages"]:
+    content = hist["messages"][-1].get("content") if hist["messages"] else None
+    if not isinstance(content, list):
         return []
-    content = hist["messages"][-1].get("content")
-    return [part["image_url"]["url"] for part in content if isinstance(content, list)
-            and part.get("type") == "image_url" and isinstance(part.get("image_url"), dict)
-            and isinstance(part["image_url"].get("url"), str)] if isinstance(content, list) else []
+    images = [part.get("image_url") for part in content if part.get("type") == "image_url"]
+    return [image["url"] for image in images if isinstance(image, dict) and isinstance(image.get("url"), str)]
 
 
 def _safe_name(name: str) -> str:
