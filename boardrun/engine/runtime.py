@@ -581,6 +581,11 @@ class NodeContext:
         """Names of every input pin, in pin order, each once; includes editor-added ones."""
         return list(self._node.ins)  # type: ignore[union-attr]
 
+    def input_friendly_names(self) -> dict[str, str]:
+        """Name -> friendly name of every input pin of this node on the board (editor-added ones too)."""
+        pins = self._run.board.nodes[self._node.id].pins.values()  # type: ignore[union-attr]
+        return {pin.name: pin.friendly_name for pin in pins if pin.pin_type == "Input"}
+
     @property
     def user(self) -> dict[str, Any] | None:
         """The user the run executes for (see ``run_board(user=...)``), or None (CLI and test runs)."""

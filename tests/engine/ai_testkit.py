@@ -17,7 +17,7 @@ LOCAL_MODELS = [
     {"id": "coder", "name": "Coder", "classification": {"coding": 0.9, "cost": 0.2, "speed": 0.5}},
     {"id": "cheap", "name": "Cheap", "classification": {"coding": 0.1, "cost": 1.0, "speed": 0.9}},
     {"id": "seer", "name": "Seer", "type": "Vlm", "classification": {"coding": 0.3, "cost": 0.3}},
-    *({"id": m} for m in ("ratelimited", "broken", "garbage", "leaky", "slow", "hang", "tools")),
+    *({"id": m} for m in ("ratelimited", "broken", "garbage", "leaky", "slow", "hang", "tools", "vision")),
     {"id": "embedder", "type": "Embedding", "context_length": 8192},
 ]
 

@@ -3,8 +3,11 @@
 It listens on 127.0.0.1 and behaves by model name, so one server covers every case:
 
 - any other model: answers "You said: <last user text>" (streamed word by word when asked);
-- ``tools``: asks for the first offered tool (arguments from ``TOOL_ARGUMENTS`` by tool name, else
-  ``{"city": "Paris"}``) until the history holds a tool result, then answers "Tool said: <result>";
+- ``tools``: asks for the first offered tool, or for tool X when the last user text is "call X"
+  (arguments from ``TOOL_ARGUMENTS`` by tool name, else ``{"city": "Paris"}``) until the history
+  holds a tool result, then answers "Tool said: <result>";
+- ``vision``: describes the images of the last user message: "Saw: PNG 1224x1584, ..." (sizes read
+  from the PNG, GIF or JPEG bytes of the data: URLs), or "Saw no image";
 - ``ratelimited``: answers 429 with ``Retry-After: 0`` to the first two requests, then echoes;
 - ``broken``: 500 every time; ``garbage``: 200 with a body that is not JSON;
 - ``leaky``: 401 whose message repeats the caller's Authorization header;
@@ -31,10 +34,39 @@ TOOL_ARGUMENTS = {
     "submit_sections": {"sections": [{"title": "Intro", "summary": "Opens.", "keywords": ["start"],
                                       "page_references": [1]}]},
     "submit_keywords": {"keywords": ["Paris", "weather", "Paris", " "]},
+    "execute_sql": {"query": "SELECT name FROM people ORDER BY age DESC LIMIT 1"},
+    "describe_table": {"table_name": "people"},
+    "add": {"a": 2, "b": 3},
+    "submit_extraction_strategy": {"tables": [
+        {"table_name": "Sales", "header_row": 1, "data_start_row": 2, "data_end_row": 5, "start_column": 0,
+         "end_column": 2, "skip_rows": [4]},
+        {"header_row": 6, "data_start_row": 7, "start_column": 0, "skip_rows": [], "header_names": ["K", "V"]}],
+        "reasoning": "two tables"},
     "report_pii": {"detections": [{"pii_type": "name", "original": "Ann"},
                                   {"pii_type": "email", "original": "ann@example.com", "context": "contact"},
                                   {"pii_type": "name", "original": "Bob"}]},
 }
+
+
+def _image_sizes(messages: list[dict[str, Any]]) -> list[str]:
+    """'KIND WxH' of each data: URL image of the last user message (read from the image header)."""
+    import base64
+    import struct
+
+    user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    sizes = []
+    for part in user.get("content") if isinstance(user.get("content"), list) else []:
+        url = part.get("image_url", {}).get("url", "") if part.get("type") == "image_url" else ""
+        if not url.startswith("data:"):
+            continue
+        data = base64.b64decode(url.split(",", 1)[1])
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            sizes.append("PNG %dx%d" % struct.unpack(">II", data[16:24]))
+        elif data[:3] == b"GIF":
+            sizes.append("GIF %dx%d" % struct.unpack("<HH", data[6:10]))
+        else:
+            sizes.append(f"{url[5:url.index(';')]} {len(data)} bytes")
+    return sizes
 
 
 def _last_text(messages: list[dict[str, Any]], role: str) -> str:
@@ -102,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._endless(body, model)
         if model == "tools":
             return self._tools(body)
+        if model == "vision":
+            sizes = _image_sizes(body["messages"])
+            return self._answer(body, "Saw: " + ", ".join(sizes) if sizes else "Saw no image")
         return self._answer(body, "You said: " + _last_text(body["messages"], "user"))
 
     def _answer(self, body: dict[str, Any], text: str) -> None:
@@ -129,7 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _tools(self, body: dict[str, Any]) -> None:
         if any(m.get("role") == "tool" for m in body["messages"]):
             return self._answer(body, "Tool said: " + _last_text(body["messages"], "tool"))
-        name = body["tools"][0]["function"]["name"]
+        offered = [t["function"]["name"] for t in body["tools"]]
+        asked = _last_text(body["messages"], "user").removeprefix("call ")
+        name = asked if asked in offered else offered[0]
         arguments = json.dumps(TOOL_ARGUMENTS.get(name, {"city": "Paris"}))
         call = {"id": "call-1", "type": "function", "function": {"name": name, "arguments": arguments}}
         if not body.get("stream"):

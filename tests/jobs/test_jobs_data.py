@@ -108,3 +108,33 @@ def test_another_app_cannot_reach_the_data(data_workspace):
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == "node_error" and "'notes.csv' is neither a file nor a folder" in (
         failed["error"]["message"])
+
+
+def document_board() -> dict:
+    """Write an HTML page to the app's storage, extract it as Markdown pages, and make a chat attachment of it."""
+    b = BoardBuilder()
+    start = b.add("events_generic", "start")
+    storage = b.add("path_from_storage_dir")
+    child = b.add("child", child_name="page.html")
+    b.connect(storage, "path", child, "parent_path")
+    write = b.add("write_string", content="<h1>Menu</h1><ul><li>Soup</li></ul>")
+    extract = b.add("ai_processing_extract_document")
+    attach = b.add("events_chat_attachment_from_path", name="Menu")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, write, extract, attach, ret)
+    for node, pin in ((write, "path"), (extract, "file"), (attach, "path")):
+        b.connect(child, "path", node, pin)
+    b.connect(extract, "pages", ret, "response")
+    return b.build()
+
+
+def test_documents_end_to_end(data_workspace, request):
+    """A job extracts a document it wrote as Markdown pages; its chat attachment is a presigned URL on S3
+    and a clear failure on a local folder."""
+    data_workspace.put_board("doc", document_board())
+    job = data_workspace.submit("doc", payload={}, mode="sync").json()
+    if request.node.callspec.params["data_workspace"] == "local":  # nothing can presign a local file
+        assert job["status"] == "failed" and "signed URLs need S3 storage" in job["error"]["message"], job
+        return
+    assert job["status"] == "completed", job["error"]
+    assert job["result"] == [{"page_number": 1, "content": "# Menu\n\n* Soup", "images": []}]

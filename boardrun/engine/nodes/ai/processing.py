@@ -1,5 +1,6 @@
-"""AI/Processing: document pages to Markdown, keyword extraction (RAKE, YAKE, and by a model), PII masking,
-document summaries and sections by a model (forced native tool calls).
+"""AI/Processing: documents from the app's files as Markdown pages (optionally with a vision model for
+scanned pages and images), pages to Markdown, keyword extraction (RAKE, YAKE, and by a model), PII
+masking, document summaries and sections by a model (forced native tool calls).
 
 Heavy libraries are imported on first use."""
 
@@ -9,13 +10,132 @@ import functools
 import re
 from typing import Any, TYPE_CHECKING
 
+from ... import documents
+from ...ai import providers, shapes
 from ...coerce import as_bool, as_float, as_int, as_list, as_str
 from ...errors import NodeError
+from ...files import extension
 from ...registry import inp, out, register
-from .generative import MODEL_IN, _exec_in, _exec_out, _forced_call, _one_shot
+from .generative import MODEL_IN, _chat, _exec_in, _exec_out, _forced_call, _one_shot
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
+
+
+# -- documents to pages ---------------------------------------------------------------------------
+
+_FILE_IN = inp("file", "File", "Struct", options={"enforce_schema": True}, schema="FlowPath",
+               description="A document in the app's folders (PDF, DOCX, XLSX, CSV, HTML, text, image).")
+_FILES_IN = inp("files", "Files", "Struct", "Array", options={"enforce_schema": True}, schema="FlowPath",
+                description="Documents in the app's folders.")
+_IMAGES_IN = inp("extract_images", "Extract Images", "Boolean", default=True,
+                 description="Accepted for Flow-Like boards; pages carry no image values here.")
+
+
+def _pages_out(name: str, friendly: str) -> Any:
+    return out(name, friendly, "Struct", "Array", options={"enforce_schema": True}, schema="DocumentPage",
+               description="Pages as {page_number, content (Markdown), images}.")
+
+
+def _ai_pins(images: int, batch: int, max_tokens: int) -> list[Any]:
+    return [inp("images_per_message", "Images Per Message", "Integer", default=images,
+                description="Images per model request (each page is sent on its own here)."),
+            inp("pages_per_batch", "Pages Per Batch", "Integer", default=batch,
+                description="Accepted for Flow-Like boards; pages are sent one after another here."),
+            inp("temperature", "Temperature", "Float", default=0.1, description="The model's temperature."),
+            inp("max_tokens", "Max Tokens", "Integer", default=max_tokens,
+                description="Most tokens per answer; 0 for the model's default.")]
+
+
+def _extract(ctx: NodeContext, pin: str, value: Any, vision: documents.Vision | None) -> list[dict[str, Any]]:
+    loc = ctx.files.locate(value, pin)
+    name = loc.rel.rsplit("/", 1)[-1] or loc.rel
+    data = ctx.files.read(loc)
+    ctx.log("Debug", f"extracting {name} ({len(data)} bytes)")
+    return documents.convert(data, extension(loc.rel), name, vision, ctx.checkpoint)
+
+
+def _vision(ctx: NodeContext) -> documents.Vision:
+    """Requests to the node's model: one user message with the instruction and the images."""
+    import base64
+
+    target = providers.resolve(ctx, ctx.get("model"))
+    temperature = as_float(ctx.get("temperature"), "temperature")
+    max_tokens = as_int(ctx.get("max_tokens"), "max_tokens")
+
+    def ask(prompt: str, images: list[tuple[bytes, str]]) -> str:
+        parts = [{"type": "text", "text": prompt}]
+        parts += [{"type": "image_url", "image_url": {"url": f"data:{kind};base64,{base64.b64encode(data).decode()}"}}
+                  for data, kind in images]
+        hist = shapes.new_history("", [{"role": "user", "content": parts}])
+        hist["stream"] = False
+        hist["temperature"] = temperature
+        if max_tokens > 0:
+            hist["max_completion_tokens"] = max_tokens
+        response = shapes.new_response()
+        for chunk in _chat(ctx, target, hist):
+            shapes.push_chunk(response, chunk)
+        message = shapes.last_message(response) or {}
+        return message.get("content") or ""
+
+    return ask
+
+
+@register("ai_processing_extract_document", "Extract Document", "AI/Processing",
+          "Extracts a document's text as Markdown pages (PDF, DOCX, XLSX, CSV, HTML, text, images).",
+          [inp("exec_in", "Input", "Execution", description="Extract."), _FILE_IN, _IMAGES_IN,
+           out("exec_out", "Output", "Execution", description="Fires once extracted."), _pages_out("pages", "Pages")])
+def ai_processing_extract_document(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    as_bool(ctx.get("extract_images"), "extract_images")
+    ctx.set("pages", _extract(ctx, "file", ctx.get("file"), None))
+    ctx.activate("exec_out")
+
+
+@register("ai_processing_extract_document_ai", "AI Extract Document", "AI/Processing",
+          "Extracts a document as Markdown pages; a vision model reads scanned or image-heavy PDF pages and images.",
+          [inp("exec_in", "Input", "Execution", description="Extract."), _FILE_IN, MODEL_IN, _IMAGES_IN,
+           *_ai_pins(1, 4, 0),
+           out("exec_out", "Output", "Execution", description="Fires once extracted."), _pages_out("pages", "Pages")],
+          long_running=True)
+def ai_processing_extract_document_ai(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    as_bool(ctx.get("extract_images"), "extract_images")
+    ctx.set("pages", _extract(ctx, "file", ctx.get("file"), _vision(ctx)))
+    ctx.activate("exec_out")
+
+
+def _extract_all(ctx: NodeContext, vision: documents.Vision | None) -> list[dict[str, Any]]:
+    # As in Flow-Like: the pages of every file in one list, each file numbering its own pages.
+    return [p for position, value in enumerate(as_list(ctx.get("files"), "files"))
+            for p in _extract(ctx, f"files[{position}]", value, vision)]
+
+
+@register("ai_processing_extract_documents", "Extract Documents", "AI/Processing",
+          "Extracts several documents; the pages of all of them, in order.",
+          [inp("exec_in", "Input", "Execution", description="Extract."), _FILES_IN, _IMAGES_IN,
+           out("exec_out", "Output", "Execution", description="Fires once extracted."),
+           _pages_out("results", "Results")],
+          long_running=True)
+def ai_processing_extract_documents(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    as_bool(ctx.get("extract_images"), "extract_images")
+    ctx.set("results", _extract_all(ctx, None))
+    ctx.activate("exec_out")
+
+
+@register("ai_processing_extract_documents_ai", "AI Extract Documents", "AI/Processing",
+          "Extracts several documents with a vision model for scanned pages and images; the pages of all of them.",
+          [inp("exec_in", "Input", "Execution", description="Extract."), _FILES_IN, MODEL_IN, _IMAGES_IN,
+           *_ai_pins(2, 2, 4096),
+           out("exec_out", "Output", "Execution", description="Fires once extracted."),
+           _pages_out("results", "Results")],
+          long_running=True)
+def ai_processing_extract_documents_ai(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    as_bool(ctx.get("extract_images"), "extract_images")
+    ctx.set("results", _extract_all(ctx, _vision(ctx)))
+    ctx.activate("exec_out")
 
 
 @register("ai_processing_pages_to_markdown", "Pages to Markdown", "AI/Processing",

@@ -347,10 +347,15 @@ def df_execute_sql(ctx: "NodeContext") -> None:
     ctx.deactivate("exec_out")
     query = as_str(ctx.get("query"), "query")
     ctx.log("Debug", f"Executing SQL: {query}")
-    table = csv_table(run_sql(ctx, session(ctx), query))
+    text, table = sql_report(ctx, session(ctx), query)
+    _finish(ctx, result=text, table=table, row_count=len(table["rows"]))
+
+
+def sql_report(ctx: "NodeContext", sess: _Session, query: str) -> tuple[str, dict[str, Any]]:
+    """A query's result as text for a person or an agent (a Markdown table), and as a table."""
+    table = csv_table(run_sql(ctx, sess, query))
     count = len(table["rows"])
-    text = "Query returned no results." if count == 0 else f"Query returned {count} rows:\n\n{_markdown(table)}"
-    _finish(ctx, result=text, table=table, row_count=count)
+    return ("Query returned no results." if count == 0 else f"Query returned {count} rows:\n\n{_markdown(table)}"), table
 
 
 @register("df_describe_table", "Describe Table", "Data/DataFusion/Tools",
@@ -359,14 +364,21 @@ def df_execute_sql(ctx: "NodeContext") -> None:
            DONE_OUT, out("schema", "Schema", "String", description="One line per column.")])
 def df_describe_table(ctx: "NodeContext") -> None:
     ctx.deactivate("exec_out")
-    name = _table_name(ctx.get("table_name"))
-    sess = session(ctx)
+    _finish(ctx, schema=describe_table(session(ctx), ctx.get("table_name")))
+
+
+def table_schema(sess: _Session, name: Any, pin: str = "table_name") -> Any:
+    """The Arrow schema of a session table; NodeError when there is no such table."""
+    name = _table_name(name, pin)
     if not sess.context.table_exist(name):
         raise NodeError(f"no table '{name}' in the session")
     with df_errors(f"describing '{name}'"):
-        schema = sess.context.table(name).schema()
-    lines = [f"Schema for table '{name}':"] + [f"  - {f.name} ({f.type})" for f in schema]
-    _finish(ctx, schema="\n".join(lines) + "\n")
+        return sess.context.table(name).schema()
+
+
+def describe_table(sess: _Session, name: Any, pin: str = "table_name") -> str:
+    lines = [f"Schema for table '{name}':"] + [f"  - {f.name} ({f.type})" for f in table_schema(sess, name, pin)]
+    return "\n".join(lines) + "\n"
 
 
 @register("df_list_tables", "List Tables", "Data/DataFusion/Tools", "The tables registered in the session.",
@@ -376,7 +388,14 @@ def df_describe_table(ctx: "NodeContext") -> None:
            out("summary", "Summary", "String", description="One line for people and agents.")])
 def df_list_tables(ctx: "NodeContext") -> None:
     ctx.deactivate("exec_out")
-    context = session(ctx).context
+    tables = list_tables(session(ctx))
+    names = [t["name"] for t in tables]
+    _finish(ctx, tables=tables, table_names=names, summary=tables_summary(names))
+
+
+def list_tables(sess: _Session) -> list[dict[str, str]]:
+    """Name, qualified name, catalog and schema of every table of the session, sorted."""
+    context = sess.context
     tables = []
     with df_errors("listing the tables"):
         for catalog_name in sorted(context.catalog_names()):
@@ -385,9 +404,11 @@ def df_list_tables(ctx: "NodeContext") -> None:
                 for table_name in sorted(catalog.schema(schema_name).names()):
                     tables.append({"name": table_name, "qualified_name": f"{catalog_name}.{schema_name}.{table_name}",
                                    "catalog": catalog_name, "schema": schema_name})
-    names = [t["name"] for t in tables]
-    summary = f"Available tables: {', '.join(names)}" if names else "No tables registered in the session."
-    _finish(ctx, tables=tables, table_names=names, summary=summary)
+    return tables
+
+
+def tables_summary(names: list[str]) -> str:
+    return f"Available tables: {', '.join(names)}" if names else "No tables registered in the session."
 
 
 # -- time helpers and aggregations ------------------------------------------------------------------

@@ -217,3 +217,157 @@ def events_chat_attachment_to_signed_url(ctx: NodeContext) -> None:
     plain = isinstance(attachment, str)
     ctx.set("signed_url", attachment if plain else "")
     ctx.set("success", plain)
+
+
+# Content types of attachments by file extension (the list Flow-Like's From Path knows).
+_CONTENT_TYPES = {
+    "pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+    "webp": "image/webp", "svg": "image/svg+xml", "mp4": "video/mp4", "webm": "video/webm", "mp3": "audio/mpeg",
+    "wav": "audio/wav", "ogg": "audio/ogg", "json": "application/json", "xml": "application/xml",
+    "html": "text/html", "css": "text/css", "js": "application/javascript", "txt": "text/plain",
+    "md": "text/markdown", "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "csv": "text/csv", "zip": "application/zip",
+}
+
+
+@register("events_chat_attachment_from_path", "From Path", "Events/Chat/Attachments",
+          "An attachment for a file of the app: a signed download URL with its name and content type.",
+          [inp("exec_in", "Input", "Execution", description="Make the attachment."),
+           inp("path", "Path", "Struct", options={"enforce_schema": True}, schema="FlowPath",
+               description="The file (in S3 storage: the URL is presigned)."),
+           inp("name", "Name", "String", default="", description="Name to show; the file name when empty."),
+           inp("preview_text", "Preview Text", "String", default="", description="A short preview (optional)."),
+           inp("page", "Page", "Integer", default=-1, description="Page to open; negative for none."),
+           inp("anchor", "Anchor", "String", default="", description="Anchor to jump to (optional)."),
+           inp("expiration", "Expiration (seconds)", "Integer", default=3600, description="How long the URL works."),
+           out("exec_out", "Output", "Execution", description="Fires once made."),
+           out("attachment", "Attachment", "Struct", schema="Attachment", description="The attachment.")])
+def events_chat_attachment_from_path(ctx: NodeContext) -> None:
+    from ...files import extension
+
+    ctx.deactivate("exec_out")
+    loc = ctx.files.locate(ctx.get("path"), "path")
+    name = as_str(ctx.get("name"), "name")
+    preview = as_str(ctx.get("preview_text"), "preview_text")
+    page = as_int(ctx.get("page"), "page")
+    anchor = as_str(ctx.get("anchor"), "anchor")
+    if not ctx.files.exists(loc):  # a link to nothing would only fail later, in the user's browser
+        raise NodeError(f"file '{loc.rel}' not found")
+    url = ctx.files.sign_url(loc, "GET", as_int(ctx.get("expiration"), "expiration"))
+    filename = loc.rel.rsplit("/", 1)[-1] or None
+    ext = extension(loc.rel).lower()
+    ctx.set("attachment", {"url": url, "preview_text": preview or None, "thumbnail_url": None,
+                           "name": name or filename, "size": None,
+                           "type": _CONTENT_TYPES.get(ext, "application/octet-stream") if ext else None,
+                           "anchor": anchor or None, "page": page if page >= 0 else None})
+    ctx.activate("exec_out")
+
+
+def _image_urls(hist: dict[str, Any]) -> list[str]:
+    """The image URLs of the history's last message."""
+    content = hist["messages"][-1].get("content") if hist["messages"] else None
+    if not isinstance(content, list):
+        return []
+    images = [part.get("image_url") for part in content if part.get("type") == "image_url"]
+    return [image["url"] for image in images if isinstance(image, dict) and isinstance(image.get("url"), str)]
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if (c.isascii() and c.isalnum()) or c in ".-_" else "-" for c in name)
+
+
+def _unique(name: str, used: dict[str, int]) -> str:
+    count = used[name] = used.get(name, 0) + 1
+    if count == 1:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}-{count - 1}.{ext}" if dot and stem else f"{name}-{count - 1}"
+
+
+def _ext_for(content_type: str) -> str | None:
+    import mimetypes
+
+    guessed = mimetypes.guess_extension(content_type.split(";", 1)[0].strip().lower(), strict=False)
+    return guessed.lstrip(".") if guessed else None
+
+
+def _hash_name(data: bytes) -> str:
+    import blake3
+
+    return f"blob-{blake3.blake3(data).hexdigest()[:16]}"
+
+
+def _download(ctx: NodeContext, url: str) -> tuple[str, bytes]:
+    """(file name, bytes) of an attachment URL: http(s) through the egress policy, or a data: URL."""
+    import base64
+    import binascii
+    from email.message import Message
+    from urllib.parse import parse_qsl, unquote, unquote_to_bytes, urlsplit
+
+    from ... import http_egress
+
+    if url.startswith("data:"):
+        meta, comma, data = url[5:].partition(",")
+        if not comma:
+            raise NodeError("an attachment's data: URL has no ',' before its data")
+        kind = meta.split(";", 1)[0] or "application/octet-stream"
+        try:
+            body = base64.b64decode(data, validate=True) if ";base64" in meta else unquote_to_bytes(data)
+        except (binascii.Error, ValueError):
+            raise NodeError("an attachment's data: URL is not valid base64") from None
+        return f"{_hash_name(body)}.{_ext_for(kind) or 'bin'}", body
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise NodeError(f"attachment URL scheme '{urlsplit(url).scheme}' is not supported (http, https or data)")
+    reply = http_egress.send(ctx.egress, "GET", url, {}, None, time_left=ctx.time_left())
+    if not 200 <= reply.status_code < 300:
+        raise NodeError(f"downloading attachment {url} failed: HTTP {reply.status_code}")
+    header = Message()
+    header["content-disposition"] = reply.headers.get("content-disposition", "")
+    parts = urlsplit(url)
+    query = next((v for k, v in parse_qsl(parts.query) if k.lower() == "filename" and v), None)
+    name = (header.get_filename() or query or unquote(parts.path.rsplit("/", 1)[-1]) or _hash_name(reply.body))
+    if "." not in name:
+        name += "." + (_ext_for(reply.headers.get("content-type", "")) or "bin")
+    return name, reply.body
+
+
+@register("ai_gen_llm_history_extract_attachments", "Extract Attachments", "Events/Chat",
+          "Downloads the chat's attachments (and the images of the history's last message) into a virtual "
+          "folder of this run and gives their paths.",
+          [inp("exec_in", "Input", "Execution", description="Download."),
+           inp("history", "History", "Struct", options={"enforce_schema": True}, schema="History",
+               description="The chat history (optional): images of its last message are added."),
+           inp("attachments", "Attachments", "Struct", "Array", default=[], options={"enforce_schema": True},
+               schema="Attachment", description="URLs or attachment objects."),
+           out("exec_out", "Output", "Execution", description="Fires once downloaded."),
+           out("paths", "Paths", "Struct", "Array", options={"enforce_schema": True}, schema="FlowPath",
+               description="The downloaded files, in order.")])
+def ai_gen_llm_history_extract_attachments(ctx: NodeContext) -> None:
+    from ...files import with_path
+
+    ctx.deactivate("exec_out")
+    attachments = [_attachment(a, f"attachments[{i}]")
+                   for i, a in enumerate(as_list(ctx.get("attachments"), "attachments"))]
+    try:  # the history is optional, as in Flow-Like
+        hist = ctx.get("history")
+    except NodeError:
+        hist = None
+    if hist is not None:
+        attachments += _image_urls(shapes.history(hist))
+    folder = ctx.files.virtual_dir(ctx.node_id)
+    used: dict[str, int] = {}
+    paths = []
+    for attachment in attachments:
+        url = attachment if isinstance(attachment, str) else attachment["url"]
+        name, data = _download(ctx, url)
+        wanted = attachment.get("name") if isinstance(attachment, dict) else None
+        safe = _safe_name(wanted if isinstance(wanted, str) and wanted else name)
+        path = with_path(folder, _unique(safe if safe.strip(".") else _hash_name(data), used))
+        ctx.files.write(ctx.files.locate(path, "paths"), data)
+        paths.append(path)
+    ctx.set("paths", paths)
+    ctx.activate("exec_out")
