@@ -99,6 +99,13 @@ def _options(ctx: NodeContext, kind: str) -> dict[str, Any]:
     return options
 
 
+def _ico_sizes(image: Any) -> dict[str, Any]:
+    # One icon of the image's own size (Pillow would add smaller ones); the format stops at 256.
+    if image.width > 256 or image.height > 256:
+        raise NodeError(f"an ICO image is at most 256x256 pixels, this one is {image.width}x{image.height}")
+    return {"sizes": [image.size]}
+
+
 def _fitted(image: Any, modes: tuple[str, ...]) -> Any:
     if image.mode in modes:
         return image
@@ -157,7 +164,7 @@ def write_image(ctx: NodeContext) -> None:
     elif kind == "HDR":
         data = _radiance_hdr(image)
     else:
-        data = images.encode(image, fmt, **_options(ctx, kind))
+        data = images.encode(image, fmt, **_options(ctx, kind), **(_ico_sizes(image) if kind == "ICO" else {}))
     ctx.files.write(location, data)
     ctx.activate("exec_out")
 
