@@ -160,7 +160,8 @@ def apply(ctx: NodeContext, pin: str, use_ref: bool, change: Callable[[Image.Ima
     ref_id, held = _held(ctx, ctx.get(pin), pin)
     result = change(held.image)
     if not use_ref:
-        return new(ctx, result)
+        # A change that had nothing to do still gives a copy: two references never share pixels.
+        return new(ctx, result.copy() if result is held.image else result)
     if result is not held.image:
         check_size(ctx, result.width, result.height, "the image")
         _account(ctx, _bytes_of(result), _bytes_of(held.image))

@@ -158,3 +158,17 @@ def test_transform_bad_input(files):
         read = chain.read(path)
         chain.apply(node, (read, "image_out"), **defaults)
         failure_of(chain.run(services), text)
+
+
+def test_a_copy_that_changed_nothing_is_still_a_copy(files):
+    """Converting to the image's own type without Use Reference gives a new image; resizing the
+    original in place afterwards leaves that copy as it was."""
+    store, services = files
+    path = put(store, "src.png", png(quadrants()))
+    chain = Chain()
+    read = chain.read(path)
+    same = chain.apply("convert_image", (read, "image_out"), pixel_type="RGBA", use_ref=False)
+    chain.apply("resize_image", (read, "image_out"), use_ref=True, mode="exact", width_in=4, height_in=4)
+    url = chain.as_png((same, "image_out"))
+    original, copy, png_url = value_of(chain.run(services, (read, "image_out"), (same, "image_out"), url))
+    assert original != copy and pixels(png_url).tobytes() == quadrants().tobytes()
