@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 KIND = "image"
 MODES = ("L", "LA", "RGB", "RGBA")
+# The formats a node decodes: those of Flow-Like's image library that Pillow reads. A whitelist,
+# since Pillow would also open formats it decodes by running other programs (EPS: Ghostscript).
+READ_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "TIFF", "BMP", "ICO", "AVIF", "QOI", "TGA", "PPM", "DDS", "PCX")
 _STATE = "images.ledger"
 
 
@@ -186,7 +189,7 @@ def decode(ctx: NodeContext, data: bytes, what: str, apply_exif: bool = False) -
         with warnings.catch_warnings():
             # Our own cap applies below; Pillow's fixed one would only warn (or refuse) differently.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=READ_FORMATS)
             check_size(ctx, image.width, image.height, what)
             image.load()
             if apply_exif:

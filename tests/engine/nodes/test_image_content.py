@@ -238,3 +238,13 @@ def test_read_barcodes_filter_by_format(storage):
     read = chain.read(path)
     chain.apply("read_barcodes", (read, "image_out"), filter=True)
     failure_of(chain.run(files_of(storage)), "input 'format' must be one of")
+
+
+def test_read_image_refuses_formats_outside_the_list(storage):
+    """A file in a format Pillow could open but the engine does not read (EPS, decoded by running
+    Ghostscript) is not an image here."""
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    path = put(storage, "art.eps", eps)
+    chain = Chain()
+    chain.read(path)
+    failure_of(chain.run(files_of(storage)), "'art.eps' is not an image in a format this engine reads")
