@@ -29,6 +29,15 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _CREDENTIAL_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 
 
+# The public tile servers Flow-Like's Get Map Image uses, by its style names.
+TILE_URLS = {
+    "Standard": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "Satellite": "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
+    "Terrain": "https://tile.opentopomap.org/{z}/{x}/{y}.png",
+    "Dark": "https://tiles.stadiamaps.com/tiles/alidade_smooth_dark/{z}/{x}/{y}.png",
+}
+
+
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -45,17 +54,25 @@ class GeoServices:
     nominatim_url: str = "https://nominatim.openstreetmap.org"
     osrm_url: str = "https://router.project-osrm.org"
     user_agent: str = f"Boardrun/{__version__} (self-hosted Flow-Like board engine)"
+    # Map tile servers of Get Map Image: (style, URL template with {z}, {x} and {y}) pairs.
+    tile_urls: tuple[tuple[str, str], ...] = tuple(TILE_URLS.items())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "GeoServices":
-        """Read ENGINE_GEO_NOMINATIM_URL, ENGINE_GEO_OSRM_URL and ENGINE_GEO_USER_AGENT."""
+        """Read ENGINE_GEO_NOMINATIM_URL, ENGINE_GEO_OSRM_URL, ENGINE_GEO_USER_AGENT and
+        ENGINE_GEO_TILES_<STYLE>_URL (STANDARD, SATELLITE, TERRAIN, DARK)."""
         env = os.environ if environ is None else environ
         base = cls()
         return cls(
             nominatim_url=env.get("ENGINE_GEO_NOMINATIM_URL", base.nominatim_url).rstrip("/"),
             osrm_url=env.get("ENGINE_GEO_OSRM_URL", base.osrm_url).rstrip("/"),
             user_agent=env.get("ENGINE_GEO_USER_AGENT", base.user_agent),
+            tile_urls=tuple((style, env.get(f"ENGINE_GEO_TILES_{style.upper()}_URL", url))
+                            for style, url in TILE_URLS.items()),
         )
+
+    def tile_url(self, style: str) -> str | None:
+        return dict(self.tile_urls).get(style)
 
 
 @dataclass(frozen=True)

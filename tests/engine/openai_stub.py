@@ -14,6 +14,9 @@ It listens on 127.0.0.1 and behaves by model name, so one server covers every ca
 - ``slow``: streams one chunk every 50 ms until the client goes away (or 60 s pass);
 - ``hang``: sends nothing until the client goes away (or 60 s pass).
 
+Embeddings embed each text (or, in the multimodal ``messages`` form, the first image URL) as
+``[length, count of 'a', 1.0]``.
+
 Every request is recorded (path, lower-cased headers, JSON body) in ``server.requests``.
 """
 
@@ -199,9 +202,14 @@ class _Handler(BaseHTTPRequestHandler):
             return  # the client went away
 
     def _embeddings(self, body: dict[str, Any]) -> None:
-        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if body.get("model") == "broken":
             return self._json(500, {"error": {"message": "the model crashed"}})
+        if "messages" in body:
+            # The multimodal form (vLLM's): embed each image_url part by the length of its URL.
+            texts = [part["image_url"]["url"] for message in body["messages"] for part in message["content"]
+                     if part.get("type") == "image_url"][:1]
+        else:
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), float(t.count("a")), 1.0]}
                 for i, t in enumerate(texts)]
         self._json(200, {"object": "list", "data": data, "model": body.get("model"),

@@ -213,16 +213,39 @@ def embed(ctx: NodeContext, target: Target, texts: list[str]) -> list[list[float
     def call(timeout: float) -> Any:
         return client.with_options(timeout=timeout).embeddings.create(model=target.model, input=texts)
 
-    answer = _plain(_with_retries(ctx, target, call))
+    return _vectors(ctx, target, _plain(_with_retries(ctx, target, call)), len(texts))
+
+
+def embed_image(ctx: NodeContext, target: Target, image_url: str) -> list[float]:
+    """The embedding vector of one image (a ``data:`` or http URL) from a multimodal embedding model.
+
+    The OpenAI API embeds text only. This sends the form that OpenAI-compatible multimodal servers
+    (vLLM and others) accept on the same ``/embeddings`` endpoint: a chat-style ``messages`` list
+    whose user message holds the image as an ``image_url`` part.
+    """
+    _check_egress(ctx, target.provider)
+    client = _client(target.provider)
+    body = {"model": target.model, "encoding_format": "float",
+            "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_url}}]}]}
+
+    def call(timeout: float) -> Any:
+        return client.with_options(timeout=timeout).post("/embeddings", body=body, cast_to=object)
+
+    (vector,) = _vectors(ctx, target, _plain(_with_retries(ctx, target, call)), 1)
+    return vector
+
+
+def _vectors(ctx: NodeContext, target: Target, answer: Any, count: int) -> list[list[float]]:
+    """The ``count`` vectors of an embeddings answer, in input order."""
     items = answer.get("data") if isinstance(answer, dict) else None
-    if not isinstance(items, list) or len(items) != len(texts):
+    if not isinstance(items, list) or len(items) != count:
         raise _failure(ctx, target, ValueError("wrong number of embeddings"))
-    vectors: list[list[float]] = [[] for _ in texts]
+    vectors: list[list[float]] = [[] for _ in range(count)]
     for position, item in enumerate(items):
         vector = item.get("embedding") if isinstance(item, dict) else None
         index = item.get("index", position) if isinstance(item, dict) else position
         if (not isinstance(vector, list) or not all(type(x) in (int, float) for x in vector)
-                or type(index) is not int or not 0 <= index < len(texts)):
+                or type(index) is not int or not 0 <= index < count):
             raise _failure(ctx, target, ValueError("bad embedding"))
         vectors[index] = [float(x) for x in vector]
     return vectors

@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 
 TRAITS = ("cost", "speed", "reasoning", "creativity", "factuality", "function_calling", "safety", "openness",
           "multilinguality", "coding")
-MODEL_TYPES = ("Llm", "Vlm", "Embedding")
+MODEL_TYPES = ("Llm", "Vlm", "Embedding", "ImageEmbedding")
+EMBEDDING_TYPES = ("Embedding", "ImageEmbedding")
+# What each purpose of resolve() may be served by, and how a refusal names it.
+_PURPOSES = {"chat": (("Llm", "Vlm"), "a chat"), "embedding": (("Embedding",), "an embedding"),
+             "image_embedding": (("ImageEmbedding",), "an image embedding")}
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -238,7 +242,7 @@ def make_bit(bit_id: str, bit_type: str, name: str, description: str, parameters
 
 def model_bit(provider: Provider, model: Model) -> dict[str, Any]:
     source = {"provider_name": provider.name, "model_id": model.id, "version": None, "params": None}
-    if model.type == "Embedding":
+    if model.type in EMBEDDING_TYPES:
         parameters: dict[str, Any] = {"provider": source, "input_length": model.context_length,
                                       "prefix": {"query": model.prefix.get("query", ""),
                                                  "paragraph": model.prefix.get("paragraph", "")}}
@@ -313,8 +317,8 @@ def resolve(ctx: NodeContext, bit: Any, purpose: str = "chat") -> Target:
     model = provider.model(model_id)
     if model is None:
         raise NodeError(f"AI provider '{name}' has no model '{model_id}' configured")
-    if (purpose == "embedding") != (model.type == "Embedding"):
-        wanted = "an embedding" if purpose == "embedding" else "a chat"
+    types, wanted = _PURPOSES[purpose]
+    if model.type not in types:
         raise NodeError(f"model '{model_id}' of provider '{name}' is not {wanted} model")
     extra = _headers(source)
     if extra:  # from Add Model Headers

@@ -471,3 +471,99 @@ def test_osrm_tile_saves_the_tile_as_mvt(policy, tmp_path):
         b.chain(start, node)
         failed = b.run(start, egress=policy, files=files)
         assert failed.reason == "node_error" and text in failed.error["message"], (inputs, failed.error)
+
+
+# -- Get Map Image -------------------------------------------------------------------------------------
+
+class Tiles(QuietHandler):
+    """A tile server: each tile is one flat colour that encodes its z/x/y; '/broken' answers 500."""
+
+    seen: list[tuple[str, str]] = []
+
+    def do_GET(self):
+        import io
+
+        from PIL import Image
+
+        Tiles.seen.append((self.route, self.headers.get("User-Agent", "")))
+        parts = self.route.strip("/").split("/")
+        if parts[0] == "broken":
+            return self.reply(500, b"down", "text/plain")
+        if parts[0] == "junk":
+            return self.reply(200, b"not a png", "image/png")
+        z, x, y = (int(p.removesuffix(".png")) for p in parts[-3:])
+        if parts[0] == "sat":  # the satellite layout: /z/y/x
+            x, y = y, x
+        buffer = io.BytesIO()
+        Image.new("RGB", (256, 256), (z * 10, x % 256, y % 256)).save(buffer, "PNG")
+        self.reply(200, buffer.getvalue(), "image/png")
+
+
+@pytest.fixture
+def tiles():
+    Tiles.seen.clear()
+    with serve(Tiles) as url:
+        yield url
+
+
+def map_policy(base: str, **extra) -> EgressPolicy:
+    urls = {"Standard": f"{base}/osm/{{z}}/{{x}}/{{y}}.png", "Satellite": f"{base}/sat/{{z}}/{{y}}/{{x}}",
+            "Terrain": f"{base}/topo/{{z}}/{{x}}/{{y}}.png", "Dark": f"{base}/dark/{{z}}/{{x}}/{{y}}.png", **extra}
+    return EgressPolicy(allow_private=True, timeout_seconds=5.0,
+                        geo=GeoServices(user_agent="BoardrunTests/1.0", tile_urls=tuple(urls.items())))
+
+
+def map_image(policy: EgressPolicy, **inputs):
+    """Get Map Image, then the map as PNG pixels (or the failed run)."""
+    from image_testkit import Chain, pixels
+
+    chain = Chain()
+    node = chain.then("geo_get_map_image", exec_out="exec_success", **inputs)
+    result = chain.run(None, chain.as_png((node, "image")), egress=policy)
+    return pixels(result.result[0]) if result.status == "completed" else result
+
+
+def test_map_image_is_centred_on_the_coordinate(tiles):
+    """At zoom 1 the world is 2x2 tiles: (0, 0) lies on the corner of all four, so a 64x64 map shows a
+    32x32 quarter of each, with the configured User-Agent on every tile request."""
+    image = map_image(map_policy(tiles), coordinate={"latitude": 0.0, "longitude": 0.0}, zoom=1, width=64, height=64)
+    assert image.size == (64, 64) and image.mode == "RGBA"
+    assert [image.getpixel(p)[:3] for p in ((0, 0), (63, 0), (0, 63), (63, 63))] == [
+        (10, 0, 0), (10, 1, 0), (10, 0, 1), (10, 1, 1)]
+    assert image.getpixel((31, 31))[:3] == (10, 0, 0) and image.getpixel((32, 32))[:3] == (10, 1, 1)
+    assert sorted(route for route, _ in Tiles.seen) == ["/osm/1/0/0.png", "/osm/1/0/1.png", "/osm/1/1/0.png",
+                                                         "/osm/1/1/1.png"]
+    assert {agent for _, agent in Tiles.seen} == {"BoardrunTests/1.0"}
+
+
+def test_map_image_styles_clamps_and_wraps(tiles):
+    """The style picks the tile server (Satellite's z/y/x order included); zoom and size are clamped;
+    a map crossing the antimeridian wraps around; beyond the poles stays transparent."""
+    berlin = map_image(map_policy(tiles), coordinate=BERLIN, zoom=99, width=10, height=5000, style="Satellite")
+    assert berlin.size == (64, 2048)
+    assert {route.split("/")[1] for route, _ in Tiles.seen} == {"sat"} and all(
+        route.split("/")[2] == "19" for route, _ in Tiles.seen)
+    Tiles.seen.clear()
+    edge = map_image(map_policy(tiles), coordinate={"latitude": 0.0, "longitude": 179.99}, zoom=2, width=256,
+                     height=256, style="Terrain")
+    assert edge.getpixel((200, 100))[:3] == (20, 0, 1)  # east of 180° is tile column 0 again
+    Tiles.seen.clear()
+    pole = map_image(map_policy(tiles), coordinate={"latitude": 89.9, "longitude": 0.0}, zoom=1, width=64, height=64)
+    assert pole.getpixel((10, 10))[3] == 0 and pole.getpixel((10, 50))[3] == 255
+    assert all(route.startswith("/osm/") for route, _ in Tiles.seen)
+
+
+def test_map_image_failures(tiles):
+    """A tile server error, a tile that is not an image, a private address without permission and a bad
+    coordinate fail the node."""
+    broken = map_policy(tiles, Standard=f"{tiles}/broken/{{z}}/{{x}}/{{y}}")
+    result = map_image(broken, coordinate=BERLIN)
+    assert result.reason == "node_error" and "answered HTTP 500" in result.error["message"]
+    junk = map_policy(tiles, Standard=f"{tiles}/junk/{{z}}/{{x}}/{{y}}")
+    result = map_image(junk, coordinate=BERLIN)
+    assert result.reason == "node_error" and "is not an image" in result.error["message"]
+    strict = EgressPolicy(geo=map_policy(tiles).geo)
+    result = map_image(strict, coordinate=BERLIN)
+    assert result.reason == "node_error" and "egress refused" in result.error["message"]
+    result = map_image(map_policy(tiles), coordinate={"latitude": "north"})
+    assert result.reason == "node_error" and "'latitude' must be a finite number" in result.error["message"]

@@ -1,5 +1,5 @@
-"""AI/Embedding: loading an embedding model and embedding texts through the provider's
-``/v1/embeddings`` endpoint.
+"""AI/Embedding: loading an embedding model and embedding texts (and images) through the
+provider's ``/v1/embeddings`` endpoint.
 
 As in Flow-Like, Load Embedding Model hands out a small reference (``CachedEmbeddingModel``:
 ``cache_key``, ``model_type``) to a model kept for the run; the embed nodes look it up.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ... import images
 from ...ai import providers
 from ...coerce import as_str
 from ...errors import NodeError
@@ -46,7 +47,8 @@ def load_model(ctx: NodeContext) -> None:
         raise NodeError("input 'bit' must be a Bit")
     if bit.get("type") not in ("Embedding", "ImageEmbedding"):
         raise NodeError(f"the Bit '{bit['id']}' is not an embedding model")
-    providers.resolve(ctx, bit, "embedding")  # fails now, naming the problem, if it cannot be served
+    # Fails now, naming the problem, if it cannot be served.
+    providers.resolve(ctx, bit, "image_embedding" if bit["type"] == "ImageEmbedding" else "embedding")
     ctx.run_state.setdefault(_LOADED, {})[bit["id"]] = bit
     ctx.set("model", {"cache_key": bit["id"], "model_type": bit["type"]})
     ctx.activate("exec_out")
@@ -85,3 +87,25 @@ def embed_query(ctx: NodeContext) -> None:
           _embed_pins(), long_running=True)
 def embed_document(ctx: NodeContext) -> None:
     _embed(ctx, "paragraph")
+
+
+@register("embed_image", "Embed Image", "AI/Embedding",
+          "The embedding of an image, from an image embedding model (sent as a PNG data URL).",
+          [inp("exec_in", "Input", "Execution", description="Embed the image."),
+           images.image_in("image"),
+           inp("model", "Model", "Struct", options=ENFORCE,
+               description="An image embedding model from Load Embedding Model."),
+           out("exec_out", "Output", "Execution", description="Fires with the vector."),
+           out("vector", "Vector", "Float", "Array", description="The embedding.")],
+          long_running=True)
+def embed_image(ctx: NodeContext) -> None:
+    from ...ai import client
+
+    ctx.deactivate("exec_out")
+    image = images.get(ctx, ctx.get("image"), "image")
+    bit = loaded_model(ctx, ctx.get("model"))
+    if bit.get("type") != "ImageEmbedding":
+        raise NodeError(f"the model '{bit['id']}' is not an image embedding model")
+    url = images.data_url(image, "png")
+    ctx.set("vector", client.embed_image(ctx, providers.resolve(ctx, bit, "image_embedding"), url))
+    ctx.activate("exec_out")

@@ -119,7 +119,7 @@ def ai_generative_find_model(ctx: NodeContext) -> None:
     prefs = _preferences(raw, "preferences")
     best: tuple[float, dict[str, Any]] | None = None
     for model, bit in providers.all_model_bits():
-        if model.type == "Embedding":
+        if model.type in providers.EMBEDDING_TYPES:
             continue
         value = score(model, bit, prefs)
         if best is None or value > best[0]:

@@ -728,3 +728,73 @@ def geo_osrm_tile(ctx: NodeContext) -> None:
     ctx.set("content_type", reply.headers.get("content-type", ""))
     ctx.deactivate("exec_error")
     ctx.activate("exec_success")
+
+
+# -- map images ----------------------------------------------------------------------------------------
+
+TILE_SIZE = 256
+MAX_LATITUDE = 85.0511287798  # where Web Mercator tiles end (the map is square)
+
+
+def _tile_template(ctx: NodeContext, style: str) -> str:
+    # An unknown style falls back to the standard map, as in Flow-Like.
+    return ctx.egress.geo.tile_url(style) or ctx.egress.geo.tile_url("Standard") or ""
+
+
+def _world_pixel(latitude: float, longitude: float, zoom: int) -> tuple[int, int]:
+    """The Web Mercator pixel (at 256-pixel tiles) of a coordinate at ``zoom``."""
+    side = 2**zoom * TILE_SIZE
+    latitude = min(MAX_LATITUDE, max(-MAX_LATITUDE, latitude))
+    x = (longitude + 180.0) / 360.0 * side
+    y = (1.0 - math.asinh(math.tan(math.radians(latitude))) / math.pi) / 2.0 * side
+    return math.floor(x), min(side - 1, math.floor(y))
+
+
+def _tile(ctx: NodeContext, url: str) -> Any:
+    from ... import images
+
+    reply = _get(ctx, url, "image/png,image/jpeg,image/*")
+    if not 200 <= reply.status_code <= 299:
+        raise NodeError(f"the map tile server answered HTTP {reply.status_code} for {url}")
+    tile = images.decode(ctx, reply.body, f"the map tile {url}").convert("RGBA")
+    return tile if tile.size == (TILE_SIZE, TILE_SIZE) else tile.resize((TILE_SIZE, TILE_SIZE))
+
+
+@register("geo_get_map_image", "Get Map Image", "Web/Geo/Map",
+          "A map image centred on a coordinate, put together from map tiles (OpenStreetMap and others).",
+          [EXEC_IN, COORDINATE_IN,
+           inp("zoom", "Zoom", "Integer", default=15, description="1 (world) to 19 (houses); clamped."),
+           inp("width", "Width", "Integer", default=512, description="Pixels, 64 to 2048; clamped."),
+           inp("height", "Height", "Integer", default=512, description="Pixels, 64 to 2048; clamped."),
+           inp("style", "Style", "String", default="Standard",
+               options={"valid_values": ["Standard", "Satellite", "Terrain", "Dark"]},
+               description="Which tile server (ENGINE_GEO_TILES_<STYLE>_URL)."),
+           SUCCESS, ERROR,
+           out("image", "Image", "Struct", schema="NodeImage", description="The map (RGBA).")])
+def geo_get_map_image(ctx: NodeContext) -> None:
+    from PIL import Image
+
+    from ... import images
+
+    _start(ctx)
+    latitude, longitude = _coordinate(ctx.get("coordinate"), "coordinate")
+    zoom = min(19, max(1, as_int(ctx.get("zoom"), "zoom")))
+    width = min(2048, max(64, as_int(ctx.get("width"), "width")))
+    height = min(2048, max(64, as_int(ctx.get("height"), "height")))
+    template = _tile_template(ctx, as_str(ctx.get("style"), "style"))
+    centre_x, centre_y = _world_pixel(latitude, longitude, zoom)
+    left, top = centre_x - width // 2, centre_y - height // 2
+    first_x, last_x = left // TILE_SIZE, (left + width - 1) // TILE_SIZE
+    first_y, last_y = top // TILE_SIZE, (top + height - 1) // TILE_SIZE
+    tiles = 2**zoom
+    canvas = Image.new("RGBA", ((last_x - first_x + 1) * TILE_SIZE, (last_y - first_y + 1) * TILE_SIZE))
+    for row in range(first_y, last_y + 1):
+        if not 0 <= row < tiles:
+            continue  # past the poles: left transparent
+        for column in range(first_x, last_x + 1):
+            url = (template.replace("{z}", str(zoom)).replace("{x}", str(column % tiles))
+                   .replace("{y}", str(row)))
+            canvas.paste(_tile(ctx, url), ((column - first_x) * TILE_SIZE, (row - first_y) * TILE_SIZE))
+    x, y = left - first_x * TILE_SIZE, top - first_y * TILE_SIZE
+    ctx.set("image", images.new(ctx, canvas.crop((x, y, x + width, y + height))))
+    _succeed(ctx)

@@ -1,0 +1,1 @@
+"""Nodes of the Image categories: reading, writing, transforming and annotating images, and PDF pages as images."""
