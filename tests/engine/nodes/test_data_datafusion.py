@@ -323,3 +323,199 @@ def test_register_postgres_refusals(tmp_path, pg_table):
                                ({"port": 0}, "port must be an integer")):
         result = run_pg(files, pg_steps(database, user, table, **overrides))
         assert result.status == "failed" and message in result.error["message"], (overrides, result.error)
+
+
+# -- Delta Lake and Iceberg ---------------------------------------------------------------------------
+
+def lake_uri(files, path):
+    loc = files.locate(storage_path(path), "path")
+    return loc, files.uri(loc)
+
+
+def write_delta_rows(files, path, rows, **kwargs):
+    """Write rows into a Delta table in the app's storage with deltalake itself (a table made elsewhere)."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from boardrun.engine.nodes.data.datafusion import _delta_options
+
+    class _Ctx:  # _delta_options only needs the run's file services and time left
+        def time_left(self):
+            return 30.0
+
+    ctx = _Ctx()
+    ctx.files = files
+    loc, uri = lake_uri(files, path)
+    write_deltalake(uri, pa.Table.from_pylist(rows), storage_options=_delta_options(ctx, loc), **kwargs)
+
+
+def test_write_delta_then_register_time_travel_and_info(files):
+    """Write Delta Table commits query results (append, overwrite, partitions); Register Delta Table,
+    Delta Time Travel and Delta Table Info read the table back, on a local folder and on S3."""
+    delta = storage_path("lake/sales")
+    write = ("df_write_delta", {"query": "SELECT city, amount FROM sales", "path": delta, "partition_by": "city"})
+    first = run_session(files, [MOUNT_CSV, write], result="new_version")
+    assert (first.status, first.result) == ("completed", 0), first.error
+    again = run_session(files, [MOUNT_CSV, write], result="rows_written")
+    assert again.result == 3, again.error
+    latest = run_session(files, [("df_register_delta", {"path": delta, "table_name": "d"}),
+                                 ("df_sql_query", {"query": "SELECT city, SUM(amount) AS t FROM d GROUP BY city "
+                                                            "ORDER BY city"})], result="rows")
+    assert latest.result == [{"city": "Berlin", "t": 34}, {"city": "Paris", "t": 10}], latest.error
+    old = run_session(files, [("df_register_delta", {"path": delta, "table_name": "d", "version": 0}),
+                              ("df_sql_query", {"query": "SELECT COUNT(*) AS n FROM d"})], result="rows")
+    assert old.result == [{"n": 3}], old.error
+    travel = run_session(files, [("df_delta_time_travel", {"path": delta, "table_name": "d", "version": 0}),
+                                 ("df_sql_query", {"query": "SELECT COUNT(*) AS n FROM d"})], result="rows")
+    assert travel.result == [{"n": 3}], travel.error
+    now = run_session(files, [("df_delta_time_travel", {"path": delta, "table_name": "d", "travel_mode": "timestamp",
+                                                        "timestamp": "2999-01-01T00:00:00Z"})], result="loaded_version")
+    assert now.result == 1, now.error
+    replace = ("df_write_delta", {"query": "SELECT 'Rome' AS city, 1 AS amount", "path": delta, "mode": "overwrite"})
+    assert run_session(files, [replace], result="new_version").result == 2
+    assert run_info(files, delta, "schema") == {"fields": [{"name": "city", "type": "string", "nullable": True},
+                                                           {"name": "amount", "type": "long", "nullable": True}]}
+    history = run_info(files, delta, "history")
+    assert [h["operation"] for h in history] == ["WRITE", "WRITE"] and all(h["timestamp"] > 0 for h in history)
+    assert run_info(files, delta, "partitions") == ["city"]
+    assert run_info(files, delta, "current_version") == 2
+    empty = ("df_write_delta", {"query": "SELECT city FROM sales WHERE amount > 99", "path": delta})
+    assert run_session(files, [MOUNT_CSV, empty], result="rows_written").result == 0
+
+
+def run_info(files, delta, pin, history_limit=2):
+    """Output ``pin`` of Delta Table Info on the table at ``delta``."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    info = b.add("df_delta_info", path=delta, history_limit=history_limit)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, info, ret)
+    b.connect(info, pin, ret, "response")
+    result = b.run(start, files=files)
+    assert result.status == "completed", result.error
+    return result.result
+
+
+def test_delta_bad_input_fails_the_node(files):
+    """A folder without a Delta log, a version that does not exist, a bad mode or timestamp fail the node,
+    as does a log naming a file outside the table's folder."""
+    write_delta_rows(files, "lake/t", [{"x": 1}])
+    cases = [
+        (("df_register_delta", {"path": storage_path("sales"), "table_name": "d"}), "Failed to open Delta table"),
+        (("df_register_delta", {"path": storage_path("lake/t"), "table_name": "d", "version": 7}),
+         "Failed to open Delta table"),
+        (("df_delta_time_travel", {"path": storage_path("lake/t"), "table_name": "d", "travel_mode": "yesterday"}),
+         "Invalid travel mode"),
+        (("df_delta_time_travel", {"path": storage_path("lake/t"), "table_name": "d", "travel_mode": "timestamp",
+                                   "timestamp": "last week"}), "Invalid timestamp format"),
+        (("df_write_delta", {"query": "SELECT 1 AS x", "path": storage_path("lake/t"), "mode": "merge"}),
+         "Invalid write mode"),
+        (("df_write_delta", {"query": "SELECT 'a' AS x", "path": storage_path("lake/t")}),
+         "Failed to write to Delta table"),
+        (("df_write_delta", {"query": "SELECT * FROM nope", "path": storage_path("lake/t")}), "not found"),
+        (("df_register_delta", {"path": storage_path("../../app2/files/storage/lake/t"), "table_name": "d"}), "'..'"),
+    ]
+    for step, message in cases:
+        result = run_session(files, [step])
+        assert (result.status, result.reason) == ("failed", "node_error"), step
+        assert message in result.error["message"], (step, result.error)
+    # commits whose add action points outside the table folder (at another app's file)
+    for version, target in enumerate(["../../../../app2/files/storage/secret.parquet",
+                                      services_storage_uri(files, "../../app2/files/storage/secret.parquet")], 1):
+        log = json.dumps({"add": {"path": target, "size": 1, "partitionValues": {}, "modificationTime": 0,
+                                  "dataChange": True}})
+        put(files, f"lake/t/_delta_log/{version:020d}.json",
+            (json.dumps({"commitInfo": {"timestamp": 1}}) + "\n" + log + "\n").encode())
+        result = run_session(files, [("df_register_delta", {"path": storage_path("lake/t"), "table_name": "d",
+                                                            "version": version})])
+        assert "outside its folder of the app" in result.error["message"], (target, result.error)
+
+
+def services_storage_uri(files, rel):
+    """The absolute URI of a path relative to the app's storage folder, without the path checks."""
+    root = files.uri(files.locate(storage_path(""), "path")).rstrip("/")
+    return f"{'file://' if root.startswith('/') else ''}{root}/{rel}"
+
+
+@pytest.fixture
+def iceberg(files, tmp_path):
+    """An Iceberg table made by pyiceberg (SQL catalog) in the app's storage folder 'wh', with two snapshots;
+    (metadata file relative to 'wh', [snapshot ids])."""
+    import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    loc, uri = lake_uri(files, "wh")
+    o = files.storage_options(loc)
+    props = {"s3.endpoint": o["endpoint"], "s3.region": o["region"], "s3.access-key-id": o["aws_access_key_id"],
+             "s3.secret-access-key": o["aws_secret_access_key"]} if o else {}
+    warehouse = uri if uri.startswith("s3://") else f"file://{uri}"
+    catalog = SqlCatalog("test", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=warehouse, **props)
+    catalog.create_namespace("ns")
+    table = catalog.create_table("ns.events", schema=pa.schema([("id", pa.int64()), ("kind", pa.string())]))
+    table.append(pa.table({"id": [1, 2], "kind": ["a", "b"]}))
+    table.append(pa.table({"id": [3], "kind": ["c"]}))
+    table = catalog.load_table("ns.events")
+    metadata = table.metadata_location.split("/wh/", 1)[1]
+    return metadata, [s.snapshot_id for s in table.metadata.snapshots], [s.timestamp_ms for s in table.metadata.snapshots]
+
+
+def test_iceberg_register_info_and_time_travel(files, iceberg):
+    """An Iceberg table in the app's storage registers at its current snapshot, at an older one (by id and
+    by time), and Iceberg Table Info reports its snapshots and columns."""
+    metadata, (first, second), (_, second_ms) = iceberg
+    source = {"warehouse_path": storage_path("wh"), "metadata_file": metadata, "table_name": "ev"}
+    count = ("df_sql_query", {"query": "SELECT COUNT(*) AS n, MAX(id) AS top FROM ev"})
+    current = run_session(files, [("df_register_iceberg", source), count], result="rows")
+    assert current.result == [{"n": 3, "top": 3}], current.error
+    assert run_session(files, [("df_register_iceberg", source)], result="current_snapshot").result == str(second)
+    assert run_session(files, [("df_register_iceberg", source)], result="schema_info").result == 2
+    old = run_session(files, [("df_iceberg_time_travel", {**source, "snapshot_id": str(first)}), count], result="rows")
+    assert old.result == [{"n": 2, "top": 2}], old.error
+    by_time = run_session(files, [("df_iceberg_time_travel", {**source, "travel_mode": "timestamp",
+                                                              "timestamp_ms": second_ms})], result="loaded_snapshot")
+    assert by_time.result == str(second), by_time.error
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    info = b.add("df_iceberg_info", warehouse_path=storage_path("wh"), metadata_file=metadata)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, info, ret)
+    b.connect(info, "snapshots", ret, "response")
+    snaps = b.run(start, files=files)
+    assert [(s["snapshot_id"], s["parent_snapshot_id"]) for s in snaps.result] == [(first, None), (second, first)]
+    b2 = BoardBuilder()
+    start = b2.add("events_simple")
+    info = b2.add("df_iceberg_info", warehouse_path=storage_path("wh"), metadata_file=metadata)
+    ret = b2.add("events_generic_return_result")
+    b2.chain(start, info, ret)
+    b2.connect(info, "schema", ret, "response")
+    assert b2.run(start, files=files).result == {"schema_id": 0, "fields": [
+        {"id": 1, "name": "id", "required": False}, {"id": 2, "name": "kind", "required": False}]}
+
+
+def test_iceberg_bad_input_fails_the_node(files, iceberg):
+    """A missing metadata file, a path escaping the folder, an unknown or malformed snapshot, a time before
+    the first snapshot, and metadata naming files outside the warehouse folder fail the node."""
+    metadata, (first, _), (first_ms, _) = iceberg
+    source = {"warehouse_path": storage_path("wh"), "metadata_file": metadata, "table_name": "ev"}
+    cases = [
+        (("df_register_iceberg", {**source, "metadata_file": "nope.metadata.json"}), "no metadata file"),
+        (("df_register_iceberg", {**source, "metadata_file": "../secret.json"}), "'..'"),
+        (("df_iceberg_time_travel", {**source, "snapshot_id": "12"}), "no snapshot 12"),
+        (("df_iceberg_time_travel", {**source, "snapshot_id": "latest"}), "Invalid snapshot ID"),
+        (("df_iceberg_time_travel", {**source, "travel_mode": "timestamp", "timestamp_ms": first_ms - 1}),
+         "No snapshot found at or before"),
+        (("df_register_iceberg", {**source, "table_name": "bad name"}), "not a table name"),
+    ]
+    put(files, "wh/broken.metadata.json", b"{not json")
+    cases.append((("df_register_iceberg", {**source, "metadata_file": "broken.metadata.json"}),
+                  "Failed to load Iceberg table"))
+    loc, _ = lake_uri(files, f"wh/{metadata}")
+    document = json.loads(files.read(loc))
+    document["snapshots"][0]["manifest-list"] = services_storage_uri(files, "../../app2/files/storage/m.avro")
+    put(files, "wh/forged.metadata.json", json.dumps(document).encode())
+    cases.append((("df_register_iceberg", {**source, "metadata_file": "forged.metadata.json"}),
+                  "outside its folder of the app"))
+    for step, message in cases:
+        result = run_session(files, [step])
+        assert (result.status, result.reason) == ("failed", "node_error"), step
+        assert message in result.error["message"], (step, result.error)

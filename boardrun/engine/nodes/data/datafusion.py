@@ -634,7 +634,6 @@ _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full
            out("connection_url", "Connection URL", "String", description="The server, without the password.")])
 def df_register_postgres(ctx: "NodeContext") -> None:
     import psycopg
-    import pyarrow as pa
     from psycopg import sql
 
     from ... import http_egress
@@ -671,12 +670,367 @@ def df_register_postgres(ctx: "NodeContext") -> None:
                 rows = cursor.fetchall()
     except psycopg.Error as exc:
         raise NodeError(f"PostgreSQL: reading {schema}.{source} failed: {str(exc).strip()}") from None
+    _register_rows(sess, name, columns, rows, f"PostgreSQL table {schema}.{source}")
+    _finish(ctx, session_out=ctx.get("session"), connection_url=url)
+
+
+def _register_rows(sess: _Session, name: str, columns: list[str], rows: list[Any], what: str) -> None:
+    """Register rows read from a database (at most ``MAX_ROWS``, read with one more to tell)."""
+    import pyarrow as pa
+
     if len(rows) > MAX_ROWS:
-        raise NodeError(f"{schema}.{source} has more than {MAX_ROWS} rows: too many to register in a session")
+        raise NodeError(f"{what} has more than {MAX_ROWS} rows: too many to register in a session")
     try:
         table = pa.Table.from_pylist([dict(zip(columns, row)) for row in rows]) if rows else pa.table(
             {c: pa.array([], type=pa.string()) for c in columns})
     except (pa.ArrowException, TypeError, ValueError) as exc:
-        raise NodeError(f"PostgreSQL: the rows of {schema}.{source} do not convert to Arrow: {exc}") from None
+        raise NodeError(f"the rows of {what} do not convert to Arrow: {exc}") from None
     _register_arrow(sess, name, table)
-    _finish(ctx, session_out=ctx.get("session"), connection_url=url)
+
+
+# -- Delta Lake and Iceberg tables in the app's storage ---------------------------------------------
+# Both formats record their data files by URL, so a table's log or metadata, like any app file, is
+# board input: every file a table names must lie under the table's own folder of the app, or the
+# node refuses it (a crafted log could otherwise name another app's objects or the server's disk).
+
+LAKES = "Data/DataFusion/Lakes"
+
+
+def _lake_location(ctx: "NodeContext", pin: str) -> tuple[Any, str]:
+    """The checked location of the folder on ``pin`` and the URI the lake libraries open it by."""
+    files = ctx.files
+    loc = files.locate(ctx.get(pin), pin)
+    return loc, files.uri(loc).rstrip("/")
+
+
+def _inside(uri: str, root: str) -> bool:
+    """Whether a file URI a table names lies under ``root`` (a local path or an s3:// URL)."""
+    import posixpath
+    from urllib.parse import unquote
+
+    uri = unquote(uri)
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    scheme, sep, rest = uri.partition("://")
+    # '..' segments are resolved first: a path may not climb out of the folder it starts in
+    uri = f"{scheme}{sep}{posixpath.normpath(rest)}" if sep else posixpath.normpath(uri)
+    return uri.startswith(root + "/")
+
+
+def _check_inside(uris: Any, root: str, what: str) -> None:
+    for uri in uris:
+        if not _inside(str(uri), root):
+            raise NodeError(f"the {what} names a file outside its folder of the app ('{uri}'): refused")
+
+
+def _delta_options(ctx: "NodeContext", loc: Any) -> dict[str, str]:
+    """delta-rs storage options for Boardrun's S3 storage (none for the local folder)."""
+    o = ctx.files.storage_options(loc)
+    if not o:
+        return {}
+    names = {"region": "AWS_REGION", "endpoint": "AWS_ENDPOINT_URL", "allow_http": "AWS_ALLOW_HTTP",
+             "aws_access_key_id": "AWS_ACCESS_KEY_ID", "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+             "aws_session_token": "AWS_SESSION_TOKEN"}
+    # concurrent writers are made safe by S3's conditional writes instead of a lock table; one request
+    # may take no longer than the run has left
+    return {**{names[k]: v for k, v in o.items() if k in names}, "conditional_put": "etag",
+            "timeout": f"{max(1, int(min(60.0, ctx.time_left())))}s"}
+
+
+@contextlib.contextmanager
+def _lake_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except NodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - deltalake and pyiceberg raise many kinds (missing log, bad JSON, IO)
+        raise NodeError(f"{action}: {str(exc).strip() or type(exc).__name__}") from None
+
+
+def _open_delta(ctx: "NodeContext", version: int | None = None, moment: _dt.datetime | None = None) -> Any:
+    """The Delta table in the folder on ``path`` (the latest, or one version or point in time)."""
+    from deltalake import DeltaTable
+
+    loc, uri = _lake_location(ctx, "path")
+    with _lake_errors("Failed to open Delta table"):
+        table = DeltaTable(uri, storage_options=_delta_options(ctx, loc))
+        if version is not None:
+            table.load_as_version(version)
+        elif moment is not None:
+            table.load_as_version(moment)
+        _check_inside(table.file_uris(), uri, "Delta log")
+    return table
+
+
+def _register_delta(ctx: "NodeContext", table: Any) -> None:
+    sess = session(ctx)
+    name = _table_name(ctx.get("table_name"))
+    # delta-rs' own DataFusion provider cannot reach the session's S3 stores across the FFI
+    # boundary; its Arrow dataset reads through delta-rs' file system on both stores
+    with df_errors(f"registering '{name}'"):
+        dataset = table.to_pyarrow_dataset()
+        if sess.context.table_exist(name):
+            sess.context.deregister_table(name)
+        sess.context.register_dataset(name, dataset)
+
+
+@register("df_register_delta", "Register Delta Table", LAKES,
+          "Makes a Delta Lake table in an app folder a table of the session (the latest or one version).",
+          [EXEC_IN, SESSION_IN, inp("path", "Path", "Struct", schema="FlowPath", description="The table's folder."),
+           inp("table_name", "Table Name", "String", description="The name SQL uses for the table."),
+           inp("version", "Version", "Integer", default=-1, description="The version to read (-1: the latest)."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("table_version", "Table Version", "Integer", description="The version registered.")])
+def df_register_delta(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    version = as_int(ctx.get("version"), "version")
+    table = _open_delta(ctx, version=version if version >= 0 else None)
+    _register_delta(ctx, table)
+    _finish(ctx, session_out=ctx.get("session"), table_version=table.version())
+
+
+@register("df_delta_time_travel", "Delta Time Travel", LAKES,
+          "Registers a Delta table as it was at one version or point in time.",
+          [EXEC_IN, SESSION_IN, inp("path", "Path", "Struct", schema="FlowPath", description="The table's folder."),
+           inp("table_name", "Table Name", "String", description="The name SQL uses for the table."),
+           inp("travel_mode", "Travel Mode", "String", default="version", description="'version' or 'timestamp'."),
+           inp("version", "Version", "Integer", default=0, description="The version (mode 'version')."),
+           inp("timestamp", "Timestamp", "String", default="", description="RFC 3339 time (mode 'timestamp')."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("loaded_version", "Loaded Version", "Integer", description="The version registered.")])
+def df_delta_time_travel(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    mode = as_str(ctx.get("travel_mode"), "travel_mode")
+    if mode.lower() == "version":
+        version = as_int(ctx.get("version"), "version")
+        if version < 0:
+            raise NodeError("input 'version' must not be negative")
+        table = _open_delta(ctx, version=version)
+    elif mode.lower() == "timestamp":
+        text = as_str(ctx.get("timestamp"), "timestamp").strip()
+        try:
+            moment = _dt.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None or "T" not in text.upper():
+            raise NodeError(f"Invalid timestamp format: '{text}' (use RFC 3339, e.g. 2026-01-01T00:00:00Z)")
+        table = _open_delta(ctx, moment=moment)
+    else:
+        raise NodeError(f"Invalid travel mode: {mode}. Use 'version' or 'timestamp'")
+    _register_delta(ctx, table)
+    _finish(ctx, session_out=ctx.get("session"), loaded_version=table.version())
+
+
+def _delta_type(data_type: Any) -> str:
+    """A Delta column type as Delta's schema names it: 'long', 'string', or the JSON of a nested type."""
+    name = getattr(data_type, "type", None)
+    return name if isinstance(name, str) else data_type.to_json()
+
+
+@register("df_delta_info", "Delta Table Info", LAKES,
+          "The current version, columns, recent history and partition columns of a Delta table.",
+          [EXEC_IN, inp("path", "Path", "Struct", schema="FlowPath", description="The table's folder."),
+           inp("history_limit", "History Limit", "Integer", default=10, description="At most this many commits."),
+           out("exec_out", "Done", "Execution"),
+           out("current_version", "Current Version", "Integer", description="The latest version."),
+           out("schema", "Schema", "Generic", description="{fields: [{name, type, nullable}]}."),
+           out("history", "History", "Generic", description="[{timestamp, operation}], newest first."),
+           out("partitions", "Partitions", "Generic", description="The partition columns.")])
+def df_delta_info(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    limit = as_int(ctx.get("history_limit"), "history_limit")
+    if limit < 0:
+        raise NodeError("input 'history_limit' must not be negative")
+    table = _open_delta(ctx)
+    with _lake_errors("Failed to read the Delta table's metadata"):
+        fields = [{"name": f.name, "type": _delta_type(f.type), "nullable": f.nullable}
+                  for f in table.schema().fields]
+        partitions = list(table.metadata().partition_columns)
+    _finish(ctx, current_version=table.version(), schema={"fields": fields}, history=_delta_history(ctx, limit),
+            partitions=partitions)
+
+
+def _delta_history(ctx: "NodeContext", limit: int) -> list[dict[str, Any]]:
+    """{timestamp, operation} of the newest ``limit`` commits still in the log, newest first.
+
+    Read from the commit files through the app's file services: delta-rs' own history call lists
+    the log with S3's start-after and stalled on the S3 servers tested here.
+    """
+    import json
+
+    from ... import files as filesmod
+
+    files = ctx.files
+    log = files.locate(ctx.get("path"), "path")
+    log = log.with_rel(filesmod.join(log.rel, "_delta_log"))
+    commits = [rel for rel in files.list(log, recursive=False) if re.fullmatch(r"\d{20}\.json", rel.rsplit("/", 1)[-1])]
+    history = []
+    for rel in sorted(commits, reverse=True)[:limit]:
+        ctx.checkpoint()
+        for line in files.read(log.with_rel(rel)).splitlines():
+            try:
+                info = json.loads(line).get("commitInfo") if line.strip() else None
+            except (ValueError, AttributeError):
+                raise NodeError(f"the Delta log file '{rel}' is not valid JSON lines") from None
+            if isinstance(info, dict):
+                history.append({"timestamp": info.get("timestamp"), "operation": info.get("operation")})
+                break
+    return history
+
+
+_DELTA_MODES = {"append": "append", "overwrite": "overwrite", "error": "error", "errorifexists": "error",
+                "ignore": "ignore"}
+
+
+@register("df_write_delta", "Write Delta Table", LAKES,
+          "Writes the result of a query into a Delta table in an app folder (created when missing).",
+          [EXEC_IN, SESSION_IN, inp("query", "Query", "String", description="A SELECT query of the session."),
+           inp("path", "Path", "Struct", schema="FlowPath", description="The table's folder."),
+           inp("mode", "Mode", "String", default="append", description="append, overwrite, error or ignore."),
+           inp("partition_by", "Partition By", "String", default="",
+               description="Partition columns, comma-separated (for a new table)."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("rows_written", "Rows Written", "Integer", description="Rows the query returned."),
+           out("new_version", "New Version", "Integer", description="The table's version after the write.")])
+def df_write_delta(ctx: "NodeContext") -> None:
+    from deltalake import DeltaTable, write_deltalake
+
+    ctx.deactivate("exec_out")
+    mode_text = as_str(ctx.get("mode"), "mode")
+    mode = _DELTA_MODES.get(mode_text.lower())
+    if mode is None:
+        raise NodeError(f"Invalid write mode: {mode_text} (use append, overwrite, error or ignore)")
+    partitions = _csv_list(as_str(ctx.get("partition_by"), "partition_by"))
+    result = run_sql(ctx, session(ctx), as_str(ctx.get("query"), "query"))
+    if result.num_rows == 0:  # nothing to write: no commit, as Flow-Like
+        _finish(ctx, session_out=ctx.get("session"), rows_written=0, new_version=0)
+        return
+    loc, uri = _lake_location(ctx, "path")
+    options = _delta_options(ctx, loc)
+    with _lake_errors("Failed to write to Delta table"):
+        write_deltalake(uri, result, mode=mode, partition_by=partitions or None, storage_options=options)
+        version = DeltaTable(uri, storage_options=options).version()
+    _finish(ctx, session_out=ctx.get("session"), rows_written=result.num_rows, new_version=version)
+
+
+def _iceberg_table(ctx: "NodeContext") -> tuple[Any, str]:
+    """The Iceberg table whose metadata file is ``metadata_file`` under ``warehouse_path``, and that folder's URI."""
+    from pyiceberg.table import StaticTable
+
+    from ... import files as filesmod
+
+    loc, root = _lake_location(ctx, "warehouse_path")
+    metadata = filesmod.check_relative(as_str(ctx.get("metadata_file"), "metadata_file"), "input 'metadata_file'")
+    meta_loc = loc.with_rel(filesmod.join(loc.rel, metadata))
+    if ctx.files.head(meta_loc) is None:
+        raise NodeError(f"Failed to load Iceberg table: no metadata file '{metadata}' in the warehouse folder")
+    o = ctx.files.storage_options(meta_loc)
+    names = {"endpoint": "s3.endpoint", "region": "s3.region", "aws_access_key_id": "s3.access-key-id",
+             "aws_secret_access_key": "s3.secret-access-key", "aws_session_token": "s3.session-token"}
+    with _lake_errors("Failed to load Iceberg table"):
+        table = StaticTable.from_metadata(ctx.files.uri(meta_loc),
+                                          properties={names[k]: v for k, v in o.items() if k in names})
+    _check_inside([table.metadata.location], root, "Iceberg metadata")
+    _check_inside([s.manifest_list for s in table.metadata.snapshots], root, "Iceberg metadata")
+    return table, root
+
+
+def _register_iceberg(ctx: "NodeContext", table: Any, root: str, snapshot_id: int | None) -> None:
+    """Register the rows of one snapshot (the current one when None) of an Iceberg table."""
+    sess = session(ctx)
+    name = _table_name(ctx.get("table_name"))
+    with _lake_errors("Failed to read the Iceberg table"):
+        if snapshot_id is not None:
+            snapshot = table.metadata.snapshot_by_id(snapshot_id)
+            if snapshot is None:
+                raise NodeError(f"Failed to create table provider: no snapshot {snapshot_id} in the table")
+            _check_inside([m.manifest_path for m in snapshot.manifests(table.io)], root, "Iceberg manifest list")
+        scan = table.scan(snapshot_id=snapshot_id)
+        tasks = list(scan.plan_files())
+        _check_inside([t.file.file_path for t in tasks], root, "Iceberg manifest")
+        _check_inside([d.file_path for t in tasks for d in t.delete_files], root, "Iceberg manifest")
+        if sum(t.file.record_count for t in tasks) > MAX_ROWS:
+            raise NodeError(f"the Iceberg table has more than {MAX_ROWS} rows: too many to register in a session")
+        ctx.checkpoint()
+        rows = scan.to_arrow()
+    _register_arrow(sess, name, rows)
+
+
+def _snapshot_text(table: Any) -> str:
+    current = table.metadata.current_snapshot()
+    return str(current.snapshot_id) if current is not None else "none"
+
+
+ICEBERG_IN = [inp("warehouse_path", "Warehouse Path", "Struct", schema="FlowPath",
+                  description="The app folder holding the table."),
+              inp("metadata_file", "Metadata File", "String",
+                  description="The table's metadata JSON, relative to the warehouse folder.")]
+ICEBERG_NAME_IN = inp("table_name", "DataFusion Name", "String", description="The name SQL uses for the table.")
+
+
+@register("df_register_iceberg", "Register Iceberg Table", LAKES,
+          "Makes the current snapshot of an Iceberg table in an app folder a table of the session.",
+          [EXEC_IN, SESSION_IN, *ICEBERG_IN, ICEBERG_NAME_IN, DONE_OUT, LAKE_SESSION_OUT,
+           out("current_snapshot", "Current Snapshot", "String", description="Its id, or 'none'."),
+           out("schema_info", "Schema Info", "Integer", description="How many columns.")])
+def df_register_iceberg(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table, root = _iceberg_table(ctx)
+    _register_iceberg(ctx, table, root, None)
+    _finish(ctx, session_out=ctx.get("session"), current_snapshot=_snapshot_text(table),
+            schema_info=len(table.metadata.schema().fields))
+
+
+@register("df_iceberg_info", "Iceberg Table Info", LAKES,
+          "The current snapshot, columns, snapshots, partition spec and properties of an Iceberg table.",
+          [EXEC_IN, *ICEBERG_IN, out("exec_out", "Done", "Execution"),
+           out("current_snapshot", "Current Snapshot", "String", description="Its id, or 'none'."),
+           out("schema", "Schema", "Struct", description="{schema_id, fields: [{id, name, required}]}."),
+           out("snapshots", "Snapshots", "Struct", description="[{snapshot_id, timestamp_ms, parent_snapshot_id}]."),
+           out("partition_spec", "Partition Spec", "Struct", description="{spec_id, fields_count}."),
+           out("properties", "Properties", "Struct", description="The table's properties.")])
+def df_iceberg_info(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    metadata = _iceberg_table(ctx)[0].metadata
+    schema = metadata.schema()
+    spec = metadata.spec()
+    _finish(ctx, current_snapshot="none" if metadata.current_snapshot_id is None else str(metadata.current_snapshot_id),
+            schema={"schema_id": schema.schema_id,
+                    "fields": [{"id": f.field_id, "name": f.name, "required": f.required} for f in schema.fields]},
+            snapshots=[{"snapshot_id": s.snapshot_id, "timestamp_ms": s.timestamp_ms,
+                        "parent_snapshot_id": s.parent_snapshot_id} for s in metadata.snapshots],
+            partition_spec={"spec_id": spec.spec_id, "fields_count": len(spec.fields)},
+            properties=dict(metadata.properties))
+
+
+@register("df_iceberg_time_travel", "Iceberg Time Travel", LAKES,
+          "Registers an Iceberg table as it was at one snapshot, or at a point in time.",
+          [EXEC_IN, SESSION_IN, *ICEBERG_IN, ICEBERG_NAME_IN,
+           inp("travel_mode", "Travel Mode", "String", default="snapshot", description="'snapshot' or 'timestamp'."),
+           inp("snapshot_id", "Snapshot ID", "String", default="", description="The snapshot (empty: the current one)."),
+           inp("timestamp_ms", "Timestamp", "Integer", default=0,
+               description="Milliseconds since 1970 (mode 'timestamp'): the last snapshot at or before it."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("loaded_snapshot", "Loaded Snapshot", "String", description="The snapshot registered.")])
+def df_iceberg_time_travel(ctx: "NodeContext") -> None:
+    ctx.deactivate("exec_out")
+    table, root = _iceberg_table(ctx)
+    snapshots = table.metadata.snapshots
+    if as_str(ctx.get("travel_mode"), "travel_mode") == "timestamp":
+        moment = as_int(ctx.get("timestamp_ms"), "timestamp_ms")
+        earlier = [s for s in snapshots if s.timestamp_ms <= moment]
+        if not earlier:
+            raise NodeError(f"No snapshot found at or before timestamp {moment}")
+        target = max(earlier, key=lambda s: s.timestamp_ms).snapshot_id
+    else:
+        text = as_str(ctx.get("snapshot_id"), "snapshot_id").strip()
+        if not text:
+            if table.metadata.current_snapshot_id is None:
+                raise NodeError("No current snapshot available")
+            target = table.metadata.current_snapshot_id
+        elif re.fullmatch(r"-?\d+", text):
+            target = int(text)
+        else:
+            raise NodeError(f"Invalid snapshot ID: '{text}'")
+    _register_iceberg(ctx, table, root, target)
+    _finish(ctx, session_out=ctx.get("session"), loaded_snapshot=str(target))
