@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 
 import pytest
@@ -519,3 +520,129 @@ def test_iceberg_bad_input_fails_the_node(files, iceberg):
         result = run_session(files, [step])
         assert (result.status, result.reason) == ("failed", "node_error"), step
         assert message in result.error["message"], (step, result.error)
+
+
+# -- SQLite and DuckDB files of the app, MySQL -------------------------------------------------------
+
+def database_file(files, tmp_path, name, build):
+    """Build a database file with ``build(path)`` and put it into the app's storage folder as ``name``."""
+    local = tmp_path / f"build-{uuid.uuid4().hex[:6]}-{name.replace('/', '_')}"
+    build(str(local))
+    put(files, name, local.read_bytes())
+
+
+def make_sqlite(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE "my table" (id INTEGER, city TEXT, amount REAL)')
+        conn.executemany('INSERT INTO "my table" VALUES (?, ?, ?)', [(1, "Berlin", 1.5), (2, "Paris", None)])
+    conn.close()
+
+
+def make_duckdb(path):
+    import duckdb
+
+    with duckdb.connect(path) as conn:
+        conn.execute('CREATE TABLE sales (id INTEGER, city VARCHAR, "at" TIMESTAMP)')
+        conn.execute("INSERT INTO sales VALUES (1, 'Berlin', '2026-01-01 10:00:00'), (2, 'Rome', NULL)")
+        conn.execute("CREATE VIEW leak AS SELECT * FROM read_text('/etc/hostname')")  # a file of the server
+
+
+def test_register_sqlite_and_duckdb_files_of_the_app(files, tmp_path):
+    """Tables of SQLite and DuckDB files in the app's storage folder (local and S3) answer SQL."""
+    database_file(files, tmp_path, "db/shop.sqlite", make_sqlite)
+    database_file(files, tmp_path, "db/shop.duckdb", make_duckdb)
+    result = run_session(files, [
+        ("df_register_sqlite", {"file_path": "db/shop.sqlite", "source_table": "my table", "table_name": "s"}),
+        ("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "sales", "table_name": "d"}),
+        ("df_sql_query", {"query": "SELECT s.city, s.amount, d.at FROM s JOIN d ON s.id = d.id ORDER BY s.id"}),
+    ], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"city": "Berlin", "amount": 1.5, "at": "2026-01-01T10:00:00"},
+                             {"city": "Paris", "amount": None, "at": None}]
+
+
+@pytest.mark.parametrize("step,message", [
+    (("df_register_sqlite", {"file_path": "db/none.sqlite"}), "SQLite file not found"),
+    (("df_register_sqlite", {"file_path": "sales/jan.csv"}), "is not an SQLite database file"),
+    (("df_register_sqlite", {"file_path": "db/shop.sqlite", "source_table": "nope"}), "no such table: nope"),
+    (("df_register_sqlite", {"file_path": "/etc/passwd"}), "absolute"),
+    (("df_register_sqlite", {"file_path": "../../app2/files/storage/db/shop.sqlite"}), "'..'"),
+    (("df_register_duckdb", {"file_path": "db/none.duckdb"}), "DuckDB file not found"),
+    (("df_register_duckdb", {"file_path": "sales/jan.csv"}), "DuckDB connection failed"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "nope"}), "Table with name nope"),
+    (("df_register_duckdb", {"source_table": "nope"}), "Table with name nope"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "/etc/passwd"}), "Table with name /etc/passwd does not exist"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "readonly": False}), "leave Read Only on"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "leak"}), "disabled by configuration"),
+])
+def test_database_file_bad_input_fails_the_node(files, tmp_path, step, message):
+    """Missing or wrong files, unknown tables, paths outside the app and DuckDB reading outside files fail
+    the node."""
+    database_file(files, tmp_path, "db/shop.sqlite", make_sqlite)
+    database_file(files, tmp_path, "db/shop.duckdb", make_duckdb)
+    node, values = step
+    result = run_session(files, [(node, {"source_table": "my table" if node.endswith("sqlite") else "sales",
+                                         "table_name": "t", **values})])
+    assert (result.status, result.reason) == ("failed", "node_error"), result.error
+    assert message in result.error["message"], result.error
+
+
+MYSQL = {"host": "127.0.0.1", "port": 3306, "username": "root", "password": ""}
+
+
+@pytest.fixture
+def mysql_table():
+    """A database of our own on the machine's MariaDB (root, no password) with one table; its name."""
+    import pymysql
+
+    name = f"boardrun_test_{uuid.uuid4().hex[:10]}"
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+        cursor.execute(f"CREATE TABLE `{name}`.sales (id INT, city VARCHAR(20), amount DECIMAL(6,2), at DATETIME)")
+        cursor.execute(f"INSERT INTO `{name}`.sales VALUES (1, 'Berlin', 10.50, '2026-01-01 10:00:00'), "
+                       "(2, 'Paris', 5, NULL)")
+    yield name
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE `{name}`")
+    conn.close()
+
+
+def mysql_step(database, **overrides):
+    return ("df_register_mysql", {**MYSQL, "database": database, "source_table": "sales", "table_name": "m",
+                                  **overrides})
+
+
+def test_register_mysql_reads_a_table(tmp_path, mysql_table):
+    """A MariaDB table on 127.0.0.1 is registered and answers SQL; the connection URL hides the password."""
+    files = services_local(tmp_path)
+    query = ("df_sql_query", {"query": "SELECT city, amount, at FROM m ORDER BY id"})
+    result = run_pg(files, [mysql_step(mysql_table), query], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"city": "Berlin", "amount": "10.50", "at": "2026-01-01T10:00:00"},
+                             {"city": "Paris", "amount": "5.00", "at": None}]
+    url = run_pg(files, [mysql_step(mysql_table, ssl_mode="disabled")], result="connection_url").result
+    assert url == f"mysql://root:****@127.0.0.1:3306/{mysql_table}?ssl-mode=disabled"
+
+
+def test_register_mysql_refusals(tmp_path, mysql_table):
+    """Private addresses need the egress setting; a missing table, bad credentials (never echoed), a closed
+    port, TLS the server does not offer, writing and bad modes fail the node."""
+    files = services_local(tmp_path)
+    refused = run_session(files, [mysql_step(mysql_table)])
+    assert "egress refused" in refused.error["message"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    for overrides, message in (({"source_table": "nope"}, "doesn't exist"),
+                               ({"username": "nobody", "password": "hunter2-secret"}, "Access denied"),
+                               ({"port": closed}, "could not connect to 127.0.0.1"),
+                               ({"ssl_mode": "required"}, "SSL is required"),
+                               ({"readonly": False}, "leave Read Only on"),
+                               ({"ssl_mode": "sometimes"}, "is not one of")):
+        result = run_pg(files, [mysql_step(mysql_table, **overrides)])
+        assert (result.status, result.reason) == ("failed", "node_error"), overrides
+        assert message in result.error["message"], (overrides, result.error)
+        assert "hunter2" not in json.dumps(result.to_dict())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ...coerce import as_bool, as_int, as_str
@@ -1034,3 +1035,196 @@ def df_iceberg_time_travel(ctx: "NodeContext") -> None:
             raise NodeError(f"Invalid snapshot ID: '{text}'")
     _register_iceberg(ctx, table, root, target)
     _finish(ctx, session_out=ctx.get("session"), loaded_snapshot=str(target))
+
+
+# -- database files of the app and MySQL --------------------------------------------------------------
+# Register SQLite and Register DuckDB take Flow-Like's File Path text: here it names a file in the
+# app's storage folder (as a path from Storage Directory would), never a path of the server's disk.
+
+def _app_database_file(ctx: "NodeContext") -> Any:
+    from ... import files as filesmod
+
+    text = as_str(ctx.get("file_path"), "file_path")
+    return ctx.files.locate(filesmod.flow_path(filesmod.SCOPE_STORAGE, text), "file_path")
+
+
+def _source_table(ctx: "NodeContext") -> str:
+    source = as_str(ctx.get("source_table"), "source_table")
+    if not source:
+        raise NodeError("input 'source_table' is empty")
+    return source
+
+
+def _quoted(name: str, quote: str = '"') -> str:
+    return quote + name.replace(quote, quote * 2) + quote
+
+
+@register("df_register_sqlite", "Register SQLite", "Data/DataFusion/Databases",
+          "Reads a table of an SQLite file in the app's storage folder into the session (read-only).",
+          [EXEC_IN, SESSION_IN,
+           inp("file_path", "File Path", "String", description="The database file, in the app's storage folder."),
+           inp("source_table", "Source Table", "String", description="The table to read."),
+           TABLE_NAME_IN,
+           inp("readonly", "Read Only", "Boolean", default=True, description="SQLite files are always read-only here."),
+           DONE_OUT, LAKE_SESSION_OUT])
+def df_register_sqlite(ctx: "NodeContext") -> None:
+    import sqlite3
+    import time
+
+    from ._local import local_copy
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    name = _table_name(ctx.get("table_name"))
+    source = _source_table(ctx)
+    if not as_bool(ctx.get("readonly"), "readonly"):
+        ctx.log("Warn", "SQLite read-write mode is not supported, using read-only")
+    loc = _app_database_file(ctx)
+    if ctx.files.head(loc) is None:
+        raise NodeError(f"SQLite file not found: '{loc.rel}'")
+    if ctx.files.read_range(loc, 0, 16) != b"SQLite format 3\x00":
+        raise NodeError(f"'{loc.rel}' is not an SQLite database file")
+    deadline = time.monotonic() + ctx.time_left()
+    with local_copy(ctx, loc, "file_path", ".sqlite") as path:
+        # immutable: no lock or journal file is written next to the app's file
+        conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            # a long query stops at the run's deadline (SQLite calls this every 10 000 VM steps)
+            conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            cursor = conn.execute(f"SELECT * FROM {_quoted(source)} LIMIT ?", (MAX_ROWS + 1,))
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise NodeError(f"SQLite: reading '{source}' failed: {exc}") from None
+        finally:
+            conn.close()
+    _register_rows(sess, name, columns, rows, f"SQLite table '{source}'")
+    _finish(ctx, session_out=ctx.get("session"))
+
+
+@register("df_register_duckdb", "Register DuckDB", "Data/DataFusion/Databases",
+          "Reads a table of a DuckDB file in the app's storage folder into the session.",
+          [EXEC_IN, SESSION_IN,
+           inp("file_path", "File Path", "String", default=":memory:",
+               description="The database file, in the app's storage folder (:memory: for an empty database)."),
+           inp("source_table", "Source Table", "String", description="The table to read."),
+           TABLE_NAME_IN,
+           inp("readonly", "Read Only", "Boolean", default=True,
+               description="Must stay on: the session's SQL cannot write."),
+           DONE_OUT, LAKE_SESSION_OUT])
+def df_register_duckdb(ctx: "NodeContext") -> None:
+    import threading
+
+    import duckdb
+
+    from ._local import local_copy
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    name = _table_name(ctx.get("table_name"))
+    source = _source_table(ctx)
+    if not as_bool(ctx.get("readonly"), "readonly"):
+        raise NodeError("input 'readonly': writing to DuckDB through a session is not supported (SQL here "
+                        "cannot insert or update); leave Read Only on")
+    text = as_str(ctx.get("file_path"), "file_path")
+    # no file, extension or URL outside the database: a table name like 'x.csv' would otherwise
+    # be read as a file by DuckDB's replacement scans
+    config = {"enable_external_access": False, "autoload_known_extensions": False,
+              "autoinstall_known_extensions": False, "lock_configuration": True}
+    with contextlib.ExitStack() as stack:
+        if text == ":memory:":
+            path, read_only = ":memory:", False
+        else:
+            loc = _app_database_file(ctx)
+            if ctx.files.head(loc) is None:
+                raise NodeError(f"DuckDB file not found: '{loc.rel}'")
+            path, read_only = stack.enter_context(local_copy(ctx, loc, "file_path", ".duckdb")), True
+        try:
+            conn = duckdb.connect(path, read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise NodeError(f"DuckDB connection failed: {exc}") from None
+        stack.callback(conn.close)
+        timer = threading.Timer(ctx.time_left(), conn.interrupt)  # a long query stops at the run's deadline
+        timer.start()
+        stack.callback(timer.cancel)
+        try:
+            table = conn.execute(f"SELECT * FROM {_quoted(source)} LIMIT {MAX_ROWS + 1}").to_arrow_table()
+        except duckdb.Error as exc:
+            raise NodeError(f"DuckDB: reading '{source}' failed: {exc}") from None
+    if table.num_rows > MAX_ROWS:
+        raise NodeError(f"DuckDB table '{source}' has more than {MAX_ROWS} rows: too many to register in a session")
+    _register_arrow(sess, name, table)
+    _finish(ctx, session_out=ctx.get("session"))
+
+
+_MYSQL_SSL = {"disabled", "preferred", "required", "verify_ca", "verify_identity"}
+
+
+@register("df_register_mysql", "Register MySQL", "Data/DataFusion/Databases",
+          "Reads a MySQL or MariaDB table into the session (its rows as they are now), through the egress policy.",
+          [EXEC_IN, SESSION_IN,
+           inp("host", "Host", "String", default="localhost", description="The server's host name or address."),
+           inp("port", "Port", "Integer", default=3306, description="The server's port."),
+           inp("database", "Database", "String", description="The database to read."),
+           inp("username", "Username", "String", description="The user to sign in as."),
+           inp("password", "Password", "String", description="The user's password."),
+           inp("source_table", "Source Table", "String", description="The table to read."),
+           TABLE_NAME_IN,
+           inp("ssl_mode", "SSL Mode", "String", default="preferred",
+               description="disabled, preferred, required, verify_ca or verify_identity."),
+           inp("readonly", "Read Only", "Boolean", default=True,
+               description="Must stay on: the session's SQL cannot write."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("connection_url", "Connection URL", "String", description="The server, without the password.")])
+def df_register_mysql(ctx: "NodeContext") -> None:
+    import pymysql
+
+    from ... import http_egress
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    host = as_str(ctx.get("host"), "host")
+    port = http_egress.check_port(as_int(ctx.get("port"), "port"))
+    database, username = as_str(ctx.get("database"), "database"), as_str(ctx.get("username"), "username")
+    source = _source_table(ctx)
+    name = _table_name(ctx.get("table_name"))
+    ssl_mode = as_str(ctx.get("ssl_mode"), "ssl_mode").lower().replace("-", "_")
+    if ssl_mode not in _MYSQL_SSL:
+        raise NodeError(f"input 'ssl_mode': '{ssl_mode}' is not one of {', '.join(sorted(_MYSQL_SSL))}")
+    if not as_bool(ctx.get("readonly"), "readonly"):
+        raise NodeError("input 'readonly': writing to MySQL through a session is not supported (SQL here "
+                        "cannot insert or update); leave Read Only on")
+    url = f"mysql://{username}:****@{host}:{port}/{database}?ssl-mode={ssl_mode}"
+    seconds = max(1.0, min(30.0, ctx.time_left()))
+    tls: dict[str, Any] = {}
+    if ssl_mode == "disabled":
+        tls = {"ssl_disabled": True}
+    elif ssl_mode != "preferred":  # preferred: TLS when the server offers it, pymysql's default
+        tls = {"ssl": {"verify_mode": ssl_mode != "required", "check_hostname": ssl_mode == "verify_identity"}}
+    # host stays the name (TLS checks it); the socket is connected to the egress-checked address
+    sock = http_egress.connect_checked(ctx.egress, host, port, seconds)
+    try:
+        conn = pymysql.connect(host=host, port=port, user=username, password=as_str(ctx.get("password"), "password"),
+                               database=database or None, connect_timeout=seconds, read_timeout=seconds,
+                               write_timeout=seconds, defer_connect=True, charset="utf8mb4", **tls)
+        conn.connect(sock)
+        with conn:
+            with conn.cursor() as cursor:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+                cursor.execute(f"SELECT * FROM {_quoted(database, '`')}.{_quoted(source, '`')} LIMIT %s",
+                               (MAX_ROWS + 1,))
+                columns = [d[0] for d in cursor.description or []]
+                rows = list(cursor.fetchall())
+    except pymysql.MySQLError as exc:
+        sock.close()
+        raise NodeError(f"MySQL: reading {database}.{source} failed: {_mysql_reason(exc)}") from None
+    _register_rows(sess, name, columns, rows, f"MySQL table {database}.{source}")
+    _finish(ctx, session_out=ctx.get("session"), connection_url=url)
+
+
+def _mysql_reason(exc: Exception) -> str:
+    """pymysql's (code, text) pair as 'text (code)'; it never holds the password."""
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):
+        return f"{args[1]} ({args[0]})"
+    return str(exc) or type(exc).__name__
