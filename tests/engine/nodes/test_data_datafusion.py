@@ -646,3 +646,115 @@ def test_register_mysql_refusals(tmp_path, mysql_table):
         assert (result.status, result.reason) == ("failed", "node_error"), overrides
         assert message in result.error["message"], (overrides, result.error)
         assert "hunter2" not in json.dumps(result.to_dict())
+
+
+CLICKHOUSE_CONFIG = """<?xml version="1.0"?>
+<yandex>
+    <logger><level>warning</level><console>1</console></logger>
+    <http_port>{http}</http_port>
+    <tcp_port>{tcp}</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <path>{root}/data/</path>
+    <tmp_path>{root}/data/tmp/</tmp_path>
+    <user_files_path>{root}/data/user_files/</user_files_path>
+    <format_schema_path>{root}/data/format_schemas/</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mark_cache_size>5368709</mark_cache_size>
+</yandex>
+"""
+CLICKHOUSE_USERS = """<?xml version="1.0"?>
+<yandex>
+    <profiles><default/></profiles>
+    <users>
+        <default><password></password><networks><ip>127.0.0.1</ip></networks>
+            <profile>default</profile><quota>default</quota></default>
+        <reader><password>s3cret-pw</password><networks><ip>127.0.0.1</ip></networks>
+            <profile>default</profile><quota>default</quota></reader>
+    </users>
+    <quotas><default/></quotas>
+</yandex>
+"""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def clickhouse(tmp_path_factory):
+    """A throwaway ClickHouse server (Debian's clickhouse-server) on free ports of 127.0.0.1, with the table
+    shop.sales; its HTTP port."""
+    import subprocess
+    import time
+    import urllib.request
+
+    root = tmp_path_factory.mktemp("clickhouse")
+    http = free_port()
+    (root / "config.xml").write_text(CLICKHOUSE_CONFIG.format(http=http, tcp=free_port(), root=root))
+    (root / "users.xml").write_text(CLICKHOUSE_USERS)
+    server = subprocess.Popen(["clickhouse-server", f"--config-file={root / 'config.xml'}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sql(query):
+        request = urllib.request.Request(f"http://127.0.0.1:{http}/", data=query.encode())
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.read()
+
+    try:
+        for _ in range(300):  # the server answers /ping once it listens (a few seconds at most)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{http}/ping", timeout=1).read()
+                break
+            except OSError:
+                assert server.poll() is None, "clickhouse-server exited"
+                time.sleep(0.1)
+        sql("CREATE DATABASE shop")
+        sql("CREATE TABLE shop.sales (id UInt64, city String, amount Decimal(6,2), at Nullable(DateTime)) "
+            "ENGINE = Memory")
+        sql("INSERT INTO shop.sales VALUES (1, 'Berlin', 10.50, '2026-01-01 10:00:00'), (2, 'Paris', 5, NULL)")
+        yield http
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def clickhouse_step(http_port, **overrides):
+    return ("df_register_clickhouse", {"host": "127.0.0.1", "port": http_port, "database": "shop", "username": "reader",
+                                       "password": "s3cret-pw", "source_table": "sales", "table_name": "c",
+                                       **overrides})
+
+
+def test_register_clickhouse_reads_a_table(tmp_path, clickhouse):
+    """A ClickHouse table on 127.0.0.1 is read over HTTP and answers SQL; the URL hides the password."""
+    files = services_local(tmp_path)
+    query = ("df_sql_query", {"query": "SELECT id, city, amount, at FROM c ORDER BY id"})
+    result = run_pg(files, [clickhouse_step(clickhouse), query], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"id": 1, "city": "Berlin", "amount": 10.5, "at": "2026-01-01 10:00:00"},
+                             {"id": 2, "city": "Paris", "amount": 5.0, "at": None}]
+    url = run_pg(files, [clickhouse_step(clickhouse)], result="connection_url").result
+    assert url == f"http://reader:****@127.0.0.1:{clickhouse}/shop"
+
+
+def test_register_clickhouse_refusals(tmp_path, clickhouse, monkeypatch):
+    """Private addresses need the egress setting; a missing table, a wrong password (never echoed), a closed
+    port and a table over the row cap fail the node; the query cannot write (readonly)."""
+    from boardrun.engine.nodes.data import datafusion as df_nodes
+
+    files = services_local(tmp_path)
+    assert "egress refused" in run_session(files, [clickhouse_step(clickhouse)]).error["message"]
+    for overrides, message in (({"source_table": "nope"}, "Table shop.nope doesn't exist"),
+                               ({"password": "hunter2-wrong"}, "Wrong password for user reader"),
+                               ({"port": free_port()}, "127.0.0.1"),
+                               ({"source_table": "sales` ; DROP TABLE shop.sales; --"}, "doesn't exist")):
+        result = run_pg(files, [clickhouse_step(clickhouse, **overrides)])
+        assert (result.status, result.reason) == ("failed", "node_error"), overrides
+        assert message in result.error["message"], (overrides, result.error)
+        assert "hunter2" not in json.dumps(result.to_dict()) and "s3cret" not in json.dumps(result.to_dict())
+    monkeypatch.setattr(df_nodes, "MAX_ROWS", 1)
+    capped = run_pg(files, [clickhouse_step(clickhouse)])
+    assert "more than 1 rows" in capped.error["message"], capped.error

@@ -1228,3 +1228,58 @@ def _mysql_reason(exc: Exception) -> str:
     if len(args) == 2 and isinstance(args[0], int):
         return f"{args[1]} ({args[0]})"
     return str(exc) or type(exc).__name__
+
+
+@register("df_register_clickhouse", "Register ClickHouse", "Data/DataFusion/Databases",
+          "Reads a ClickHouse table into the session over its HTTP interface, through the egress policy.",
+          [EXEC_IN, SESSION_IN,
+           inp("host", "Host", "String", default="localhost", description="The server's host name or address."),
+           inp("port", "Port", "Integer", default=8123, description="The server's HTTP port."),
+           inp("database", "Database", "String", default="default", description="The database to read."),
+           inp("username", "Username", "String", default="default", description="The user to sign in as."),
+           inp("password", "Password", "String", default="", description="The user's password."),
+           inp("source_table", "Source Table", "String", description="The table to read."),
+           TABLE_NAME_IN,
+           inp("readonly", "Read Only", "Boolean", default=True, description="ClickHouse tables are read-only here."),
+           DONE_OUT, LAKE_SESSION_OUT,
+           out("connection_url", "Connection URL", "String", description="The server, without the password.")])
+def df_register_clickhouse(ctx: "NodeContext") -> None:
+    import base64
+    import json
+    from urllib.parse import urlencode
+
+    from ... import http_egress
+
+    ctx.deactivate("exec_out")
+    sess = session(ctx)
+    host = as_str(ctx.get("host"), "host")
+    port = http_egress.check_port(as_int(ctx.get("port"), "port"))
+    database, username = as_str(ctx.get("database"), "database"), as_str(ctx.get("username"), "username")
+    source = _source_table(ctx)
+    name = _table_name(ctx.get("table_name"))
+    if not as_bool(ctx.get("readonly"), "readonly"):
+        ctx.log("Warn", "ClickHouse tables are read-only here: the session's SQL cannot write to them")
+    url = f"http://{username}:****@{host}:{port}/{database}"
+    seconds = max(1, int(min(30.0, ctx.time_left())))
+    # readonly=2: no writes, DDL or changed server state, but these per-query settings are allowed
+    params = {"database": database, "readonly": "2", "max_execution_time": str(seconds),
+              "output_format_json_quote_64bit_integers": "0", "max_result_rows": str(MAX_ROWS),
+              "result_overflow_mode": "throw"}
+    credentials = base64.b64encode(f"{username}:{as_str(ctx.get('password'), 'password')}".encode()).decode()
+    query = f"SELECT * FROM {_quoted(database, '`')}.{_quoted(source, '`')} FORMAT JSONCompact"
+    reply = http_egress.send(ctx.egress, "POST", f"http://{host}:{port}/?{urlencode(params)}",
+                             {"Authorization": f"Basic {credentials}"}, query.encode(), time_left=ctx.time_left())
+    text = reply.body.decode("utf-8", "replace").strip()
+    if reply.status_code != 200:
+        if "TOO_MANY_ROWS" in text or "Code: 396" in text:
+            raise NodeError(f"ClickHouse table {database}.{source} has more than {MAX_ROWS} rows: too many to "
+                            "register in a session")
+        raise NodeError(f"ClickHouse: reading {database}.{source} failed (HTTP {reply.status_code}): {text[:500]}")
+    try:
+        answer = json.loads(text)
+        columns = [column["name"] for column in answer["meta"]]
+        rows = answer["data"]
+    except (ValueError, KeyError, TypeError):
+        raise NodeError(f"ClickHouse: the answer from {host}:{port} is not ClickHouse's JSONCompact") from None
+    _register_rows(sess, name, columns, rows, f"ClickHouse table {database}.{source}")
+    _finish(ctx, session_out=ctx.get("session"), connection_url=url)
