@@ -1148,7 +1148,7 @@ def df_register_duckdb(ctx: "NodeContext") -> None:
         timer.start()
         stack.callback(timer.cancel)
         try:
-            table = conn.execute(f"SELECT * FROM {_quoted(source)} LIMIT {MAX_ROWS + 1}").to_arrow_table()
+            table = conn.sql(f"SELECT * FROM {_quoted(source)} LIMIT {MAX_ROWS + 1}").to_arrow_table()
         except duckdb.Error as exc:
             raise NodeError(f"DuckDB: reading '{source}' failed: {exc}") from None
     if table.num_rows > MAX_ROWS:
