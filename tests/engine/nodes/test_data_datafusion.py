@@ -758,3 +758,154 @@ def test_register_clickhouse_refusals(tmp_path, clickhouse, monkeypatch):
     monkeypatch.setattr(df_nodes, "MAX_ROWS", 1)
     capped = run_pg(files, [clickhouse_step(clickhouse)])
     assert "more than 1 rows" in capped.error["message"], capped.error
+
+
+# -- Arrow Flight SQL -------------------------------------------------------------------------------
+
+def _proto_fields(buf):
+    """The length-delimited fields of a protobuf message, {number: bytes} (all Flight SQL's query and ticket
+    messages hold)."""
+    def varint(i):
+        value = shift = 0
+        while True:
+            byte = buf[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value, i
+
+    fields, i = {}, 0
+    while i < len(buf):
+        key, i = varint(i)
+        size, i = varint(i)
+        fields[key >> 3] = buf[i:i + size]
+        i += size
+    return fields
+
+
+def _proto_field(number, data):
+    from boardrun.engine.nodes.data.datafusion import _protobuf_field
+
+    return _protobuf_field(number, data)
+
+
+FLIGHT_SQL = b"type.googleapis.com/arrow.flight.protocol.sql."
+
+
+@pytest.fixture(scope="module")
+def flight_sql():
+    """A Flight SQL server on 127.0.0.1 (pyarrow.flight with Flight SQL's statement commands, basic auth
+    answered with a bearer token): it knows one query. Yields (port, server); the server's ``elsewhere``
+    makes it point the data at another location."""
+    import base64
+
+    import pyarrow as pa
+    from pyarrow import flight
+
+    tables = {"SELECT * FROM sales": pa.table({"id": [1, 2], "city": ["Berlin", "Paris"]})}
+    token = "token-123"
+
+    class Auth(flight.ServerMiddlewareFactory):
+        def start_call(self, info, headers):
+            values = headers.get("authorization", [])
+            basic = values[0][len("Basic "):] if values and values[0].startswith("Basic ") else None
+            # clients differ in base64 padding (Go's ADBC driver sends none)
+            if basic is not None and base64.b64decode(basic + "=" * (-len(basic) % 4)) == b"reader:s3cret-pw":
+                return Bearer()
+            if values != [f"Bearer {token}"]:
+                raise flight.FlightUnauthenticatedError("invalid username or password")
+            return None
+
+    class Bearer(flight.ServerMiddleware):
+        def sending_headers(self):
+            return {"authorization": f"Bearer {token}"}
+
+    class Handshake(flight.ServerAuthHandler):
+        """Accepts every handshake: the middleware checks the credentials in its headers."""
+
+        def authenticate(self, outgoing, incoming):
+            pass
+
+        def is_valid(self, token):
+            return ""
+
+    class Server(flight.FlightServerBase):
+        elsewhere = False
+
+        def get_flight_info(self, context, descriptor):
+            command = _proto_fields(descriptor.command)
+            if command[1] != FLIGHT_SQL + b"CommandStatementQuery":
+                raise flight.FlightUnimplementedError(f"{command[1].decode()} is not supported")
+            query = _proto_fields(command[2])[1].decode()
+            if query not in tables:
+                raise flight.FlightServerError(f"SQL error: no table in '{query}'")
+            ticket = _proto_field(1, FLIGHT_SQL + b"TicketStatementQuery") + _proto_field(
+                2, _proto_field(1, query.encode()))
+            locations = [f"grpc+tcp://127.0.0.1:{free_port()}"] if self.elsewhere else []
+            table = tables[query]
+            return flight.FlightInfo(table.schema, descriptor, [flight.FlightEndpoint(ticket, locations)],
+                                     table.num_rows, -1)
+
+        def do_get(self, context, ticket):
+            query = _proto_fields(_proto_fields(ticket.ticket)[2])[1].decode()
+            return flight.RecordBatchStream(tables[query])
+
+    server = Server("grpc://127.0.0.1:0", auth_handler=Handshake(), middleware={"auth": Auth()})
+    try:
+        yield server.port, server
+    finally:
+        server.shutdown()
+
+
+def flight_step(server_port, **overrides):
+    return ("df_register_flightsql", {"host": "127.0.0.1", "port": server_port, "username": "reader",
+                                      "password": "s3cret-pw", "query": "SELECT * FROM sales", "table_name": "f",
+                                      "use_tls": False, **overrides})
+
+
+def test_the_test_server_speaks_flight_sql(flight_sql):
+    """An independent Flight SQL client (Apache Arrow's ADBC driver) reads the test server, so the node's
+    tests below run against the real protocol."""
+    import adbc_driver_flightsql.dbapi as adbc
+
+    port, _ = flight_sql
+    with adbc.connect(f"grpc://127.0.0.1:{port}", db_kwargs={"username": "reader", "password": "s3cret-pw"},
+                      autocommit=True) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT * FROM sales")
+            assert cursor.fetch_arrow_table().to_pylist() == [{"id": 1, "city": "Berlin"}, {"id": 2, "city": "Paris"}]
+
+
+def test_register_flightsql_reads_a_query(tmp_path, flight_sql):
+    """A Flight SQL query's result is registered and answers SQL; Endpoint is the server's address."""
+    port, _ = flight_sql
+    files = services_local(tmp_path)
+    result = run_pg(files, [flight_step(port), ("df_sql_query", {"query": "SELECT city FROM f ORDER BY id"})],
+                    result="rows")
+    assert result.result == [{"city": "Berlin"}, {"city": "Paris"}], result.error
+    assert run_pg(files, [flight_step(port)], result="endpoint").result == f"http://127.0.0.1:{port}"
+
+
+def test_register_flightsql_refusals(tmp_path, flight_sql):
+    """Private addresses need the egress setting; a wrong password (never echoed), no credentials, an SQL
+    error, a closed port, TLS against a plain server and data sent to another location fail the node."""
+    port, server = flight_sql
+    files = services_local(tmp_path)
+    assert "egress refused" in run_session(files, [flight_step(port)]).error["message"]
+    for overrides, message in (({"password": "hunter2-wrong"}, "invalid username or password"),
+                               ({"username": "", "password": ""}, "invalid username or password"),
+                               ({"query": "SELECT * FROM nope"}, "SQL error: no table"),
+                               ({"query": " "}, "input 'query' is empty"),
+                               ({"port": free_port()}, "could not connect to 127.0.0.1"),
+                               ({"use_tls": True}, "failed")):
+        result = run_pg(files, [flight_step(port, **overrides)])
+        assert (result.status, result.reason) == ("failed", "node_error"), overrides
+        assert message in result.error["message"], (overrides, result.error)
+        assert "hunter2" not in json.dumps(result.to_dict()) and "s3cret" not in json.dumps(result.to_dict())
+    server.elsewhere = True
+    try:
+        result = run_pg(files, [flight_step(port)])
+    finally:
+        server.elsewhere = False
+    assert "sends the result to another location" in result.error["message"], result.error
