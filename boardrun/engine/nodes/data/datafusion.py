@@ -992,10 +992,11 @@ def df_register_iceberg(ctx: "NodeContext") -> None:
            out("properties", "Properties", "Struct", description="The table's properties.")])
 def df_iceberg_info(ctx: "NodeContext") -> None:
     ctx.deactivate("exec_out")
-    metadata = _iceberg_table(ctx)[0].metadata
+    table = _iceberg_table(ctx)[0]
+    metadata = table.metadata
     schema = metadata.schema()
     spec = metadata.spec()
-    _finish(ctx, current_snapshot="none" if metadata.current_snapshot_id is None else str(metadata.current_snapshot_id),
+    _finish(ctx, current_snapshot=_snapshot_text(table),
             schema={"schema_id": schema.schema_id,
                     "fields": [{"id": f.field_id, "name": f.name, "required": f.required} for f in schema.fields]},
             snapshots=[{"snapshot_id": s.snapshot_id, "timestamp_ms": s.timestamp_ms,
