@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 
 import pytest
@@ -323,3 +324,588 @@ def test_register_postgres_refusals(tmp_path, pg_table):
                                ({"port": 0}, "port must be an integer")):
         result = run_pg(files, pg_steps(database, user, table, **overrides))
         assert result.status == "failed" and message in result.error["message"], (overrides, result.error)
+
+
+# -- Delta Lake and Iceberg ---------------------------------------------------------------------------
+
+def lake_uri(files, path):
+    loc = files.locate(storage_path(path), "path")
+    return loc, files.uri(loc)
+
+
+def write_delta_rows(files, path, rows, **kwargs):
+    """Write rows into a Delta table in the app's storage with deltalake itself (a table made elsewhere)."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from boardrun.engine.nodes.data.datafusion import _delta_options
+
+    class _Ctx:  # _delta_options only needs the run's file services and time left
+        def time_left(self):
+            return 30.0
+
+    ctx = _Ctx()
+    ctx.files = files
+    loc, uri = lake_uri(files, path)
+    write_deltalake(uri, pa.Table.from_pylist(rows), storage_options=_delta_options(ctx, loc), **kwargs)
+
+
+def test_write_delta_then_register_time_travel_and_info(files):
+    """Write Delta Table commits query results (append, overwrite, partitions); Register Delta Table,
+    Delta Time Travel and Delta Table Info read the table back, on a local folder and on S3."""
+    delta = storage_path("lake/sales")
+    write = ("df_write_delta", {"query": "SELECT city, amount FROM sales", "path": delta, "partition_by": "city"})
+    first = run_session(files, [MOUNT_CSV, write], result="new_version")
+    assert (first.status, first.result) == ("completed", 0), first.error
+    again = run_session(files, [MOUNT_CSV, write], result="rows_written")
+    assert again.result == 3, again.error
+    latest = run_session(files, [("df_register_delta", {"path": delta, "table_name": "d"}),
+                                 ("df_sql_query", {"query": "SELECT city, SUM(amount) AS t FROM d GROUP BY city "
+                                                            "ORDER BY city"})], result="rows")
+    assert latest.result == [{"city": "Berlin", "t": 34}, {"city": "Paris", "t": 10}], latest.error
+    old = run_session(files, [("df_register_delta", {"path": delta, "table_name": "d", "version": 0}),
+                              ("df_sql_query", {"query": "SELECT COUNT(*) AS n FROM d"})], result="rows")
+    assert old.result == [{"n": 3}], old.error
+    travel = run_session(files, [("df_delta_time_travel", {"path": delta, "table_name": "d", "version": 0}),
+                                 ("df_sql_query", {"query": "SELECT COUNT(*) AS n FROM d"})], result="rows")
+    assert travel.result == [{"n": 3}], travel.error
+    now = run_session(files, [("df_delta_time_travel", {"path": delta, "table_name": "d", "travel_mode": "timestamp",
+                                                        "timestamp": "2999-01-01T00:00:00Z"})], result="loaded_version")
+    assert now.result == 1, now.error
+    replace = ("df_write_delta", {"query": "SELECT 'Rome' AS city, 1 AS amount", "path": delta, "mode": "overwrite"})
+    assert run_session(files, [replace], result="new_version").result == 2
+    assert run_info(files, delta, "schema") == {"fields": [{"name": "city", "type": "string", "nullable": True},
+                                                           {"name": "amount", "type": "long", "nullable": True}]}
+    history = run_info(files, delta, "history")
+    assert [h["operation"] for h in history] == ["WRITE", "WRITE"] and all(h["timestamp"] > 0 for h in history)
+    assert run_info(files, delta, "partitions") == ["city"]
+    assert run_info(files, delta, "current_version") == 2
+    empty = ("df_write_delta", {"query": "SELECT city FROM sales WHERE amount > 99", "path": delta})
+    assert run_session(files, [MOUNT_CSV, empty], result="rows_written").result == 0
+
+
+def run_info(files, delta, pin, history_limit=2):
+    """Output ``pin`` of Delta Table Info on the table at ``delta``."""
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    info = b.add("df_delta_info", path=delta, history_limit=history_limit)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, info, ret)
+    b.connect(info, pin, ret, "response")
+    result = b.run(start, files=files)
+    assert result.status == "completed", result.error
+    return result.result
+
+
+def test_delta_bad_input_fails_the_node(files):
+    """A folder without a Delta log, a version that does not exist, a bad mode or timestamp fail the node,
+    as does a log naming a file outside the table's folder."""
+    write_delta_rows(files, "lake/t", [{"x": 1}])
+    cases = [
+        (("df_register_delta", {"path": storage_path("sales"), "table_name": "d"}), "Failed to open Delta table"),
+        (("df_register_delta", {"path": storage_path("lake/t"), "table_name": "d", "version": 7}),
+         "Failed to open Delta table"),
+        (("df_delta_time_travel", {"path": storage_path("lake/t"), "table_name": "d", "travel_mode": "yesterday"}),
+         "Invalid travel mode"),
+        (("df_delta_time_travel", {"path": storage_path("lake/t"), "table_name": "d", "travel_mode": "timestamp",
+                                   "timestamp": "last week"}), "Invalid timestamp format"),
+        (("df_write_delta", {"query": "SELECT 1 AS x", "path": storage_path("lake/t"), "mode": "merge"}),
+         "Invalid write mode"),
+        (("df_write_delta", {"query": "SELECT 'a' AS x", "path": storage_path("lake/t")}),
+         "Failed to write to Delta table"),
+        (("df_write_delta", {"query": "SELECT * FROM nope", "path": storage_path("lake/t")}), "not found"),
+        (("df_register_delta", {"path": storage_path("../../app2/files/storage/lake/t"), "table_name": "d"}), "'..'"),
+    ]
+    for step, message in cases:
+        result = run_session(files, [step])
+        assert (result.status, result.reason) == ("failed", "node_error"), step
+        assert message in result.error["message"], (step, result.error)
+    # commits whose add action points outside the table folder (at another app's file)
+    for version, target in enumerate(["../../../../app2/files/storage/secret.parquet",
+                                      services_storage_uri(files, "../../app2/files/storage/secret.parquet")], 1):
+        log = json.dumps({"add": {"path": target, "size": 1, "partitionValues": {}, "modificationTime": 0,
+                                  "dataChange": True}})
+        put(files, f"lake/t/_delta_log/{version:020d}.json",
+            (json.dumps({"commitInfo": {"timestamp": 1}}) + "\n" + log + "\n").encode())
+        result = run_session(files, [("df_register_delta", {"path": storage_path("lake/t"), "table_name": "d",
+                                                            "version": version})])
+        assert "outside its folder of the app" in result.error["message"], (target, result.error)
+
+
+def services_storage_uri(files, rel):
+    """The absolute URI of a path relative to the app's storage folder, without the path checks."""
+    root = files.uri(files.locate(storage_path(""), "path")).rstrip("/")
+    return f"{'file://' if root.startswith('/') else ''}{root}/{rel}"
+
+
+@pytest.fixture
+def iceberg(files, tmp_path):
+    """An Iceberg table made by pyiceberg (SQL catalog) in the app's storage folder 'wh', with two snapshots;
+    (metadata file relative to 'wh', [snapshot ids])."""
+    import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    loc, uri = lake_uri(files, "wh")
+    o = files.storage_options(loc)
+    props = {"s3.endpoint": o["endpoint"], "s3.region": o["region"], "s3.access-key-id": o["aws_access_key_id"],
+             "s3.secret-access-key": o["aws_secret_access_key"]} if o else {}
+    warehouse = uri if uri.startswith("s3://") else f"file://{uri}"
+    catalog = SqlCatalog("test", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=warehouse, **props)
+    catalog.create_namespace("ns")
+    table = catalog.create_table("ns.events", schema=pa.schema([("id", pa.int64()), ("kind", pa.string())]))
+    table.append(pa.table({"id": [1, 2], "kind": ["a", "b"]}))
+    table.append(pa.table({"id": [3], "kind": ["c"]}))
+    table = catalog.load_table("ns.events")
+    metadata = table.metadata_location.split("/wh/", 1)[1]
+    return metadata, [s.snapshot_id for s in table.metadata.snapshots], [s.timestamp_ms for s in table.metadata.snapshots]
+
+
+def test_iceberg_register_info_and_time_travel(files, iceberg):
+    """An Iceberg table in the app's storage registers at its current snapshot, at an older one (by id and
+    by time), and Iceberg Table Info reports its snapshots and columns."""
+    metadata, (first, second), (_, second_ms) = iceberg
+    source = {"warehouse_path": storage_path("wh"), "metadata_file": metadata, "table_name": "ev"}
+    count = ("df_sql_query", {"query": "SELECT COUNT(*) AS n, MAX(id) AS top FROM ev"})
+    current = run_session(files, [("df_register_iceberg", source), count], result="rows")
+    assert current.result == [{"n": 3, "top": 3}], current.error
+    assert run_session(files, [("df_register_iceberg", source)], result="current_snapshot").result == str(second)
+    assert run_session(files, [("df_register_iceberg", source)], result="schema_info").result == 2
+    old = run_session(files, [("df_iceberg_time_travel", {**source, "snapshot_id": str(first)}), count], result="rows")
+    assert old.result == [{"n": 2, "top": 2}], old.error
+    by_time = run_session(files, [("df_iceberg_time_travel", {**source, "travel_mode": "timestamp",
+                                                              "timestamp_ms": second_ms})], result="loaded_snapshot")
+    assert by_time.result == str(second), by_time.error
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    info = b.add("df_iceberg_info", warehouse_path=storage_path("wh"), metadata_file=metadata)
+    ret = b.add("events_generic_return_result")
+    b.chain(start, info, ret)
+    b.connect(info, "snapshots", ret, "response")
+    snaps = b.run(start, files=files)
+    assert [(s["snapshot_id"], s["parent_snapshot_id"]) for s in snaps.result] == [(first, None), (second, first)]
+    b2 = BoardBuilder()
+    start = b2.add("events_simple")
+    info = b2.add("df_iceberg_info", warehouse_path=storage_path("wh"), metadata_file=metadata)
+    ret = b2.add("events_generic_return_result")
+    b2.chain(start, info, ret)
+    b2.connect(info, "schema", ret, "response")
+    assert b2.run(start, files=files).result == {"schema_id": 0, "fields": [
+        {"id": 1, "name": "id", "required": False}, {"id": 2, "name": "kind", "required": False}]}
+
+
+def test_iceberg_bad_input_fails_the_node(files, iceberg):
+    """A missing metadata file, a path escaping the folder, an unknown or malformed snapshot, a time before
+    the first snapshot, and metadata naming files outside the warehouse folder fail the node."""
+    metadata, (first, _), (first_ms, _) = iceberg
+    source = {"warehouse_path": storage_path("wh"), "metadata_file": metadata, "table_name": "ev"}
+    cases = [
+        (("df_register_iceberg", {**source, "metadata_file": "nope.metadata.json"}), "no metadata file"),
+        (("df_register_iceberg", {**source, "metadata_file": "../secret.json"}), "'..'"),
+        (("df_iceberg_time_travel", {**source, "snapshot_id": "12"}), "no snapshot 12"),
+        (("df_iceberg_time_travel", {**source, "snapshot_id": "latest"}), "Invalid snapshot ID"),
+        (("df_iceberg_time_travel", {**source, "travel_mode": "timestamp", "timestamp_ms": first_ms - 1}),
+         "No snapshot found at or before"),
+        (("df_register_iceberg", {**source, "table_name": "bad name"}), "not a table name"),
+    ]
+    put(files, "wh/broken.metadata.json", b"{not json")
+    cases.append((("df_register_iceberg", {**source, "metadata_file": "broken.metadata.json"}),
+                  "Failed to load Iceberg table"))
+    loc, _ = lake_uri(files, f"wh/{metadata}")
+    document = json.loads(files.read(loc))
+    document["snapshots"][0]["manifest-list"] = services_storage_uri(files, "../../app2/files/storage/m.avro")
+    put(files, "wh/forged.metadata.json", json.dumps(document).encode())
+    cases.append((("df_register_iceberg", {**source, "metadata_file": "forged.metadata.json"}),
+                  "outside its folder of the app"))
+    for step, message in cases:
+        result = run_session(files, [step])
+        assert (result.status, result.reason) == ("failed", "node_error"), step
+        assert message in result.error["message"], (step, result.error)
+
+
+# -- SQLite and DuckDB files of the app, MySQL -------------------------------------------------------
+
+def database_file(files, tmp_path, name, build):
+    """Build a database file with ``build(path)`` and put it into the app's storage folder as ``name``."""
+    local = tmp_path / f"build-{uuid.uuid4().hex[:6]}-{name.replace('/', '_')}"
+    build(str(local))
+    put(files, name, local.read_bytes())
+
+
+def make_sqlite(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE "my table" (id INTEGER, city TEXT, amount REAL)')
+        conn.executemany('INSERT INTO "my table" VALUES (?, ?, ?)', [(1, "Berlin", 1.5), (2, "Paris", None)])
+    conn.close()
+
+
+def make_duckdb(path):
+    import duckdb
+
+    with duckdb.connect(path) as conn:
+        conn.execute('CREATE TABLE sales (id INTEGER, city VARCHAR, "at" TIMESTAMP)')
+        conn.execute("INSERT INTO sales VALUES (1, 'Berlin', '2026-01-01 10:00:00'), (2, 'Rome', NULL)")
+        conn.execute("CREATE VIEW leak AS SELECT * FROM read_text('/etc/hostname')")  # a file of the server
+
+
+def test_register_sqlite_and_duckdb_files_of_the_app(files, tmp_path):
+    """Tables of SQLite and DuckDB files in the app's storage folder (local and S3) answer SQL."""
+    database_file(files, tmp_path, "db/shop.sqlite", make_sqlite)
+    database_file(files, tmp_path, "db/shop.duckdb", make_duckdb)
+    result = run_session(files, [
+        ("df_register_sqlite", {"file_path": "db/shop.sqlite", "source_table": "my table", "table_name": "s"}),
+        ("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "sales", "table_name": "d"}),
+        ("df_sql_query", {"query": "SELECT s.city, s.amount, d.at FROM s JOIN d ON s.id = d.id ORDER BY s.id"}),
+    ], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"city": "Berlin", "amount": 1.5, "at": "2026-01-01T10:00:00"},
+                             {"city": "Paris", "amount": None, "at": None}]
+
+
+@pytest.mark.parametrize("step,message", [
+    (("df_register_sqlite", {"file_path": "db/none.sqlite"}), "SQLite file not found"),
+    (("df_register_sqlite", {"file_path": "sales/jan.csv"}), "is not an SQLite database file"),
+    (("df_register_sqlite", {"file_path": "db/shop.sqlite", "source_table": "nope"}), "no such table: nope"),
+    (("df_register_sqlite", {"file_path": "/etc/passwd"}), "absolute"),
+    (("df_register_sqlite", {"file_path": "../../app2/files/storage/db/shop.sqlite"}), "'..'"),
+    (("df_register_duckdb", {"file_path": "db/none.duckdb"}), "DuckDB file not found"),
+    (("df_register_duckdb", {"file_path": "sales/jan.csv"}), "DuckDB connection failed"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "nope"}), "Table with name nope"),
+    (("df_register_duckdb", {"source_table": "nope"}), "Table with name nope"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "/etc/passwd"}), "Table with name /etc/passwd does not exist"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "readonly": False}), "leave Read Only on"),
+    (("df_register_duckdb", {"file_path": "db/shop.duckdb", "source_table": "leak"}), "disabled by configuration"),
+])
+def test_database_file_bad_input_fails_the_node(files, tmp_path, step, message):
+    """Missing or wrong files, unknown tables, paths outside the app and DuckDB reading outside files fail
+    the node."""
+    database_file(files, tmp_path, "db/shop.sqlite", make_sqlite)
+    database_file(files, tmp_path, "db/shop.duckdb", make_duckdb)
+    node, values = step
+    result = run_session(files, [(node, {"source_table": "my table" if node.endswith("sqlite") else "sales",
+                                         "table_name": "t", **values})])
+    assert (result.status, result.reason) == ("failed", "node_error"), result.error
+    assert message in result.error["message"], result.error
+
+
+MYSQL = {"host": "127.0.0.1", "port": 3306, "username": "root", "password": ""}
+
+
+@pytest.fixture
+def mysql_table():
+    """A database of our own on the machine's MariaDB (root, no password) with one table; its name."""
+    import pymysql
+
+    name = f"boardrun_test_{uuid.uuid4().hex[:10]}"
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+        cursor.execute(f"CREATE TABLE `{name}`.sales (id INT, city VARCHAR(20), amount DECIMAL(6,2), at DATETIME)")
+        cursor.execute(f"INSERT INTO `{name}`.sales VALUES (1, 'Berlin', 10.50, '2026-01-01 10:00:00'), "
+                       "(2, 'Paris', 5, NULL)")
+    yield name
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE `{name}`")
+    conn.close()
+
+
+def mysql_step(database, **overrides):
+    return ("df_register_mysql", {**MYSQL, "database": database, "source_table": "sales", "table_name": "m",
+                                  **overrides})
+
+
+def test_register_mysql_reads_a_table(tmp_path, mysql_table):
+    """A MariaDB table on 127.0.0.1 is registered and answers SQL; the connection URL hides the password."""
+    files = services_local(tmp_path)
+    query = ("df_sql_query", {"query": "SELECT city, amount, at FROM m ORDER BY id"})
+    result = run_pg(files, [mysql_step(mysql_table), query], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"city": "Berlin", "amount": "10.50", "at": "2026-01-01T10:00:00"},
+                             {"city": "Paris", "amount": "5.00", "at": None}]
+    url = run_pg(files, [mysql_step(mysql_table, ssl_mode="disabled")], result="connection_url").result
+    assert url == f"mysql://root:****@127.0.0.1:3306/{mysql_table}?ssl-mode=disabled"
+
+
+def test_register_mysql_refusals(tmp_path, mysql_table):
+    """Private addresses need the egress setting; a missing table, bad credentials (never echoed), a closed
+    port, TLS the server does not offer, writing and bad modes fail the node."""
+    files = services_local(tmp_path)
+    refused = run_session(files, [mysql_step(mysql_table)])
+    assert "egress refused" in refused.error["message"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    for overrides, message in (({"source_table": "nope"}, "doesn't exist"),
+                               ({"username": "nobody", "password": "hunter2-secret"}, "Access denied"),
+                               ({"port": closed}, "could not connect to 127.0.0.1"),
+                               ({"ssl_mode": "required"}, "SSL is required"),
+                               ({"readonly": False}, "leave Read Only on"),
+                               ({"ssl_mode": "sometimes"}, "is not one of")):
+        result = run_pg(files, [mysql_step(mysql_table, **overrides)])
+        assert (result.status, result.reason) == ("failed", "node_error"), overrides
+        assert message in result.error["message"], (overrides, result.error)
+        assert "hunter2" not in json.dumps(result.to_dict())
+
+
+CLICKHOUSE_CONFIG = """<?xml version="1.0"?>
+<yandex>
+    <logger><level>warning</level><console>1</console></logger>
+    <http_port>{http}</http_port>
+    <tcp_port>{tcp}</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <path>{root}/data/</path>
+    <tmp_path>{root}/data/tmp/</tmp_path>
+    <user_files_path>{root}/data/user_files/</user_files_path>
+    <format_schema_path>{root}/data/format_schemas/</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mark_cache_size>5368709</mark_cache_size>
+</yandex>
+"""
+CLICKHOUSE_USERS = """<?xml version="1.0"?>
+<yandex>
+    <profiles><default/></profiles>
+    <users>
+        <default><password></password><networks><ip>127.0.0.1</ip></networks>
+            <profile>default</profile><quota>default</quota></default>
+        <reader><password>s3cret-pw</password><networks><ip>127.0.0.1</ip></networks>
+            <profile>default</profile><quota>default</quota></reader>
+    </users>
+    <quotas><default/></quotas>
+</yandex>
+"""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def clickhouse(tmp_path_factory):
+    """A throwaway ClickHouse server (Debian's clickhouse-server) on free ports of 127.0.0.1, with the table
+    shop.sales; its HTTP port."""
+    import subprocess
+    import time
+    import urllib.request
+
+    root = tmp_path_factory.mktemp("clickhouse")
+    http = free_port()
+    (root / "config.xml").write_text(CLICKHOUSE_CONFIG.format(http=http, tcp=free_port(), root=root))
+    (root / "users.xml").write_text(CLICKHOUSE_USERS)
+    server = subprocess.Popen(["clickhouse-server", f"--config-file={root / 'config.xml'}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sql(query):
+        request = urllib.request.Request(f"http://127.0.0.1:{http}/", data=query.encode())
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.read()
+
+    try:
+        for _ in range(300):  # the server answers /ping once it listens (a few seconds at most)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{http}/ping", timeout=1).read()
+                break
+            except OSError:
+                assert server.poll() is None, "clickhouse-server exited"
+                time.sleep(0.1)
+        sql("CREATE DATABASE shop")
+        sql("CREATE TABLE shop.sales (id UInt64, city String, amount Decimal(6,2), at Nullable(DateTime)) "
+            "ENGINE = Memory")
+        sql("INSERT INTO shop.sales VALUES (1, 'Berlin', 10.50, '2026-01-01 10:00:00'), (2, 'Paris', 5, NULL)")
+        yield http
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def clickhouse_step(http_port, **overrides):
+    return ("df_register_clickhouse", {"host": "127.0.0.1", "port": http_port, "database": "shop", "username": "reader",
+                                       "password": "s3cret-pw", "source_table": "sales", "table_name": "c",
+                                       **overrides})
+
+
+def test_register_clickhouse_reads_a_table(tmp_path, clickhouse):
+    """A ClickHouse table on 127.0.0.1 is read over HTTP and answers SQL; the URL hides the password."""
+    files = services_local(tmp_path)
+    query = ("df_sql_query", {"query": "SELECT id, city, amount, at FROM c ORDER BY id"})
+    result = run_pg(files, [clickhouse_step(clickhouse), query], result="rows")
+    assert result.status == "completed", result.error
+    assert result.result == [{"id": 1, "city": "Berlin", "amount": 10.5, "at": "2026-01-01 10:00:00"},
+                             {"id": 2, "city": "Paris", "amount": 5.0, "at": None}]
+    url = run_pg(files, [clickhouse_step(clickhouse)], result="connection_url").result
+    assert url == f"http://reader:****@127.0.0.1:{clickhouse}/shop"
+
+
+def test_register_clickhouse_refusals(tmp_path, clickhouse, monkeypatch):
+    """Private addresses need the egress setting; a missing table, a wrong password (never echoed), a closed
+    port and a table over the row cap fail the node; the query cannot write (readonly)."""
+    from boardrun.engine.nodes.data import datafusion as df_nodes
+
+    files = services_local(tmp_path)
+    assert "egress refused" in run_session(files, [clickhouse_step(clickhouse)]).error["message"]
+    for overrides, message in (({"source_table": "nope"}, "Table shop.nope doesn't exist"),
+                               ({"password": "hunter2-wrong"}, "Wrong password for user reader"),
+                               ({"port": free_port()}, "127.0.0.1"),
+                               ({"source_table": "sales` ; DROP TABLE shop.sales; --"}, "doesn't exist")):
+        result = run_pg(files, [clickhouse_step(clickhouse, **overrides)])
+        assert (result.status, result.reason) == ("failed", "node_error"), overrides
+        assert message in result.error["message"], (overrides, result.error)
+        assert "hunter2" not in json.dumps(result.to_dict()) and "s3cret" not in json.dumps(result.to_dict())
+    monkeypatch.setattr(df_nodes, "MAX_ROWS", 1)
+    capped = run_pg(files, [clickhouse_step(clickhouse)])
+    assert "more than 1 rows" in capped.error["message"], capped.error
+
+
+# -- Arrow Flight SQL -------------------------------------------------------------------------------
+
+def _proto_fields(buf):
+    """The length-delimited fields of a protobuf message, {number: bytes} (all Flight SQL's query and ticket
+    messages hold)."""
+    def varint(i):
+        value = shift = 0
+        while True:
+            byte = buf[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value, i
+
+    fields, i = {}, 0
+    while i < len(buf):
+        key, i = varint(i)
+        size, i = varint(i)
+        fields[key >> 3] = buf[i:i + size]
+        i += size
+    return fields
+
+
+def _proto_field(number, data):
+    from boardrun.engine.nodes.data.datafusion import _protobuf_field
+
+    return _protobuf_field(number, data)
+
+
+FLIGHT_SQL = b"type.googleapis.com/arrow.flight.protocol.sql."
+
+
+@pytest.fixture(scope="module")
+def flight_sql():
+    """A Flight SQL server on 127.0.0.1 (pyarrow.flight with Flight SQL's statement commands, basic auth
+    answered with a bearer token): it knows one query. Yields (port, server); the server's ``elsewhere``
+    makes it point the data at another location."""
+    import base64
+
+    import pyarrow as pa
+    from pyarrow import flight
+
+    tables = {"SELECT * FROM sales": pa.table({"id": [1, 2], "city": ["Berlin", "Paris"]})}
+    token = "token-123"
+
+    class Auth(flight.ServerMiddlewareFactory):
+        def start_call(self, info, headers):
+            values = headers.get("authorization", [])
+            basic = values[0][len("Basic "):] if values and values[0].startswith("Basic ") else None
+            # clients differ in base64 padding (Go's ADBC driver sends none)
+            if basic is not None and base64.b64decode(basic + "=" * (-len(basic) % 4)) == b"reader:s3cret-pw":
+                return Bearer()
+            if values != [f"Bearer {token}"]:
+                raise flight.FlightUnauthenticatedError("invalid username or password")
+            return None
+
+    class Bearer(flight.ServerMiddleware):
+        def sending_headers(self):
+            return {"authorization": f"Bearer {token}"}
+
+    class Handshake(flight.ServerAuthHandler):
+        """Accepts every handshake: the middleware checks the credentials in its headers."""
+
+        def authenticate(self, outgoing, incoming):
+            pass
+
+        def is_valid(self, token):
+            return ""
+
+    class Server(flight.FlightServerBase):
+        elsewhere = False
+
+        def get_flight_info(self, context, descriptor):
+            command = _proto_fields(descriptor.command)
+            if command[1] != FLIGHT_SQL + b"CommandStatementQuery":
+                raise flight.FlightUnimplementedError(f"{command[1].decode()} is not supported")
+            query = _proto_fields(command[2])[1].decode()
+            if query not in tables:
+                raise flight.FlightServerError(f"SQL error: no table in '{query}'")
+            ticket = _proto_field(1, FLIGHT_SQL + b"TicketStatementQuery") + _proto_field(
+                2, _proto_field(1, query.encode()))
+            locations = [f"grpc+tcp://127.0.0.1:{free_port()}"] if self.elsewhere else []
+            table = tables[query]
+            return flight.FlightInfo(table.schema, descriptor, [flight.FlightEndpoint(ticket, locations)],
+                                     table.num_rows, -1)
+
+        def do_get(self, context, ticket):
+            query = _proto_fields(_proto_fields(ticket.ticket)[2])[1].decode()
+            return flight.RecordBatchStream(tables[query])
+
+    server = Server("grpc://127.0.0.1:0", auth_handler=Handshake(), middleware={"auth": Auth()})
+    try:
+        yield server.port, server
+    finally:
+        server.shutdown()
+
+
+def flight_step(server_port, **overrides):
+    return ("df_register_flightsql", {"host": "127.0.0.1", "port": server_port, "username": "reader",
+                                      "password": "s3cret-pw", "query": "SELECT * FROM sales", "table_name": "f",
+                                      "use_tls": False, **overrides})
+
+
+def test_the_test_server_speaks_flight_sql(flight_sql):
+    """An independent Flight SQL client (Apache Arrow's ADBC driver) reads the test server, so the node's
+    tests below run against the real protocol."""
+    import adbc_driver_flightsql.dbapi as adbc
+
+    port, _ = flight_sql
+    with adbc.connect(f"grpc://127.0.0.1:{port}", db_kwargs={"username": "reader", "password": "s3cret-pw"},
+                      autocommit=True) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT * FROM sales")
+            assert cursor.fetch_arrow_table().to_pylist() == [{"id": 1, "city": "Berlin"}, {"id": 2, "city": "Paris"}]
+
+
+def test_register_flightsql_reads_a_query(tmp_path, flight_sql):
+    """A Flight SQL query's result is registered and answers SQL; Endpoint is the server's address."""
+    port, _ = flight_sql
+    files = services_local(tmp_path)
+    result = run_pg(files, [flight_step(port), ("df_sql_query", {"query": "SELECT city FROM f ORDER BY id"})],
+                    result="rows")
+    assert result.result == [{"city": "Berlin"}, {"city": "Paris"}], result.error
+    assert run_pg(files, [flight_step(port)], result="endpoint").result == f"http://127.0.0.1:{port}"
+
+
+def test_register_flightsql_refusals(tmp_path, flight_sql):
+    """Private addresses need the egress setting; a wrong password (never echoed), no credentials, an SQL
+    error, a closed port, TLS against a plain server and data sent to another location fail the node."""
+    port, server = flight_sql
+    files = services_local(tmp_path)
+    assert "egress refused" in run_session(files, [flight_step(port)]).error["message"]
+    for overrides, message in (({"password": "hunter2-wrong"}, "invalid username or password"),
+                               ({"username": "", "password": ""}, "invalid username or password"),
+                               ({"query": "SELECT * FROM nope"}, "SQL error: no table"),
+                               ({"query": " "}, "input 'query' is empty"),
+                               ({"port": free_port()}, "could not connect to 127.0.0.1"),
+                               ({"use_tls": True}, "failed")):
+        result = run_pg(files, [flight_step(port, **overrides)])
+        assert (result.status, result.reason) == ("failed", "node_error"), overrides
+        assert message in result.error["message"], (overrides, result.error)
+        assert "hunter2" not in json.dumps(result.to_dict()) and "s3cret" not in json.dumps(result.to_dict())
+    server.elsewhere = True
+    try:
+        result = run_pg(files, [flight_step(port)])
+    finally:
+        server.elsewhere = False
+    assert "sends the result to another location" in result.error["message"], result.error

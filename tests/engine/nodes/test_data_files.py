@@ -333,3 +333,24 @@ def test_byte_outputs_respect_the_array_limit(files):
     ids = [b.add(name, **inputs) for name, inputs in steps]
     b.chain(start, *ids)
     fails(b.run(start, files=files, limits=RunLimits(max_array_length=10)), "more than the limit of 10")
+
+
+def test_local_path_to_path_stays_in_the_app_storage_folder(files):
+    """Local Path to Path reads its text inside the app's storage folder: the FlowPath it gives reads the
+    file written there, and absolute paths or '..' (the server's own disk, another app) fail the node."""
+    steps = [("write_string", {"path": p("in/a.txt"), "content": "hi"}), ("pathbuf_to_path", {"pathbuf": "in/a.txt"})]
+    assert ok(run_steps(files, steps, (1, "path"))) == p("in/a.txt")
+    b = BoardBuilder()
+    start = b.add("events_simple")
+    to_path = b.add("pathbuf_to_path", pathbuf="in/a.txt")
+    read = b.add("read_to_string")
+    ret = b.add("events_generic_return_result")
+    b.chain(start, to_path, read, ret)
+    b.connect(to_path, "path", read, "path")
+    b.connect(read, "content", ret, "response")
+    files.write(files.locate(p("in/a.txt"), "p"), b"hi")
+    assert ok(b.run(start, files=files)) == "hi"
+    assert ok(run_steps(files, [("pathbuf_to_path", {"pathbuf": "in/"})], (0, "path"))) == p("in")
+    fails(run_steps(files, [("pathbuf_to_path", {"pathbuf": "/etc/passwd"})]), "is absolute")
+    fails(run_steps(files, [("pathbuf_to_path", {"pathbuf": "/"})]), "is absolute")
+    fails(run_steps(files, [("pathbuf_to_path", {"pathbuf": "../../app2/files/storage/x"})]), "may not leave")

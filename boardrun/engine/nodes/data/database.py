@@ -18,6 +18,7 @@ from ...coerce import as_bool, as_int, as_list, as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
 from ._arrow import VECTOR_FIELD, rows_to_table, schema_value, table_rows
+from ._local import local_copy
 
 if TYPE_CHECKING:
     from ...runtime import NodeContext
@@ -321,29 +322,6 @@ def _tdms_column(channel: Any, arrow_type: Any, start: int, stop: int) -> Any:
     return pa.concat_arrays([column, pa.nulls(missing, arrow_type)]) if missing else column
 
 
-@contextlib.contextmanager
-def _local_copy(ctx: "NodeContext", loc: Any) -> Iterator[str]:
-    """A local file path of ``loc``: the file itself in a local folder, a capped temporary copy from S3."""
-    import tempfile
-
-    files = ctx.files
-    meta = files.head(loc)
-    if meta is None:
-        raise NodeError(f"input 'tdms_path': file not found: '{loc.rel}'")
-    uri = files.uri(loc)
-    if not uri.startswith("s3://"):
-        yield uri
-        return
-    if meta.size > files.config.max_bytes:
-        raise NodeError(f"input 'tdms_path': '{loc.rel}' is {meta.size} bytes, more than the "
-                        f"{files.config.max_bytes} a node may read (ENGINE_FILES_MAX_BYTES)")
-    with tempfile.NamedTemporaryFile(suffix=".tdms") as copy:
-        for chunk in files.chunks(loc):
-            copy.write(chunk)
-        copy.flush()
-        yield copy.name
-
-
 @register("tdms_insert_local_db", "Batch Insert (TDMS)", "Data/Database/Insert",
           "Loads a LabVIEW TDMS measurement file: one row per sample index and group, one column per channel.",
           [EXEC_IN, DB_IN, inp("tdms_path", "TDMS File", "Struct", options=ENFORCE, schema="FlowPath",
@@ -366,7 +344,7 @@ def tdms_insert_local_db(ctx: "NodeContext") -> None:
         # npTDMS reads a file without TDMS segments as an empty one; Flow-Like's parser refuses it
         raise NodeError(f"input 'tdms_path': '{loc.rel}' is not a readable TDMS file (no TDMS lead-in)")
     total = 0
-    with _local_copy(ctx, loc) as path:
+    with local_copy(ctx, loc, "tdms_path", ".tdms") as path:
         try:
             tdms = TdmsFile.open(path)
         except Exception as exc:  # noqa: BLE001 - npTDMS raises many kinds for a file that is not TDMS

@@ -545,3 +545,17 @@ def external_s3_store(ctx: NodeContext) -> None:
           [*_S3_PINS, _PREFIX_STR_IN, *_STORE_OUT])
 def external_s3_express_store(ctx: NodeContext) -> None:
     _open_external_s3(ctx, "", False)
+
+
+@register("pathbuf_to_path", "Local Path to Path", _CAT,
+          "A path of the app's storage folder, given as local path text, as a FlowPath.",
+          [inp("exec_in", "Input", "Execution"),
+           inp("pathbuf", "Local Path", "PathBuf", description="A relative path inside the app's storage folder."),
+           out("exec_out", "Output", "Execution"), _path_out(description="The same file or folder as a FlowPath.")])
+def pathbuf_to_path(ctx: NodeContext) -> None:
+    # On a server a local path must not reach the server's own disk (Flow-Like's desktop app opens
+    # any folder there), so the text is read inside the app's storage folder: the same check as any path.
+    ctx.deactivate("exec_out")
+    value = flow_path(SCOPE_STORAGE, as_str(ctx.get("pathbuf"), "pathbuf"))
+    ctx.set("path", flow_path(SCOPE_STORAGE, ctx.files.locate(value, "pathbuf").rel))
+    ctx.activate("exec_out")
