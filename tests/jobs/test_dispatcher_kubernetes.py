@@ -27,9 +27,9 @@ from boardrun.jobs.dispatcher import reconcile
 from boardrun.jobs.models import Job, OutboxEvent, ProcessedEvent
 from boardrun.jobs.services import job_key
 from boardrun.storage import get_storage
+from boardrun.testing.boards import echo_board
+from boardrun.testing.fake_kube import FakeKubeServer
 from tests.conftest import function_client, register_and_login
-from tests.fake_kube import FakeKubeServer
-from tests.jobs.conftest import echo_board
 
 NS = "flow-like-jobs"
 IMAGE = "registry.example.com/boardrun-executor:0.1.0"
