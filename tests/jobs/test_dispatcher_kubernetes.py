@@ -1,6 +1,6 @@
 """Issue 5 "Done when", through the dispatcher function (functions-framework's test
 client) with the real KubernetesBackend against the fake Kubernetes API server
-(tests/fake_kube, real HTTP on 127.0.0.1, the real `kubernetes` client): one Job per
+(boardrun.testing.fake_kube, real HTTP on 127.0.0.1, the real `kubernetes` client): one Job per
 job however often `job.submitted` arrives, cancel removes the Job and its pods, OOM
 kills and deadlines from ApiServerSource events, the reconcile repairing lost events,
 and transient / permanent API failures answered 5xx / 2xx."""
