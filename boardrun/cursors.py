@@ -25,8 +25,8 @@ from itsdangerous import BadData, URLSafeSerializer
 from boardrun.accounts.tokens import keys
 from boardrun.errors import Unprocessable
 
-# Far above any cursor this module makes (a 200-character name is about 400); refused
-# before the signature is computed.
+# Far above any cursor this module makes (the longest, an app name of 200 four-byte
+# characters, is under 1,100); a longer one is refused before any signature is computed.
 MAX_LENGTH = 2048
 # Bump when the payload changes: cursors of the old format are then refused as foreign.
 _SALT = "boardrun.list-cursor.v1"

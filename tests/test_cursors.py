@@ -48,6 +48,9 @@ def test_round_trip_keeps_the_position_exactly(keyed):
     named = cursors.encode("store", {"sort": "name"}, ("Zoë's ✓ app", "app_9"))
     assert cursors.decode(named, "store", {"sort": "name"}, (str, str)) == ("Zoë's ✓ app", "app_9")
     assert len(cursor) < 200 and cursor.isascii()
+    # the longest cursor a list can issue: the store by name, an app name of 200 four-byte characters
+    longest = cursors.encode("store", {"sort": "name"}, ("".join(chr(0x1F300 + i) for i in range(200)), "app_" + "x" * 40))
+    assert len(longest) < cursors.MAX_LENGTH and cursors.decode(longest, "store", {"sort": "name"}, (str, str))
 
 
 def test_an_altered_cursor_is_refused(keyed):
