@@ -4,7 +4,7 @@ Servers on 127.0.0.1 only, each with its own fresh DATA_DIR in a temporary folde
 the embedded server (``python -m boardrun.server``) and a bare functions-framework
 ``hello`` endpoint as a baseline; a throw-away PostgreSQL database; a closed-loop
 load generator (N client threads, a fixed number of requests, httpx with keep-alive);
-percentiles; and the trivial board (events_generic -> events_generic_return_result)
+percentiles; and the trivial board (boardrun.testing.boards.echo_board)
 uploaded and frozen through the public API.
 """
 
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+
+from boardrun.testing.boards import echo_board
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -322,37 +324,6 @@ def closed_loop(base_url: str, threads: int, total: int, make_request: Callable[
 
 
 # -- the trivial board and an app to run it -------------------------------------
-
-_EPOCH = {"secs_since_epoch": 0, "nanos_since_epoch": 0}
-
-
-def _pin(pin_id: str, name: str, pin_type: str, data_type: str, index: int,
-         depends_on: list[str] | None = None, connected_to: list[str] | None = None) -> dict[str, Any]:
-    return {"id": pin_id, "name": name, "friendly_name": name, "description": "", "pin_type": pin_type,
-            "data_type": data_type, "value_type": "Normal", "depends_on": depends_on or [],
-            "connected_to": connected_to or [], "default_value": None, "index": index}
-
-
-def _node(node_id: str, name: str, friendly: str, category: str, pins: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {"id": node_id, "name": name, "friendly_name": friendly, "description": "", "category": category,
-            "coordinates": [0, 0, 0], "pins": {p["id"]: p for p in pins}, **extra}
-
-
-def echo_board(board_id: str = "echo") -> dict[str, Any]:
-    """events_generic → events_generic_return_result: exec_out→exec_in, payload→response
-    (both ends of each connection recorded). The run's result is its payload."""
-    start = _node("start", "events_generic", "Generic Event", "Events", [
-        _pin("start_exec_out", "exec_out", "Output", "Execution", 1, connected_to=["ret_exec_in"]),
-        _pin("start_payload", "payload", "Output", "Struct", 2, connected_to=["ret_response"]),
-    ], start=True)
-    ret = _node("ret", "events_generic_return_result", "Return Generic Result", "Events/Generic", [
-        _pin("ret_exec_in", "exec_in", "Input", "Execution", 1, depends_on=["start_exec_out"]),
-        _pin("ret_response", "response", "Input", "Generic", 2, depends_on=["start_payload"]),
-    ])
-    return {"id": board_id, "name": "Echo", "description": "returns its payload", "nodes": {"start": start, "ret": ret},
-            "variables": {}, "comments": {}, "version": [0, 0, 1], "stage": "Dev", "log_level": "Debug", "refs": {},
-            "layers": {}, "viewport": [0, 0, 0], "created_at": _EPOCH, "updated_at": _EPOCH}
-
 
 @dataclass
 class App:

@@ -1,5 +1,5 @@
 """Dispatch throughput and the dispatcher's cold start, against the fake Kubernetes
-API server (tests/fake_kube, real HTTP on 127.0.0.1) through the real `kubernetes`
+API server (boardrun/testing/fake_kube.py, real HTTP on 127.0.0.1) through the real `kubernetes`
 client.
 
 Part 1: how many `launch()` calls per second the KubernetesBackend turns into Jobs.
@@ -48,7 +48,7 @@ from bench._common import (  # noqa: E402
 )
 from boardrun.jobs.backends.base import LaunchSpec  # noqa: E402
 from boardrun.jobs.backends.kubernetes import KubernetesBackend, KubernetesConfig  # noqa: E402
-from tests.fake_kube import FakeKubeServer  # noqa: E402
+from boardrun.testing.fake_kube import FakeKubeServer  # noqa: E402
 
 NS = "flow-like-jobs"
 IMAGE = "registry.example.com/boardrun:0.1.0"

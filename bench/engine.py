@@ -22,77 +22,42 @@ Run: ``.venv/bin/python bench/engine.py``.
 
 from __future__ import annotations
 
-import json
 import time
 import timeit
 from typing import Any
 
-from boardrun.engine import catalog, load_board, run_board
+from boardrun.engine import load_board, run_board
+from boardrun.testing.boards import BoardBuilder
 
-DEFINITIONS = {node["name"]: node for node in catalog()}
 REPEATS = 5
 SIZE = 10_000
 
 
-class _Board:
-    def __init__(self) -> None:
-        self.nodes: dict[str, Any] = {}
-        self.count = 0
-
-    def add(self, name: str, **defaults: Any) -> str:
-        self.count += 1
-        node_id = f"n{self.count}"
-        node = json.loads(json.dumps(DEFINITIONS[name]))
-        node["id"] = node_id
-        node["pins"] = {}
-        for pin in DEFINITIONS[name]["pins"].values():
-            pin = dict(pin, id=f"{node_id}.{pin['pin_type']}.{pin['index']}", connected_to=[], depends_on=[])
-            if pin["name"] in defaults and pin["pin_type"] == "Input":
-                pin["default_value"] = list(json.dumps(defaults[pin["name"]]).encode())
-            node["pins"][pin["id"]] = pin
-        self.nodes[node_id] = node
-        return node_id
-
-    def pin(self, node_id: str, name: str, pin_type: str) -> dict[str, Any]:
-        return next(p for p in self.nodes[node_id]["pins"].values() if p["name"] == name and p["pin_type"] == pin_type)
-
-    def connect(self, a: str, a_pin: str, b: str, b_pin: str) -> None:
-        source, target = self.pin(a, a_pin, "Output"), self.pin(b, b_pin, "Input")
-        source["connected_to"].append(target["id"])
-        target["depends_on"].append(source["id"])
-
-    def json(self, log_level: str = "Debug") -> dict[str, Any]:
-        return {"id": "bench", "name": "bench", "nodes": self.nodes, "variables": {}, "layers": {}, "refs": {},
-                "log_level": log_level}
-
-
 def chain_board() -> tuple[dict[str, Any], str]:
-    b = _Board()
+    b = BoardBuilder(log_level="Fatal")
     start = previous = b.add("events_simple")
     for _ in range(SIZE):
         node = b.add("log_info", message="tick")
         b.connect(previous, "exec_out", node, "exec_in")
         previous = node
-    return b.json(log_level="Fatal"), start
+    return b.build(), start
 
 
 def for_each_board() -> tuple[dict[str, Any], str]:
-    b = _Board()
+    b = BoardBuilder()
+    total = b.variable("total", 0, "Integer", var_id="total")
     start = b.add("events_generic")
     loop = b.add("control_for_each")
-    body = b.add("variable_set", var_ref="total")
+    body = b.add("variable_set", var_ref=total)
     add = b.add("int_add")
-    read = b.add("variable_get", var_ref="total")
+    read = b.add("variable_get", var_ref=total)
     b.connect(start, "exec_out", loop, "exec_in")
     b.connect(start, "payload", loop, "array")
     b.connect(loop, "exec_out", body, "exec_in")
     b.connect(read, "value_ref", add, "integer1")
     b.connect(loop, "value", add, "integer2")
     b.connect(add, "sum", body, "value_in")
-    data = b.json()
-    data["variables"] = {"total": {"id": "total", "name": "total", "data_type": "Integer", "value_type": "Normal",
-                                   "default_value": list(b"0"), "exposed": False, "secret": False, "editable": True}}
-    return data, start
+    return b.build(), start
 
 
 def per_step(board_json: dict[str, Any], start: str, payload: Any = None) -> dict[str, float | int]:

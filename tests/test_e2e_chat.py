@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.engine.engine_testkit import BoardBuilder
+from boardrun.testing.boards import BoardBuilder
 from tests.engine.openai_stub import OpenAIStub
 from tests.jobs.conftest import sign_in
 

@@ -3,47 +3,10 @@ health, register, login, create an app, upload a board, freeze it, list and fetc
 
 from __future__ import annotations
 
-import json
 import uuid
 
+from boardrun.testing.boards import hello_board
 from tests.conftest import stop_server
-
-
-def encode(value) -> list[int]:
-    return list(json.dumps(value).encode())
-
-
-def _pin(pin_id, name, pin_type, index, data_type="Execution", default=None, depends_on=(), connected_to=()):
-    return {
-        "id": pin_id, "name": name, "friendly_name": name, "description": "", "pin_type": pin_type,
-        "data_type": data_type, "value_type": "Normal", "depends_on": list(depends_on),
-        "connected_to": list(connected_to), "default_value": default, "index": index, "options": None,
-    }  # fmt: skip
-
-
-def quickstart_board() -> dict:
-    """events_simple.exec_out wired to log_info.exec_in (both ends recorded); defaults as UTF-8 JSON bytes."""
-    now = {"secs_since_epoch": 1_735_689_600, "nanos_since_epoch": 0}
-    event = {
-        "id": "start", "name": "events_simple", "friendly_name": "Simple Event", "description": "",
-        "category": "Events", "start": True,
-        "pins": {"start_exec_out": _pin("start_exec_out", "exec_out", "Output", 1, connected_to=["log_exec_in"])},
-    }  # fmt: skip
-    log = {
-        "id": "log", "name": "log_info", "friendly_name": "Print Info", "description": "", "category": "Logging",
-        "pins": {
-            "log_exec_in": _pin("log_exec_in", "exec_in", "Input", 1, depends_on=["start_exec_out"]),
-            "log_message": _pin("log_message", "message", "Input", 2, "Generic", encode("Hello, Boardrun!")),
-            "log_toast": _pin("log_toast", "toast", "Input", 3, "Boolean", encode(False)),
-            "log_exec_out": _pin("log_exec_out", "exec_out", "Output", 1),
-        },
-    }  # fmt: skip
-    return {
-        "id": "quickstart", "name": "Quick start", "description": "prints a greeting",
-        "nodes": {"start": event, "log": log}, "variables": {}, "comments": {}, "viewport": [0, 0, 1],
-        "version": [0, 0, 0], "stage": "Dev", "log_level": "Info", "refs": {}, "layers": {},
-        "created_at": now, "updated_at": now,
-    }  # fmt: skip
 
 
 def test_readme_quickstart_over_http(server):
@@ -73,7 +36,7 @@ def test_readme_quickstart_over_http(server):
         app_id = r.json()["id"]
         assert r.headers["Location"] == f"/api/v1/apps/{app_id}"
 
-        board = quickstart_board()
+        board = hello_board("quickstart", message="Hello, Boardrun!", name="Quick start", log_level="Info")
         r = call("PUT", f"/api/v1/apps/{app_id}/board/quickstart", 201, json=board, headers=auth)
         assert r.json()["warnings"] == [] and r.headers["ETag"] == '"1"'
 

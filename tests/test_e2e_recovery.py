@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from boardrun.testing.boards import echo_board
 from tests.conftest import start_server, stop_server
-from tests.jobs.conftest import Workspace, echo_board, sign_in, slow_board
+from tests.jobs.conftest import Workspace, sign_in, slow_board
 
 FAST_REPAIR = {"TICK_SECONDS": "0.3", "JOB_LOST_GRACE_SECONDS": "1", "JOB_REDISPATCH_AFTER_SECONDS": "1"}
 

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -14,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from boardrun import cursors
 from boardrun.accounts.models import User
 from boardrun.accounts.tokens import Principal
 from boardrun.apps.access import AppAccess
@@ -29,7 +26,7 @@ from boardrun.apps.permissions import (
     names,
 )
 from boardrun.db import utcnow
-from boardrun.errors import Forbidden, NotFound, Unprocessable
+from boardrun.errors import Forbidden, NotFound
 from boardrun.ids import new_id
 from boardrun.web import iso_time
 
@@ -124,35 +121,6 @@ def create_app(session: Session, principal: Principal, fields: dict[str, Any]) -
     return app_json(app, board_ids=[], role=OWNER_ROLE, permissions=effective(roles[OWNER_ROLE].permissions))
 
 
-def _cursor_key() -> bytes:
-    from boardrun.accounts.tokens import keys
-
-    return hashlib.sha256(b"boardrun-apps-cursor-v1" + keys()[0].private_bytes_raw()).digest()
-
-
-def encode_cursor(created_at: datetime, app_id: str) -> str:
-    # full precision, not the rendered milliseconds: keyset pagination compares it
-    payload = json.dumps([created_at.isoformat(), app_id], separators=(",", ":")).encode()
-    mac = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    bad = Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "invalid or tampered cursor"}])
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        mac, payload = raw[:16], raw[16:]
-        if len(mac) != 16 or not hmac.compare_digest(mac, hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:16]):
-            raise bad
-        stamp, app_id = json.loads(payload)
-        created_at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        if created_at.tzinfo is None or not isinstance(app_id, str):
-            raise bad
-        return created_at, app_id
-    except (ValueError, TypeError):
-        raise bad from None
-
-
 def list_apps(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """The caller's apps, newest first, one keyset page."""
     query = (
@@ -161,8 +129,9 @@ def list_apps(session: Session, principal: Principal, *, limit: int, cursor: str
         .join(Role, Role.id == Membership.role_id)
         .where(Membership.user_id == principal.user_id)
     )
+    scope = {"user": principal.user_id}
     if cursor:
-        created_at, app_id = decode_cursor(cursor)
+        created_at, app_id = cursors.decode(cursor, "apps", scope, (datetime, str))
         query = query.where(or_(App.created_at < created_at, and_(App.created_at == created_at, App.id < app_id)))
     rows = session.execute(query.order_by(App.created_at.desc(), App.id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
@@ -177,7 +146,7 @@ def list_apps(session: Session, principal: Principal, *, limit: int, cursor: str
         app_json(app, board_ids=boards[app.id], role=role.name, permissions=effective(role.permissions))
         for app, role in page
     ]
-    next_cursor = encode_cursor(page[-1][0].created_at, page[-1][0].id) if len(rows) > limit else None
+    next_cursor = cursors.encode("apps", scope, (page[-1][0].created_at, page[-1][0].id)) if len(rows) > limit else None
     return {"apps": apps, "next_cursor": next_cursor}
 
 

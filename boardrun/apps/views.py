@@ -11,7 +11,6 @@ from boardrun.apps import invitations, services
 from boardrun.apps.access import require_app_permission
 from boardrun.apps.permissions import ADMIN_ROLE, MEMBER_ROLE, Permission
 from boardrun.db import session_scope
-from boardrun.errors import Unprocessable
 from boardrun.web import json_body, json_response, no_content, query_int
 
 _TAGS = {"type": "array", "maxItems": 50, "items": {"type": "string", "minLength": 1, "maxLength": 64}}
@@ -53,8 +52,6 @@ def list_apps(request: Request) -> Response:
     principal = require_principal(request)
     limit = query_int(request, "limit", 20, minimum=1, maximum=100)
     cursor = request.args.get("cursor") or None
-    if cursor is not None and len(cursor) > 512:
-        raise Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "invalid or tampered cursor"}])
     with session_scope() as session:
         data = services.list_apps(session, principal, limit=limit, cursor=cursor)
     return json_response(data, headers=_PRIVATE)

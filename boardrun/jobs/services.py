@@ -6,7 +6,6 @@ views differ only in how they render the job.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -19,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from boardrun import metrics
+from boardrun import cursors, metrics
 from boardrun.accounts.tokens import Principal
 from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
@@ -302,30 +301,14 @@ def list_jobs(principal: Principal, app_id: str, *, status: str | None, limit: i
             query = query.where(Job.status == status)
         if event_id is not None:
             query = query.where(Job.event_id == event_id)
-        if cursor is not None:
-            created_at, job_id = _decode_cursor(cursor)
+        scope = {"app": app_id, "status": status, "event": event_id}
+        if cursor:
+            created_at, job_id = cursors.decode(cursor, "jobs", scope, (datetime, str))
             query = query.where(or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id)))
         jobs = session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)).all()
     more = len(jobs) > limit
     jobs = list(jobs[:limit])
-    return jobs, (_encode_cursor(jobs[-1]) if more else None)
-
-
-def _encode_cursor(job: Job) -> str:
-    # Full precision, not the rendered milliseconds: the keyset compares it.
-    raw = json.dumps([job.created_at.isoformat(), job.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        stamp, job_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None or not isinstance(job_id, str):
-            raise ValueError(cursor)
-        return created_at, job_id
-    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):  # RecursionError: a deeply nested one
-        raise Unprocessable("cursor is not valid", details=[{"field": "cursor", "message": "not a cursor from this list"}]) from None
+    return jobs, (cursors.encode("jobs", scope, (jobs[-1].created_at, jobs[-1].id)) if more else None)
 
 
 def job_log(principal: Principal, job_id: str) -> tuple[Job, list[dict[str, Any]]]:

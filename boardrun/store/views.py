@@ -27,7 +27,7 @@ def list_apps(request: Request) -> Response:
         )
     limit = query_int(request, "limit", 20, minimum=1, maximum=100)
     q, category = _text(request, "q", 200), _text(request, "category", 32)
-    cursor = _text(request, "cursor", 2048)
+    cursor = request.args.get("cursor") or None
     with session_scope() as session:
         page = services.list_public(session, q=q, category=category, sort=sort, limit=limit, cursor=cursor)
     return json_response(page)

@@ -1,89 +1,17 @@
 """Fixtures for the apps tests: clients of the apps/users/auth functions, signed-in
-users, and a small valid Flow-Like board built by hand."""
+users, and a small valid Flow-Like board (boardrun.testing.boards.hello_board)."""
 
 from __future__ import annotations
 
-import copy
-import json
-
 import pytest
 
+from boardrun.testing.boards import hello_board
 from tests.conftest import function_client
-
-
-def encode(value) -> list[int]:
-    """A pin default as a board stores it: the UTF-8 bytes of its JSON text."""
-    return list(json.dumps(value).encode())
-
-
-def _pin(pin_id, name, friendly, pin_type, data_type, index, default=None, *, depends_on=(), connected_to=()):
-    return {
-        "id": pin_id,
-        "name": name,
-        "friendly_name": friendly,
-        "description": "",
-        "pin_type": pin_type,
-        "data_type": data_type,
-        "value_type": "Normal",
-        "depends_on": list(depends_on),
-        "connected_to": list(connected_to),
-        "default_value": default,
-        "index": index,
-        "options": None,
-    }
-
-
-def _time():
-    return {"secs_since_epoch": 1_700_000_000, "nanos_since_epoch": 0}
-
-
-def make_board(board_id: str = "hello", message: str = "hello from boardrun", name: str = "Hello") -> dict:
-    """events_simple.exec_out -> log_info.exec_in, both ends of the wire recorded."""
-    start = {
-        "id": "n_start",
-        "name": "events_simple",
-        "friendly_name": "Simple Event",
-        "description": "",
-        "category": "Events",
-        "coordinates": [0, 0, 0],
-        "start": True,
-        "pins": {"p_start_out": _pin("p_start_out", "exec_out", "Output", "Output", "Execution", 1, connected_to=["p_log_in"])},
-    }
-    log = {
-        "id": "n_log",
-        "name": "log_info",
-        "friendly_name": "Print Info",
-        "description": "",
-        "category": "Logging",
-        "coordinates": [200, 0, 0],
-        "pins": {
-            "p_log_in": _pin("p_log_in", "exec_in", "Input", "Input", "Execution", 1, depends_on=["p_start_out"]),
-            "p_log_msg": _pin("p_log_msg", "message", "Message", "Input", "Generic", 2, encode(message)),
-            "p_log_toast": _pin("p_log_toast", "toast", "On Screen?", "Input", "Boolean", 3, encode(False)),
-            "p_log_out": _pin("p_log_out", "exec_out", "Output", "Output", "Execution", 1),
-        },
-    }
-    return {
-        "id": board_id,
-        "name": name,
-        "description": "logs one line",
-        "nodes": {"n_start": start, "n_log": log},
-        "variables": {},
-        "comments": {},
-        "viewport": [0, 0, 1],
-        "version": [0, 0, 1],
-        "stage": "Dev",
-        "log_level": "Debug",
-        "refs": {},
-        "layers": {},
-        "created_at": _time(),
-        "updated_at": _time(),
-    }
 
 
 @pytest.fixture
 def board():
-    return copy.deepcopy(make_board())
+    return hello_board()
 
 
 @pytest.fixture
@@ -170,7 +98,7 @@ def world(env, api):
     app_id = create_app(api, owner, name="Private app")
     add_member(api, owner, app_id, people["admin"], "Admin")
     add_member(api, owner, app_id, people["member"], "Member")
-    r = api.put(f"/api/v1/apps/{app_id}/board/hello", json=make_board(), headers=owner["headers"])
+    r = api.put(f"/api/v1/apps/{app_id}/board/hello", json=hello_board(), headers=owner["headers"])
     assert r.status_code == 201, r.get_data(as_text=True)
     assert api.patch(f"/api/v1/apps/{app_id}/board/hello?version_type=Patch", headers=owner["headers"]).status_code == 201
     profiles = api.get("/api/v1/profile", headers=owner["headers"]).get_json()["profiles"]

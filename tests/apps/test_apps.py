@@ -8,7 +8,8 @@ from boardrun.apps.models import App, Board, BoardVersion, Membership, Role
 from boardrun.apps.permissions import Permission
 from boardrun.db import session_scope
 from boardrun.storage import get_storage
-from tests.apps.conftest import add_member, create_app, make_board, quick_user, sign_up
+from boardrun.testing.boards import hello_board
+from tests.apps.conftest import add_member, create_app, quick_user, sign_up
 
 
 def test_create_app_makes_roles_and_owner_membership(auth, apps):
@@ -77,7 +78,7 @@ def test_get_app_shape(env, apps, api):
     ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
     app_id = create_app(apps, ada)
     add_member(api, ada, app_id, bob, "Member")
-    apps.put(f"/api/v1/apps/{app_id}/board/hello", json=make_board(), headers=ada["headers"])
+    apps.put(f"/api/v1/apps/{app_id}/board/hello", json=hello_board(), headers=ada["headers"])
     body = apps.get(f"/api/v1/apps/{app_id}", headers=bob["headers"]).get_json()
     assert set(body) == {
         "id", "name", "description", "tags", "status", "visibility", "primary_category", "secondary_category",
@@ -117,7 +118,7 @@ def test_delete_app_removes_rows_and_storage(env, apps):
     ada = quick_user("ada@example.com")
     app_id, keep = create_app(apps, ada), create_app(apps, ada)
     for target in (app_id, keep):
-        apps.put(f"/api/v1/apps/{target}/board/hello", json=make_board(), headers=ada["headers"])
+        apps.put(f"/api/v1/apps/{target}/board/hello", json=hello_board(), headers=ada["headers"])
         apps.patch(f"/api/v1/apps/{target}/board/hello?version_type=Major", headers=ada["headers"])
     get_storage().put(f"apps/{app_id}/files/extra.bin", b"x")
     assert apps.delete(f"/api/v1/apps/{app_id}", headers=ada["headers"]).status_code == 204

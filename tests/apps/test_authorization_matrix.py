@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apps.conftest import make_board
+from boardrun.testing.boards import hello_board
 
 WHO = ("anonymous", "other", "member", "admin", "owner")
 
 A = "/api/v1/apps/{app}"
 B = "/api/v1/apps/{app}/board/hello"
-NEW_BOARD = make_board("fresh")
-BOARD = make_board("hello", message="edited")
+NEW_BOARD = hello_board("fresh")
+BOARD = hello_board("hello", message="edited")
 
 # (case id, method, path, json body, expected status for anonymous, other, member, admin, owner)
 # {app}: the Private app; {public}: the same app after its Owner made it Public;

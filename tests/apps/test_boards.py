@@ -15,7 +15,8 @@ from boardrun.config import reset_settings
 from boardrun.db import session_scope
 from boardrun.errors import NotFound, Unprocessable
 from boardrun.storage import get_storage
-from tests.apps.conftest import create_app, make_board, quick_user
+from boardrun.testing.boards import hello_board
+from tests.apps.conftest import create_app, quick_user
 
 
 @pytest.fixture
@@ -61,23 +62,24 @@ def test_if_match(apps, owner, app_id, board):
     r = _put(apps, owner, app_id, board, **{"If-Match": '"1"'})
     assert r.status_code == 412 and r.get_json()["error"]["code"] == "precondition_failed"
     assert apps.get(f"/api/v1/apps/{app_id}/board/hello", headers=owner["headers"]).headers["ETag"] == '"2"'
-    assert _put(apps, owner, app_id, make_board("other"), board_id="other", **{"If-Match": '"1"'}).status_code == 412
+    assert _put(apps, owner, app_id, hello_board("other"), board_id="other", **{"If-Match": '"1"'}).status_code == 412
 
 
 def test_schema_errors_name_json_paths(apps, owner, app_id, board):
     """A board breaking the format is a 422 whose details name each failing JSON path."""
     pins = board["nodes"]["n_log"]["pins"]
-    pins["p_log_msg"]["data_type"] = "Text"
-    pins["p_log_toast"]["default_value"] = [300]
-    del pins["p_log_in"]["pin_type"]
+    message, toast, exec_in = (next(i for i, p in pins.items() if p["name"] == name) for name in ("message", "toast", "exec_in"))
+    pins[message]["data_type"] = "Text"
+    pins[toast]["default_value"] = [300]
+    del pins[exec_in]["pin_type"]
     board["stage"] = "Live"
     del board["refs"]
     r = _put(apps, owner, app_id, board)
     assert r.status_code == 422
     assert {d["field"] for d in r.get_json()["error"]["details"]} == {
-        "nodes/n_log/pins/p_log_msg/data_type",
-        "nodes/n_log/pins/p_log_toast/default_value/0",
-        "nodes/n_log/pins/p_log_in/pin_type",
+        f"nodes/n_log/pins/{message}/data_type",
+        f"nodes/n_log/pins/{toast}/default_value/0",
+        f"nodes/n_log/pins/{exec_in}/pin_type",
         "stage",
         "refs",
     }
@@ -88,13 +90,13 @@ def test_unknown_newer_fields_are_tolerated(apps, owner, app_id, board):
     """Fields a newer Flow-Like may add (on the board, nodes, pins) do not make a board invalid."""
     board["future_field"] = {"x": 1}
     board["nodes"]["n_log"]["new_flag"] = True
-    board["nodes"]["n_log"]["pins"]["p_log_in"]["extra"] = "y"
+    next(iter(board["nodes"]["n_log"]["pins"].values()))["extra"] = "y"
     assert _put(apps, owner, app_id, board).status_code == 201
 
 
 def test_board_id_rules(apps, owner, app_id, board):
     """A path board id that is not a safe client id, or differs from the body's id, is a 422."""
-    bad = make_board("-bad")
+    bad = hello_board("-bad")
     assert _put(apps, owner, app_id, bad, board_id="-bad").status_code == 422
     r = _put(apps, owner, app_id, board, board_id="another")
     assert r.status_code == 422 and r.get_json()["error"]["details"][0]["field"] == "id"
@@ -162,7 +164,7 @@ def test_frozen_versions_are_immutable(apps, owner, app_id, board):
     _put(apps, owner, app_id, board)
     _freeze(apps, owner, app_id, "Minor")
     assert get_storage().list(f"apps/{app_id}/boards/hello") == [f"apps/{app_id}/boards/hello/versions/0_1_0.json"]
-    edited = make_board(message="changed")
+    edited = hello_board(message="changed")
     _put(apps, owner, app_id, edited)
     for spelling in ("0.1.0", "0_1_0"):
         r = apps.get(f"/api/v1/apps/{app_id}/board/hello?version={spelling}", headers=owner["headers"])

@@ -12,17 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.engine.engine_testkit import BoardBuilder
-
-
-def echo_board() -> dict:
-    """events_generic → return result of the payload."""
-    b = BoardBuilder()
-    start = b.add("events_generic", "start")
-    ret = b.add("events_generic_return_result", "ret")
-    b.connect(start, "exec_out", ret, "exec_in")
-    b.connect(start, "payload", ret, "response")
-    return b.build()
+from boardrun.testing.boards import BoardBuilder, echo_board
 
 
 def slow_board(seconds: float) -> dict:
@@ -113,4 +103,4 @@ def kill_executor(server, job_id: str, timeout: float = 10) -> None:
     raise AssertionError(f"no executor process for {job_id}")
 
 
-__all__ = ["echo_board", "slow_board", "failing_board", "kill_executor", "sign_in", "json"]
+__all__ = ["slow_board", "failing_board", "kill_executor", "sign_in", "json"]

@@ -17,9 +17,9 @@ from boardrun.jobs.backends import set_backend
 from boardrun.jobs.backends.base import MISSING, RUNNING, JobBackend, RunnerStatus, TransientBackendError
 from boardrun.jobs.models import DeadLetter, Job, JobEvent, OutboxEvent
 from boardrun.jobs.services import relay_outbox
+from boardrun.testing.boards import echo_board
 from tests.apps.conftest import add_member
 from tests.conftest import function_client, register_and_login
-from tests.jobs.conftest import echo_board
 
 
 class RecordingBackend(JobBackend):

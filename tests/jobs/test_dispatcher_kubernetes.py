@@ -1,6 +1,6 @@
 """Issue 5 "Done when", through the dispatcher function (functions-framework's test
 client) with the real KubernetesBackend against the fake Kubernetes API server
-(tests/fake_kube, real HTTP on 127.0.0.1, the real `kubernetes` client): one Job per
+(boardrun.testing.fake_kube, real HTTP on 127.0.0.1, the real `kubernetes` client): one Job per
 job however often `job.submitted` arrives, cancel removes the Job and its pods, OOM
 kills and deadlines from ApiServerSource events, the reconcile repairing lost events,
 and transient / permanent API failures answered 5xx / 2xx."""
@@ -27,9 +27,9 @@ from boardrun.jobs.dispatcher import reconcile
 from boardrun.jobs.models import Job, OutboxEvent, ProcessedEvent
 from boardrun.jobs.services import job_key
 from boardrun.storage import get_storage
+from boardrun.testing.boards import echo_board
+from boardrun.testing.fake_kube import FakeKubeServer
 from tests.conftest import function_client, register_and_login
-from tests.fake_kube import FakeKubeServer
-from tests.jobs.conftest import echo_board
 
 NS = "flow-like-jobs"
 IMAGE = "registry.example.com/boardrun-executor:0.1.0"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import start_server, stop_server
-from tests.engine.engine_testkit import BoardBuilder
+from boardrun.testing.boards import BoardBuilder
 from tests.jobs.conftest import Workspace, sign_in
 
 

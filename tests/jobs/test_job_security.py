@@ -183,7 +183,7 @@ def _run_executor(env, tmp_path, board: dict, payload, extra_env: dict[str, str]
 
 def _progress_board(steps: int) -> dict:
     """events_generic → for each element of the payload: log_progress → then progress done → return."""
-    from tests.engine.engine_testkit import BoardBuilder
+    from boardrun.testing.boards import BoardBuilder
 
     b = BoardBuilder()
     start = b.add("events_generic", "start")

@@ -5,7 +5,7 @@ signed status events → GET /jobs/{id}."""
 import signal
 import time
 
-from tests.engine.engine_testkit import BoardBuilder
+from boardrun.testing.boards import BoardBuilder
 from tests.jobs.conftest import failing_board, kill_executor, sign_in, slow_board
 
 
@@ -148,7 +148,7 @@ def test_server_shuts_down_cleanly_with_running_jobs(workspace, server):
 
 def test_list_and_logs(workspace):
     """GET /jobs lists an app's jobs newest first in keyset pages (status filter); GET /jobs/{id}/logs returns the run's stored lines."""
-    from tests.engine.engine_testkit import BoardBuilder
+    from boardrun.testing.boards import BoardBuilder
 
     b = BoardBuilder()
     start = b.add("events_generic", "start")

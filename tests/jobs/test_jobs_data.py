@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.engine.engine_testkit import BoardBuilder
+from boardrun.testing.boards import BoardBuilder
 from tests.engine.nodes.data_testkit import moto_url  # noqa: F401 - pytest fixture
 from tests.jobs.conftest import Workspace, sign_in
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, start_server, stop_server
-from tests.engine.engine_testkit import BoardBuilder
+from boardrun.testing.boards import BoardBuilder
 from tests.jobs.conftest import Workspace, sign_in
 
 

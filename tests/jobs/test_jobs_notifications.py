@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def test_notification_is_recorded_in_job_log(workspace):
     """notify_user's 'notification' event is kept with the job's log lines (kind, node and title)."""
-    from tests.engine.engine_testkit import BoardBuilder
+    from boardrun.testing.boards import BoardBuilder
 
     b = BoardBuilder()
     start = b.add("events_generic", "start")

@@ -16,8 +16,8 @@ from boardrun.jobs.backends import set_backend
 from boardrun.jobs.backends.base import MISSING, PENDING
 from boardrun.jobs.backends.local import LocalBackend
 from boardrun.jobs.models import Job, OutboxEvent
+from boardrun.testing.boards import echo_board
 from tests.conftest import function_client, register_and_login
-from tests.jobs.conftest import echo_board
 from tests.jobs.test_dispatcher import _post
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from boardrun.testing.boards import echo_board
 from tests.conftest import register_and_login
-from tests.jobs.conftest import echo_board, workspace  # noqa: F401  (the fixture, shared with the jobs tests)
+from tests.jobs.conftest import workspace  # noqa: F401  (the fixture, shared with the jobs tests)
 
 
 class _Reply:

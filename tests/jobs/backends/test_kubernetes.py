@@ -28,7 +28,7 @@ from boardrun.jobs.backends.kubernetes import (
     job_name,
     runner_status_from_job,
 )
-from tests.fake_kube import FakeKubeServer
+from boardrun.testing.fake_kube import FakeKubeServer
 
 NS = "flow-like-jobs"
 K8S_VERSION = "1.33.0"  # the oldest version we support; also checked against the newest below

@@ -7,7 +7,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.fake_kube import FakeKubeServer, selector_matches
+from boardrun.testing.fake_kube import FakeKubeServer, selector_matches
 
 NS = "flow-like-jobs"
 
