@@ -1,8 +1,10 @@
 """Publishing events to the broker at K_SINK (binary-mode HTTP POST).
 
 Knative injects K_SINK (SinkBinding) in a cluster; the embedded server points it at
-its own broker ingress. Callers treat every failure as "not published yet": the
-outbox relay tries again later.
+its own broker ingress, and registers that broker as the sink's in-process receiver,
+so its own events skip the HTTP round trip (its executors, other processes, still
+POST). Callers treat every failure as "not published yet": the outbox relay tries
+again later.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Callable
 
 import httpx
 
@@ -43,15 +46,42 @@ class HttpPublisher:
         self._client.close()
 
 
+class InProcessPublisher:
+    """Hands events to a receiver in this process (the embedded broker's ingress)."""
+
+    def __init__(self, sink: str, receive: Callable[[Event], object]):
+        self.sink = sink
+        self._receive = receive
+
+    def publish(self, event: Event) -> None:
+        try:
+            self._receive(event)
+        except Exception as exc:  # as a broker that answers 5xx: the outbox relay sends it later
+            raise PublishError(f"the in-process broker refused the event: {exc}") from exc
+
+
 _lock = threading.Lock()
-_publisher: HttpPublisher | None = None
+_publisher: HttpPublisher | InProcessPublisher | None = None
+_in_process: dict[str, Callable[[Event], object]] = {}
+
+
+def serve_in_process(sink: str, receive: Callable[[Event], object] | None) -> None:
+    """Events published to `sink` from this process go to `receive` directly (None: over
+    HTTP again)."""
+    global _publisher
+    with _lock:
+        if receive is None:
+            _in_process.pop(sink, None)
+        else:
+            _in_process[sink] = receive
+        _publisher = None
 
 
 def sink_url() -> str | None:
     return os.environ.get("K_SINK") or None
 
 
-def get_publisher() -> HttpPublisher:
+def get_publisher() -> HttpPublisher | InProcessPublisher:
     """The process's publisher to K_SINK; PublishError if no sink is configured."""
     global _publisher
     sink = sink_url()
@@ -59,5 +89,6 @@ def get_publisher() -> HttpPublisher:
         raise PublishError("K_SINK is not set: no broker to publish to")
     with _lock:
         if _publisher is None or _publisher.sink != sink:
-            _publisher = HttpPublisher(sink)
+            receive = _in_process.get(sink)
+            _publisher = InProcessPublisher(sink, receive) if receive else HttpPublisher(sink)
         return _publisher

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from boardrun import metrics
 from boardrun.config import env_float, env_int, get_settings
-from boardrun.db import session_scope, utcnow
+from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import sink_url
@@ -76,7 +76,7 @@ def handle(event: Event) -> str:
         raise PermanentEventError(f"invalid {event.type} data: {problems}")
     _check_signature(event)
     try:
-        with session_scope() as session:
+        with read_scope() as session:
             if _already_processed(session, event):
                 return "duplicate"
         if event.type == catalog.JOB_SUBMITTED:

@@ -25,7 +25,7 @@ from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
 from boardrun.apps.permissions import Permission
 from boardrun.config import env_int
-from boardrun.db import session_scope, utcnow
+from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
@@ -169,7 +169,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     """POST /jobs/submit: a member with ExecuteBoards starts a board."""
     digest = data_digest(body)
     deadline = _deadline(body.get("deadline_seconds"))
-    with session_scope() as session:
+    with read_scope() as session:
         require_app_permission(session, body["app_id"], principal, Permission.ExecuteBoards)
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, digest)
@@ -185,7 +185,7 @@ def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str,
     """A job started by an app's event (webhook, schedule, CloudEvent, invoke) on behalf of the
     event's author. `dedupe_key` makes a redelivery (same delivery id, same cron slot, same
     CloudEvent) return the job it started the first time instead of starting another."""
-    with session_scope() as session:
+    with read_scope() as session:
         if dedupe_key:
             existing = _replay(session, created_by, dedupe_key, None)
             if existing is not None:
@@ -277,7 +277,7 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
 
 
 def get_job(principal: Principal, job_id: str) -> Job:
-    with session_scope() as session:
+    with read_scope() as session:
         return _visible_job(session, job_id, principal, Permission.ReadLogs)
 
 
@@ -295,7 +295,7 @@ def list_jobs(principal: Principal, app_id: str, *, status: str | None, limit: i
               event_id: str | None = None) -> tuple[list[Job], str | None]:
     """An app's jobs (or those one of its events started), newest first, one keyset page at a
     time (a member with ReadLogs)."""
-    with session_scope() as session:
+    with read_scope() as session:
         require_app_permission(session, app_id, principal, Permission.ReadLogs)
         query = select(Job).where(Job.app_id == app_id)
         if status is not None:
@@ -341,7 +341,7 @@ def job_log(principal: Principal, job_id: str) -> tuple[Job, list[dict[str, Any]
 def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, list[JobEvent], int | None]:
     """The job as stored now, its stream events numbered above ``after`` in order, and the number
     of the executor's end marker if it has arrived."""
-    with session_scope() as session:
+    with read_scope() as session:
         job = session.get(Job, job_id)
         if job is None:  # deleted with its app while someone was watching
             raise NotFound(f"no job {job_id}", code="job_not_found")
@@ -362,7 +362,7 @@ def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        with session_scope() as session:
+        with read_scope() as session:
             job = session.get(Job, job_id)
             if job is not None and states.is_terminal(job.status):
                 return job
