@@ -34,6 +34,7 @@ from boardrun.executor.run import max_result_bytes
 from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, JobEvent, OutboxEvent
+from boardrun.jobs.prepared import prepared_board, start_node
 from boardrun.jobs.signing import data_digest, job_token, sign
 from boardrun.storage import StorageNotFound, check_key, get_storage
 from boardrun.web import iso_time
@@ -112,33 +113,6 @@ def _replay(session: Session, user_id: str, key: str, digest: str | None) -> Job
     return job
 
 
-def _validated_start(doc: dict, node_id: str | None) -> str:
-    """The node the run starts at, after the engine's validation of the whole board."""
-    from boardrun.engine import BoardFormatError, default_start_node, load_board, validate_board
-
-    try:
-        board = load_board(doc)
-    except BoardFormatError as exc:
-        raise Unprocessable(f"the board cannot be read: {exc}", code="invalid_board") from None
-    problems = validate_board(board)
-    if problems:
-        raise Unprocessable(
-            f"the board has {len(problems)} problem(s); fix them before running it",
-            code="invalid_board",
-            details=[p.to_dict() for p in problems],
-        )
-    if node_id is None:
-        node_id = default_start_node(board)
-        if node_id is None:
-            raise Unprocessable(
-                "the board has no single start node; name one with node_id",
-                details=[{"field": "node_id", "message": "required for this board"}],
-            )
-    elif node_id not in board.nodes:
-        raise Unprocessable(f"the board has no node {node_id}", details=[{"field": "node_id", "message": "no such node"}])
-    return node_id
-
-
 def executing_user(session: Session, app_id: str, user_id: str) -> dict[str, Any]:
     """The submitting user as the run sees them (Utils/User nodes), in Flow-Like's
     UserExecutionContext shape: their id and their role on the app at submission time."""
@@ -200,15 +174,15 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
             digest: str | None, trigger: dict[str, Any] | None, user: dict[str, Any]) -> Submission:
     """Write the job's spec to storage, then the job row and its job.submitted event in one
     transaction (the outbox), and publish the event."""
-    doc = resolved.load()
-    node_id = _validated_start(doc, body.get("node_id"))
+    board = prepared_board(resolved)  # a frozen version is read and validated once, then cached
+    node_id = start_node(board, body.get("node_id"))
 
     job_id = new_id("job")
     storage = get_storage()
     board_key = resolved.storage_key
     if resolved.version == "draft":  # the working copy may change: run a snapshot of it
         board_key = job_key(job_id, "board.json")
-        storage.put(board_key, json.dumps(doc).encode(), "application/json")
+        storage.put(board_key, json.dumps(board.doc).encode(), "application/json")
     spec = {
         "job_id": job_id,
         "app_id": resolved.app_id,
