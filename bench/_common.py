@@ -133,13 +133,13 @@ def gunicorn_worker_pid(server: "Server") -> int | None:
     return int(kids[0]) if len(kids) == 1 else None
 
 
-def _wait_ready(server: Server, path: str, timeout: float) -> Server:
+def _wait_ready(server: Server, path: str, timeout: float, ready_status: int = 200) -> Server:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise RuntimeError(f"{server.name} exited with {server.proc.returncode}:\n{server.log()[-4000:]}")
         try:
-            if httpx.get(server.base_url + path, timeout=1).status_code == 200:
+            if httpx.get(server.base_url + path, timeout=1).status_code == ready_status:
                 return server
         except httpx.HTTPError:
             pass
@@ -149,13 +149,13 @@ def _wait_ready(server: Server, path: str, timeout: float) -> Server:
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str], workdir: Path, port: int, ready_path: str,
-           timeout: float) -> Server:
+           timeout: float, ready_status: int = 200) -> Server:
     log_path = workdir / f"{name}.log"
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             cwd=ROOT, start_new_session=True)
     server = Server(name, f"http://{HOST}:{port}", proc, log_path, workdir, log_file)
-    return _wait_ready(server, ready_path, timeout)
+    return _wait_ready(server, ready_path, timeout, ready_status)
 
 
 def start_embedded(workdir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None,

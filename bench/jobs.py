@@ -22,7 +22,7 @@ returns its payload), uploaded and frozen through the API like a user would.
     their tasks include ~10 ms of fibo(10) work).
 (c) A burst: 500 async jobs submitted at once from several threads, then polled until
     every one is terminal (bounded wait): time until all are done, jobs per second,
-    completed / failed counts.
+    completed / failed counts, and whether every job completed with its own payload as its result.
 
 Ends with ``figure: <name> = <value> <unit>`` and ``ratio: <name> = <value>`` lines.
 Run: ``.venv/bin/python bench/jobs.py`` (about 5-6 minutes on 2 idle CPUs; the burst wait is
@@ -32,6 +32,7 @@ bounded by ``--burst-wait``, 240 s) or ``--quick`` (about 2 minutes).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -193,11 +194,13 @@ def measure_sync(app: App, count: int, warmup: int) -> dict[str, Any]:
 
 def measure_burst(app: App, count: int, threads: int, wait_seconds: float) -> dict[str, Any]:
     t0 = time.perf_counter()
+    # Each answer kept with the payload number its request sent: every job must return its own.
     submitted = closed_loop(app.base_url, threads, count, lambda c, i: c.post("/jobs/submit", json=submit_body(app, i),
                                                                              headers=app.headers),
-                            expect=(202,), keep=lambda r: r.json()["job_id"])
+                            expect=(202,), keep=lambda r: (r.json()["job_id"], json.loads(r.request.content)["payload"]))
+    payloads = dict(submitted.answers)
     submit_wall = time.perf_counter() - t0
-    pending = list(submitted.answers)  # submission order ≈ launch order
+    pending = [job_id for job_id, _ in submitted.answers]  # submission order ≈ launch order
     final: dict[str, dict[str, Any]] = {}
     polls = 0
     last_done = t0
@@ -234,13 +237,16 @@ def measure_burst(app: App, count: int, threads: int, wait_seconds: float) -> di
         if body.get("status") == "failed":
             code = (body.get("error") or {}).get("code", "?")
             errors[code] = errors.get(code, 0) + 1
+    wrong = [job_id for job_id, body in final.items() if body.get("status") == "completed"
+             and body.get("result") != payloads[job_id]]
     created = [parse_time(b.get("created_at")) for b in final.values()]
     completed = [parse_time(b.get("completed_at")) for b in final.values() if b.get("status") in TERMINAL]
     server_span = (max(completed) - min(c for c in created if c)) if completed and any(created) else None
     timed_out = any(b.get("status") not in TERMINAL for b in final.values())
     total = (time.perf_counter() - t0) if timed_out else (last_done - t0)
     return {"submitted": submitted, "submit_wall": submit_wall, "total": total, "statuses": statuses,
-            "errors": errors, "server_span": server_span, "timed_out": timed_out, "polls": polls}
+            "errors": errors, "server_span": server_span, "timed_out": timed_out, "polls": polls,
+            "wrong_result": len(wrong), "distinct_ids": len(set(payloads)), "accepted": len(submitted.answers)}
 
 
 # -- main -------------------------------------------------------------------------
@@ -345,6 +351,11 @@ def main() -> int:
             print(f"  submitted {n_ok}/{burst_count} in {burst['submit_wall']:.2f} s "
                   f"({sub.throughput:.1f} req/s)" + (f"; submit errors {sub.errors}" if sub.errors else ""))
             print(f"  statuses: {burst['statuses']}" + (f"; failure codes {burst['errors']}" if burst["errors"] else ""))
+            print(f"  nothing lost: {burst['accepted']} accepted under {burst['distinct_ids']} distinct ids; "
+                  f"{burst['wrong_result']} completed with a result other than their own payload")
+            if burst["wrong_result"] or burst["distinct_ids"] != burst["accepted"]:
+                print("  !! jobs were lost, merged or given another job's result")
+                problems += burst["wrong_result"] + burst["accepted"] - burst["distinct_ids"]
             span = (f"server view (first created -> last completed) {burst['server_span']:.2f} s"
                     if burst["server_span"] is not None else "")
             if burst["timed_out"]:
@@ -370,6 +381,8 @@ def main() -> int:
             figures.append(f"figure: burst_{burst_count}_submit_throughput = {sub.throughput:.1f} req/s")
             figures.append(f"figure: burst_{burst_count}_completed = {done} jobs")
             figures.append(f"figure: burst_{burst_count}_failed = {failed} jobs")
+            lost = burst_count - done
+            figures.append(f"figure: burst_{burst_count}_not_completed_with_own_result = {lost + burst['wrong_result']} jobs")
             problems += report_problems(server, "sync + burst")
         except BaseException:
             print(f"  !! aborted; the embedded server's log ends:\n{server.log()[-4000:]}")

@@ -48,6 +48,7 @@ class Base(DeclarativeBase):
 _lock = threading.Lock()
 _engine: Engine | None = None
 _sessions: sessionmaker[Session] | None = None
+_read_sessions: sessionmaker[Session] | None = None
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -61,7 +62,10 @@ def _ensure_sqlite_dir(url: str) -> None:
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Readers do not queue on the writer lock, so as many connections as threads may be
+        # in use at once (gunicorn's threads, the broker's workers, the runner watchers).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=16, max_overflow=32, pool_timeout=30)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -76,7 +80,10 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(conn):
+        def _sqlite_begin(conn):
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a WAL snapshot: readers never wait for the writer
+                return
             # Take the write lock at BEGIN so concurrent writers queue on busy_timeout
             # instead of failing with "database is locked" when they upgrade a read lock.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -90,6 +97,10 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10)
 
 
+# The execution option that marks a read_scope's connection (SQLite: a deferred BEGIN).
+_READ_ONLY = "boardrun_read_only"
+
+
 def database_url() -> str:
     url = get_settings().database_url
     if not url:
@@ -98,21 +109,24 @@ def database_url() -> str:
 
 
 def get_engine() -> Engine:
-    global _engine, _sessions
+    global _engine, _sessions, _read_sessions
     if _engine is None:
         with _lock:
             if _engine is None:
-                _engine = _make_engine(database_url())
-                _sessions = sessionmaker(_engine, expire_on_commit=False)
+                engine = _make_engine(database_url())
+                _sessions = sessionmaker(engine, expire_on_commit=False)
+                # The same pool; autoflush off: a read scope never writes, not even by accident.
+                _read_sessions = sessionmaker(engine.execution_options(**{_READ_ONLY: True}), autoflush=False)
+                _engine = engine
     return _engine
 
 
 def reset_engine() -> None:
-    global _engine, _sessions
+    global _engine, _sessions, _read_sessions
     with _lock:
         if _engine is not None:
             _engine.dispose()
-        _engine = _sessions = None
+        _engine = _sessions = _read_sessions = None
 
 
 # SQLite has one writer at a time, and every transaction here takes the write lock at
@@ -138,6 +152,23 @@ def session_scope() -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """A session for reading only: it never takes the SQLite writer lock (in WAL mode a
+    reader sees the last commit and waits for no writer), and is never committed. The
+    objects it loaded stay readable after it closes. Adding, changing or deleting
+    anything in it is a bug: it raises instead of silently dropping the change."""
+    get_engine()
+    assert _read_sessions is not None
+    session = _read_sessions()
+    try:
+        yield session
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("a read_scope session was given a write; use session_scope")
+    finally:
+        session.close()  # ends the transaction (rolled back) without expiring what was loaded
 
 
 def ping() -> float:

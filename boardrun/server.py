@@ -58,13 +58,15 @@ def start_embedded_services(bind: str):
     """The in-process broker, the local job backend and the periodic tick, wired as a
     cluster wires Knative Eventing, Kubernetes Jobs and the PingSources."""
     from boardrun.eventing.embedded import EmbeddedBroker, load_manifests
+    from boardrun.eventing.publisher import serve_in_process
     from boardrun.jobs import dispatcher
     from boardrun.jobs.backends import set_backend
     from boardrun.jobs.backends.local import LocalBackend
 
     host, _, port = bind.rpartition(":")
     own_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '', '::') else host}:{port}"
-    os.environ.setdefault("K_SINK", own_url + BROKER_INGRESS)  # executors inherit it
+    ingress = own_url + BROKER_INGRESS
+    os.environ.setdefault("K_SINK", ingress)  # executors inherit it
     broker = EmbeddedBroker(load_manifests(), own_url, workers=int(os.environ.get("BROKER_WORKERS", "8")))
     backend = LocalBackend.from_env()
     backend.on_exit = dispatcher.on_runner_exit
@@ -76,9 +78,13 @@ def start_embedded_services(bind: str):
     except Exception:  # the periodic reconcile launches them later
         log.exception("resuming the local job queue failed")
     router = full_router()
+    # The broker and its subscribers share this process: deliveries to them, and the
+    # events the server itself publishes, skip HTTP (the executors still POST to K_SINK).
+    broker.local_app = router.wsgi
+    serve_in_process(ingress, broker.accept)
     ticker = Ticker(float(os.environ.get("TICK_SECONDS", "5")))
     ticker.start()
-    _cleanups.append(lambda: (ticker.stop(), set_backend(None), broker.close()))
+    _cleanups.append(lambda: (ticker.stop(), set_backend(None), serve_in_process(ingress, None), broker.close()))
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") == BROKER_INGRESS:

@@ -80,6 +80,9 @@ class ResolvedBoard:
     board_id: str
     version: str  # "1.2.0" or "draft"
     storage_key: str
+    # A frozen version's identity (row id and freezing time): a board deleted and created
+    # again may freeze the same version number under the same key. None: the working copy.
+    revision: str | None = None
 
     def load(self) -> dict:
         """Read and parse the board document from storage."""
@@ -148,12 +151,12 @@ def resolve_board(session: Session, app_id: str, board_id: str, version: str) ->
                 "or run the working copy with version \"draft\"",
                 code="no_frozen_version",
             )
-        newest = versions[0]
-        triple = (newest.major, newest.minor, newest.patch)
+        row = versions[0]
     else:
-        triple = parse_version(version)
-        _version_row(session, app_id, board_id, triple)
-    return ResolvedBoard(app_id, board_id, label(triple), version_key(app_id, board_id, triple))
+        row = _version_row(session, app_id, board_id, parse_version(version))
+    triple = (row.major, row.minor, row.patch)
+    return ResolvedBoard(app_id, board_id, label(triple), version_key(app_id, board_id, triple),
+                         revision=f"{row.id}@{row.created_at.isoformat()}")
 
 
 # --- reading -------------------------------------------------------------------------

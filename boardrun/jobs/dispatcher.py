@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from boardrun import metrics
 from boardrun.config import env_float, env_int, get_settings
-from boardrun.db import session_scope, utcnow
+from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import sink_url
@@ -76,7 +76,7 @@ def handle(event: Event) -> str:
         raise PermanentEventError(f"invalid {event.type} data: {problems}")
     _check_signature(event)
     try:
-        with session_scope() as session:
+        with read_scope() as session:
             if _already_processed(session, event):
                 return "duplicate"
         if event.type == catalog.JOB_SUBMITTED:
@@ -102,14 +102,12 @@ def _check_signature(event: Event) -> None:
 def _launch(event: Event) -> str:
     data = event.data
     job_id = data["job_id"]
-    with session_scope() as session:
+    with read_scope() as session:
         job = session.get(Job, job_id)
-        if job is None:
+    if job is None or states.is_terminal(job.status) or job.cancel_requested_at is not None:
+        with session_scope() as session:
             _mark_processed(session, event)
-            return "no such job (its app was deleted)"
-        if states.is_terminal(job.status) or job.cancel_requested_at is not None:
-            _mark_processed(session, event)
-            return f"not launched: job is {job.status}"
+        return "no such job (its app was deleted)" if job is None else f"not launched: job is {job.status}"
     spec = launch_spec(job_id, job.attempt, job.app_id, job.board_id, job.spec_key, job.deadline_seconds)
     backend = get_backend()
     try:
@@ -356,10 +354,14 @@ def _record_launch(job: Job) -> None:
 
 def on_runner_exit(status: RunnerStatus) -> None:
     """The local backend saw an executor process end."""
-    with session_scope() as session:
-        job = _locked_job(session, status.job_id)
-        if job is not None:
-            apply_runner_status(job, status, missing_grace=0)
+    with read_scope() as session:  # usually its report has finished the job already: nothing to write
+        job = session.get(Job, status.job_id)
+        finished = job is None or states.is_terminal(job.status)
+    if not finished:
+        with session_scope() as session:
+            job = _locked_job(session, status.job_id)
+            if job is not None:
+                apply_runner_status(job, status, missing_grace=0)
     wake_waiters()
 
 

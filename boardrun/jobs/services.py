@@ -24,7 +24,7 @@ from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
 from boardrun.apps.permissions import Permission
 from boardrun.config import env_int
-from boardrun.db import session_scope, utcnow
+from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
@@ -33,6 +33,7 @@ from boardrun.executor.run import max_result_bytes
 from boardrun.ids import new_id
 from boardrun.jobs import states
 from boardrun.jobs.models import Job, JobEvent, OutboxEvent
+from boardrun.jobs.prepared import prepared_board, start_node
 from boardrun.jobs.signing import data_digest, job_token, sign
 from boardrun.storage import StorageNotFound, check_key, get_storage
 from boardrun.web import iso_time
@@ -111,33 +112,6 @@ def _replay(session: Session, user_id: str, key: str, digest: str | None) -> Job
     return job
 
 
-def _validated_start(doc: dict, node_id: str | None) -> str:
-    """The node the run starts at, after the engine's validation of the whole board."""
-    from boardrun.engine import BoardFormatError, default_start_node, load_board, validate_board
-
-    try:
-        board = load_board(doc)
-    except BoardFormatError as exc:
-        raise Unprocessable(f"the board cannot be read: {exc}", code="invalid_board") from None
-    problems = validate_board(board)
-    if problems:
-        raise Unprocessable(
-            f"the board has {len(problems)} problem(s); fix them before running it",
-            code="invalid_board",
-            details=[p.to_dict() for p in problems],
-        )
-    if node_id is None:
-        node_id = default_start_node(board)
-        if node_id is None:
-            raise Unprocessable(
-                "the board has no single start node; name one with node_id",
-                details=[{"field": "node_id", "message": "required for this board"}],
-            )
-    elif node_id not in board.nodes:
-        raise Unprocessable(f"the board has no node {node_id}", details=[{"field": "node_id", "message": "no such node"}])
-    return node_id
-
-
 def executing_user(session: Session, app_id: str, user_id: str) -> dict[str, Any]:
     """The submitting user as the run sees them (Utils/User nodes), in Flow-Like's
     UserExecutionContext shape: their id and their role on the app at submission time."""
@@ -168,7 +142,7 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     """POST /jobs/submit: a member with ExecuteBoards starts a board."""
     digest = data_digest(body)
     deadline = _deadline(body.get("deadline_seconds"))
-    with session_scope() as session:
+    with read_scope() as session:
         require_app_permission(session, body["app_id"], principal, Permission.ExecuteBoards)
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, digest)
@@ -184,7 +158,7 @@ def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str,
     """A job started by an app's event (webhook, schedule, CloudEvent, invoke) on behalf of the
     event's author. `dedupe_key` makes a redelivery (same delivery id, same cron slot, same
     CloudEvent) return the job it started the first time instead of starting another."""
-    with session_scope() as session:
+    with read_scope() as session:
         if dedupe_key:
             existing = _replay(session, created_by, dedupe_key, None)
             if existing is not None:
@@ -199,15 +173,15 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
             digest: str | None, trigger: dict[str, Any] | None, user: dict[str, Any]) -> Submission:
     """Write the job's spec to storage, then the job row and its job.submitted event in one
     transaction (the outbox), and publish the event."""
-    doc = resolved.load()
-    node_id = _validated_start(doc, body.get("node_id"))
+    board = prepared_board(resolved)  # a frozen version is read and validated once, then cached
+    node_id = start_node(board, body.get("node_id"))
 
     job_id = new_id("job")
     storage = get_storage()
     board_key = resolved.storage_key
     if resolved.version == "draft":  # the working copy may change: run a snapshot of it
         board_key = job_key(job_id, "board.json")
-        storage.put(board_key, json.dumps(doc).encode(), "application/json")
+        storage.put(board_key, json.dumps(board.doc).encode(), "application/json")
     spec = {
         "job_id": job_id,
         "app_id": resolved.app_id,
@@ -276,7 +250,7 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
 
 
 def get_job(principal: Principal, job_id: str) -> Job:
-    with session_scope() as session:
+    with read_scope() as session:
         return _visible_job(session, job_id, principal, Permission.ReadLogs)
 
 
@@ -294,7 +268,7 @@ def list_jobs(principal: Principal, app_id: str, *, status: str | None, limit: i
               event_id: str | None = None) -> tuple[list[Job], str | None]:
     """An app's jobs (or those one of its events started), newest first, one keyset page at a
     time (a member with ReadLogs)."""
-    with session_scope() as session:
+    with read_scope() as session:
         require_app_permission(session, app_id, principal, Permission.ReadLogs)
         query = select(Job).where(Job.app_id == app_id)
         if status is not None:
@@ -324,7 +298,7 @@ def job_log(principal: Principal, job_id: str) -> tuple[Job, list[dict[str, Any]
 def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, list[JobEvent], int | None]:
     """The job as stored now, its stream events numbered above ``after`` in order, and the number
     of the executor's end marker if it has arrived."""
-    with session_scope() as session:
+    with read_scope() as session:
         job = session.get(Job, job_id)
         if job is None:  # deleted with its app while someone was watching
             raise NotFound(f"no job {job_id}", code="job_not_found")
@@ -345,7 +319,7 @@ def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        with session_scope() as session:
+        with read_scope() as session:
             job = session.get(Job, job_id)
             if job is not None and states.is_terminal(job.status):
                 return job

@@ -1,5 +1,6 @@
 """The embedded broker routes as the Trigger manifests say and delivers as Knative
-does: filters, retries with backoff on retryable answers, dead letter otherwise."""
+does: filters, retries with backoff on retryable answers, dead letter otherwise; the
+same over HTTP and in-process (to the embedded server's own WSGI app)."""
 
 import threading
 import time
@@ -30,6 +31,7 @@ class Subscriber:
 
     def __init__(self):
         self.received = defaultdict(list)
+        self.over_http: list[bool] = []  # per request: did it come through the HTTP server?
         self.script: dict[str, list[int]] = {}
         self.server = make_server("127.0.0.1", 0, self.app, handler_class=_Quiet)
         self.server.daemon_threads = True
@@ -39,6 +41,7 @@ class Subscriber:
 
     def app(self, environ, start_response):
         request = Request(environ)
+        self.over_http.append("SERVER_SOFTWARE" in environ)  # wsgiref sets it, an in-process call does not
         event = parse(request.headers, request.get_data())
         self.received[request.path].append(event)
         codes = self.script.get(request.path) or [200]
@@ -60,6 +63,23 @@ def subscriber():
     s = Subscriber()
     yield s
     s.close()
+
+
+@pytest.fixture(params=["http", "in_process"])
+def broker_for(request, subscriber):
+    """Builds the broker under test: delivering over HTTP, or calling the subscriber's app in-process."""
+    made = []
+
+    def make(triggers, workers=1):
+        local_app = subscriber.app if request.param == "in_process" else None
+        made.append(EmbeddedBroker(triggers, subscriber.url, workers=workers, local_app=local_app))
+        return made[-1]
+
+    yield make
+    for broker in made:
+        broker.close()
+    if subscriber.over_http:
+        assert set(subscriber.over_http) == {request.param == "http"}
 
 
 def _trigger(name, filters, path, delivery):
@@ -116,58 +136,65 @@ def test_manifests_route_job_events_to_the_dispatcher():
     assert status.delivery.dead_letter is not None and status.delivery.dead_letter.uri == "/events/dead-letter"
 
 
-def test_delivery_reaches_matching_triggers_only(subscriber):
-    """An event goes to every Trigger whose filter matches, over real HTTP in binary mode."""
-    broker = EmbeddedBroker(
+def test_delivery_reaches_matching_triggers_only(subscriber, broker_for):
+    """An event goes to every Trigger whose filter matches, in binary mode."""
+    broker = broker_for(
         [_trigger("a", [{"prefix": {"type": "dev."}}], "/a", FAST), _trigger("b", [{"exact": {"type": "other"}}], "/b", FAST)],
-        subscriber.url,
         workers=2,
     )
-    try:
-        assert broker.accept(Event("dev.x", "/s", {"n": 1})) == 1
-        got = subscriber.wait_for("/a", 1)
-        assert got[0].data == {"n": 1}
-        assert subscriber.received["/b"] == []
-    finally:
-        broker.close()
+    assert broker.accept(Event("dev.x", "/s", {"n": 1})) == 1
+    got = subscriber.wait_for("/a", 1)
+    assert got[0].data == {"n": 1}
+    assert subscriber.received["/b"] == []
 
 
-def test_retryable_answers_are_retried_until_success(subscriber):
+def test_retryable_answers_are_retried_until_success(subscriber, broker_for):
     """503, 429 and 404 are retried with backoff; the event arrives once it is accepted."""
     subscriber.script["/a"] = [503, 429, 404, 200]
-    broker = EmbeddedBroker([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", FAST)], subscriber.url, workers=1)
-    try:
-        broker.accept(Event("dev.x", "/s", {}))
-        assert len(subscriber.wait_for("/a", 4)) == 4
-        time.sleep(0.1)
-        assert broker.stats["delivered"] == 1 and broker.stats["retried"] == 3
-    finally:
-        broker.close()
+    broker = broker_for([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", FAST)])
+    broker.accept(Event("dev.x", "/s", {}))
+    assert len(subscriber.wait_for("/a", 4)) == 4
+    time.sleep(0.1)
+    assert broker.stats["delivered"] == 1 and broker.stats["retried"] == 3
 
 
-def test_permanent_rejection_goes_straight_to_dead_letter(subscriber):
+def test_permanent_rejection_goes_straight_to_dead_letter(subscriber, broker_for):
     """A 400 is not retried: the event goes to the dead-letter sink with Knative's error extensions."""
     subscriber.script["/a"] = [400]
-    broker = EmbeddedBroker([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", _with_dead_letter(FAST))], subscriber.url, workers=1)
-    try:
-        broker.accept(Event("dev.x", "/s", {}))
-        dead = subscriber.wait_for("/dead", 1)
-        assert len(subscriber.received["/a"]) == 1
-        assert dead[0].extensions["knativeerrorcode"] == "400"
-        assert dead[0].extensions["knativeerrordest"].endswith("/a")
-    finally:
-        broker.close()
+    broker = broker_for([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", _with_dead_letter(FAST))])
+    broker.accept(Event("dev.x", "/s", {}))
+    dead = subscriber.wait_for("/dead", 1)
+    assert len(subscriber.received["/a"]) == 1
+    assert dead[0].extensions["knativeerrorcode"] == "400"
+    assert dead[0].extensions["knativeerrordest"].endswith("/a")
 
 
-def test_exhausted_retries_go_to_dead_letter(subscriber):
+def test_exhausted_retries_go_to_dead_letter(subscriber, broker_for):
     """An endpoint that keeps failing gets 1 + retry attempts, then the dead letter has the event."""
     subscriber.script["/a"] = [500]
-    broker = EmbeddedBroker([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", _with_dead_letter(FAST))], subscriber.url, workers=1)
+    broker = broker_for([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", _with_dead_letter(FAST))])
+    broker.accept(Event("dev.x", "/s", {"k": "v"}))
+    dead = subscriber.wait_for("/dead", 1)
+    assert len(subscriber.received["/a"]) == 1 + FAST.retry
+    assert dead[0].data == {"k": "v"}
+
+
+def test_an_in_process_subscriber_that_raises_is_retried(subscriber):
+    """A crash of the in-process handler is what a dropped connection is over HTTP: retried."""
+    calls = []
+
+    def flaky(environ, start_response):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return subscriber.app(environ, start_response)
+
+    broker = EmbeddedBroker([_trigger("a", [{"prefix": {"type": "dev."}}], "/a", FAST)], subscriber.url, workers=1,
+                            local_app=flaky)
     try:
-        broker.accept(Event("dev.x", "/s", {"k": "v"}))
-        dead = subscriber.wait_for("/dead", 1)
-        assert len(subscriber.received["/a"]) == 1 + FAST.retry
-        assert dead[0].data == {"k": "v"}
+        broker.accept(Event("dev.x", "/s", {"n": 2}))
+        assert subscriber.wait_for("/a", 1)[0].data == {"n": 2}
+        assert len(calls) == 2 and broker.stats["retried"] == 1
     finally:
         broker.close()
 

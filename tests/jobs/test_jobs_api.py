@@ -199,3 +199,25 @@ def test_the_run_executes_for_the_submitting_user(workspace):
     user = result["user"]
     assert user["sub"] == me["id"] and user["isTechnicalUser"] is False and user["keyId"] is None
     assert (user["role"]["name"], user["role"]["permissions"], user["role"]["attributes"]) == ("Owner", 1, [])
+
+
+def test_a_concurrent_burst_loses_nothing(workspace, server):
+    """24 jobs submitted at once from 4 clients (sync and async mixed, more than
+    JOB_CONCURRENCY at a time): every accepted job ends completed with its own payload as
+    its result, under its own id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def submit(n: int) -> tuple[int, str]:
+        with server.client() as client:
+            mode = "sync" if n % 4 == 0 else "async"
+            r = client.post("/jobs/submit", json={"app_id": workspace.app_id, "board_id": "echo", "payload": {"n": n},
+                                                  "mode": mode}, headers=workspace.headers)
+            assert r.status_code in (200, 202), r.text
+            return n, r.json()["job_id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        submitted = list(pool.map(submit, range(24)))
+    assert len({job_id for _, job_id in submitted}) == 24
+    for n, job_id in submitted:
+        job = workspace.wait(job_id, timeout=120)
+        assert (job["status"], job["result"]) == ("completed", {"n": n}), job
