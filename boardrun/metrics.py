@@ -122,7 +122,7 @@ def job_transitioned(job: "Job", to: str) -> None:
     """Called by states.transition after it changed `job` (to `to`)."""
     from boardrun.jobs import states
 
-    if to == states.RUNNING:
+    if to == states.JobStatus.RUNNING:
         wait = _seconds(job.started_at, job.created_at)
 
         def record() -> None:
@@ -130,7 +130,7 @@ def job_transitioned(job: "Job", to: str) -> None:
             if wait is not None:
                 QUEUE_WAIT.observe(wait)
     else:
-        code = _error_code(job.error) if to != states.COMPLETED else ""
+        code = _error_code(job.error) if to != states.JobStatus.COMPLETED else ""
         ran = _seconds(job.completed_at, job.started_at)
 
         def record() -> None:
@@ -186,8 +186,9 @@ class DatabaseCollector:
 
     def collect(self):
         from boardrun.db import session_scope
+        from boardrun.eventing.outbox import OutboxEvent
         from boardrun.jobs import states
-        from boardrun.jobs.models import Job, OutboxEvent
+        from boardrun.jobs.models import Job
 
         try:
             with session_scope() as session:
@@ -199,7 +200,7 @@ class DatabaseCollector:
                 active = dict(
                     session.execute(
                         select(Job.status, func.count(Job.id))
-                        .where(Job.status.in_([states.QUEUED, states.RUNNING]))
+                        .where(Job.status.in_(states.ACTIVE))
                         .group_by(Job.status)
                     ).all()
                 )
@@ -212,7 +213,7 @@ class DatabaseCollector:
             "boardrun_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event (0 when none)", value=age
         )
         jobs = GaugeMetricFamily("boardrun_jobs_active", "Jobs queued or running (queue depth)", labels=["status"])
-        for status in (states.QUEUED, states.RUNNING):
+        for status in states.ACTIVE:
             jobs.add_metric([status], active.get(status, 0))
         yield jobs
 

@@ -59,7 +59,7 @@ def start_embedded_services(bind: str):
     cluster wires Knative Eventing, Kubernetes Jobs and the PingSources."""
     from boardrun.eventing.embedded import EmbeddedBroker, load_manifests
     from boardrun.eventing.publisher import serve_in_process
-    from boardrun.jobs import dispatcher
+    from boardrun.jobs import dispatcher, repairs
     from boardrun.jobs.backends import set_backend
     from boardrun.jobs.backends.local import LocalBackend
 
@@ -74,7 +74,7 @@ def start_embedded_services(bind: str):
     backend.on_start = dispatcher.on_runner_start
     set_backend(backend)
     try:  # before serving, so the jobs a crash left waiting start before any new one
-        dispatcher.resume_local_queue()
+        repairs.resume_local_queue()
     except Exception:  # the periodic reconcile launches them later
         log.exception("resuming the local job queue failed")
     router = full_router()
@@ -103,8 +103,8 @@ class Ticker(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        from boardrun.jobs.dispatcher import reconcile
-        from boardrun.jobs.services import relay_outbox
+        from boardrun.eventing.outbox import relay_outbox
+        from boardrun.jobs.repairs import reconcile
         from boardrun.triggers.cron import fire_due_schedules
 
         while not self._stop_event.wait(self.interval):

@@ -92,13 +92,13 @@ def test_job_transitions_count_only_when_committed(api):
 
     with pytest.raises(Abort):
         with session_scope() as session:
-            assert states.transition(session.get(Job, "job-metrics-1"), states.FAILED,
-                                     error={"code": states.TIMEOUT, "message": "late"})
+            assert states.transition(session.get(Job, "job-metrics-1"), states.JobStatus.FAILED,
+                                     error={"code": states.ErrorCode.TIMEOUT, "message": "late"})
             raise Abort
     rolled_back = scrape(api)
     with session_scope() as session:
-        assert states.transition(session.get(Job, "job-metrics-1"), states.FAILED,
-                                 error={"code": states.TIMEOUT, "message": "late"})
+        assert states.transition(session.get(Job, "job-metrics-1"), states.JobStatus.FAILED,
+                                 error={"code": states.ErrorCode.TIMEOUT, "message": "late"})
     committed = scrape(api)
     name = "boardrun_jobs_finished_total"
     assert value(rolled_back, name, **failed) == value(before, name, **failed)
@@ -112,8 +112,8 @@ def test_unknown_error_codes_are_bounded(api):
     from boardrun.jobs.models import Job
 
     before = scrape(api)
-    job = Job(id="job-metrics-2", status=states.RUNNING)
-    assert states.transition(job, states.FAILED, error={"code": "made-up-by-a-board", "message": "x"})
+    job = Job(id="job-metrics-2", status=states.JobStatus.RUNNING)
+    assert states.transition(job, states.JobStatus.FAILED, error={"code": "made-up-by-a-board", "message": "x"})
     after = scrape(api)
     other = {"status": "failed", "error_code": "other"}
     assert value(after, "boardrun_jobs_finished_total", **other) - value(before, "boardrun_jobs_finished_total", **other) == 1

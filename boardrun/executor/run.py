@@ -226,18 +226,18 @@ def resource_usage() -> dict[str, Any]:
 
 def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
     """Map the engine's RunResult to a terminal event type and its data."""
-    from boardrun.jobs import states
+    from boardrun.jobs.states import ErrorCode
 
     common = {"steps": result.steps, "duration_ms": round(result.duration_ms, 3), **resource_usage()}
     if result.status == "completed":
         try:
             encoded = json.dumps(result.result).encode()
         except MemoryError:
-            return catalog.JOB_FAILED, {**common, "error": {"code": states.MEMORY_LIMIT, "message": "the result does not fit in the run's memory"}}
+            return catalog.JOB_FAILED, {**common, "error": {"code": ErrorCode.MEMORY_LIMIT, "message": "the result does not fit in the run's memory"}}
         limit = max_result_bytes()
         if len(encoded) > limit:
             message = f"the result is {len(encoded)} bytes; the limit (JOB_MAX_RESULT_BYTES) is {limit}"
-            return catalog.JOB_FAILED, {**common, "error": {"code": states.RESULT_TOO_LARGE, "message": message}}
+            return catalog.JOB_FAILED, {**common, "error": {"code": ErrorCode.RESULT_TOO_LARGE, "message": message}}
         if len(encoded) <= INLINE_RESULT_BYTES:
             return catalog.JOB_COMPLETED, {**common, "result": result.result, "result_ref": None}
         key = f"jobs/{job_id}/result.json"
@@ -246,13 +246,13 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
     if result.status == "cancelled":
         return catalog.JOB_CANCELLED, common
     reason = result.reason or "node_error"
-    code = {"deadline": states.TIMEOUT, "unknown_start_node": states.INVALID_BOARD}.get(reason, reason)
+    code = {"deadline": ErrorCode.TIMEOUT, "unknown_start_node": ErrorCode.INVALID_BOARD}.get(reason, reason)
     error = dict(result.error or {})
     message = error.pop("message", None) or {
-        states.STEP_LIMIT: "the run exceeded its step limit",
-        states.TIMEOUT: "the run exceeded its deadline",
-        states.INVALID_BOARD: "the board is not valid",
-        states.MEMORY_LIMIT: "the run ran out of memory",
+        ErrorCode.STEP_LIMIT: "the run exceeded its step limit",
+        ErrorCode.TIMEOUT: "the run exceeded its deadline",
+        ErrorCode.INVALID_BOARD: "the board is not valid",
+        ErrorCode.MEMORY_LIMIT: "the run ran out of memory",
     }.get(code, "the board failed")
     return catalog.JOB_FAILED, {**common, "error": {"code": code, "message": _clip(message), **error}}
 

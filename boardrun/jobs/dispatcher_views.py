@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Request, Response
 
 from boardrun.eventing.cloudevents_adapter import EventParseError, parse
-from boardrun.jobs import dispatcher
+from boardrun.jobs import dead_letters, dispatcher
 from boardrun.jobs.services import wake_waiters
 from boardrun.storage import StorageError
 from boardrun.web import json_response, read_body
@@ -39,4 +39,4 @@ def events(request: Request) -> Response:
 
 
 def dead_letter(request: Request) -> Response:
-    return _receive(request, dispatcher.record_dead_letter)
+    return _receive(request, dead_letters.record_dead_letter)

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from boardrun.db import Base, utcnow
 
@@ -45,24 +45,10 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class OutboxEvent(Base):
-    """An event written in the same transaction as the state it announces, published
-    to the broker afterwards (at once, or later by the relay)."""
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(64), unique=True)
-    type: Mapped[str] = mapped_column(String(128))
-    source: Mapped[str] = mapped_column(String(256))
-    subject: Mapped[str | None] = mapped_column(String(256))
-    data: Mapped[Any] = mapped_column(JSON)
-    extensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(index=True)
-    claimed_until: Mapped[datetime | None]  # a publisher holds the row until then
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+def locked_job(session: Session, job_id: str) -> Job | None:
+    """The job row, locked (SELECT … FOR UPDATE) until the transaction ends: every status
+    write holds it, so a report and a repair never interleave."""
+    return session.scalar(select(Job).where(Job.id == job_id).with_for_update())
 
 
 class ProcessedEvent(Base):

@@ -1,20 +1,19 @@
-"""Submitting, reading and cancelling jobs; the outbox and its relay.
+"""Submitting, reading and cancelling jobs.
 
 `POST /jobs/submit` and `POST /api/v1/execution/run` both call `submit`; their
-views differ only in how they render the job.
+views differ only in how they render the job (`render`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,19 +25,16 @@ from boardrun.apps.permissions import Permission
 from boardrun.config import env_int
 from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.errors import Conflict, NotFound, Unprocessable
-from boardrun.eventing import catalog
+from boardrun.eventing import catalog, outbox
 from boardrun.eventing.cloudevents_adapter import Event
-from boardrun.eventing.publisher import PublishError, get_publisher
-from boardrun.executor.run import max_result_bytes
+from boardrun.eventing.outbox import OutboxEvent
 from boardrun.ids import new_id
-from boardrun.jobs import states
-from boardrun.jobs.models import Job, JobEvent, OutboxEvent
+from boardrun.jobs import lifecycle, states
+from boardrun.jobs.models import Job, JobEvent
 from boardrun.jobs.prepared import prepared_board, start_node
 from boardrun.jobs.signing import data_digest, job_token, sign
+from boardrun.jobs.states import JobStatus
 from boardrun.storage import StorageNotFound, check_key, get_storage
-from boardrun.web import iso_time
-
-log = logging.getLogger(__name__)
 
 SUBMIT_SCHEMA = {
     "type": "object",
@@ -175,78 +171,108 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
     transaction (the outbox), and publish the event."""
     board = prepared_board(resolved)  # a frozen version is read and validated once, then cached
     node_id = start_node(board, body.get("node_id"))
-
-    job_id = new_id("job")
-    storage = get_storage()
-    board_key = resolved.storage_key
-    if resolved.version == "draft":  # the working copy may change: run a snapshot of it
-        board_key = job_key(job_id, "board.json")
-        storage.put(board_key, json.dumps(board.doc).encode(), "application/json")
-    spec = {
-        "job_id": job_id,
-        "app_id": resolved.app_id,
-        "board_id": resolved.board_id,
-        "version": resolved.version,
-        "board_key": board_key,
-        "node_id": node_id,
-        "payload": body.get("payload"),
-        "variables": body.get("variables") or {},
-        "deadline_seconds": deadline,
-        "user": user,
-    }
-    spec_bytes = json.dumps(spec).encode()
-    spec_key = job_key(job_id, "spec.json")
+    job = _new_job(resolved, body, node_id, deadline, created_by=created_by, idempotency_key=idempotency_key,
+                   digest=digest, trigger=trigger)
     # Storage first: a job row must never point at a spec that is not there.
-    storage.put(spec_key, spec_bytes, "application/json")
+    spec_size = _store_spec(job, resolved, board.doc, body, user)
+    try:
+        row = _insert(job, _submitted_event(job, spec_size))
+    except IntegrityError:
+        existing = _race_winner(job) if idempotency_key else None
+        if existing is None:
+            raise
+        return Submission(existing, replayed=True)
+    metrics.job_submitted(job.mode)
+    outbox.publish(row)
+    return Submission(job, replayed=False)
 
-    event = Event(
-        type=catalog.JOB_SUBMITTED,
-        source=catalog.JOBS_SOURCE,
-        subject=job_id,
-        data={
-            "job_id": job_id,
-            "app_id": resolved.app_id,
-            "board_id": resolved.board_id,
-            "version": resolved.version,
-            "attempt": 1,
-            "spec": {"key": spec_key, "size_bytes": len(spec_bytes)},
-            "deadline_seconds": deadline,
-        },
-        extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: resolved.app_id},
-    )
-    job = Job(
+
+def _new_job(resolved: Any, body: dict[str, Any], node_id: str, deadline: int, *, created_by: str,
+             idempotency_key: str | None, digest: str | None, trigger: dict[str, Any] | None) -> Job:
+    job_id = new_id("job")
+    return Job(
         id=job_id,
         app_id=resolved.app_id,
         board_id=resolved.board_id,
         version=resolved.version,
         node_id=node_id,
         mode=body.get("mode", "async"),
-        status=states.QUEUED,
+        status=JobStatus.QUEUED,
         attempt=1,
         created_by=created_by,
         idempotency_key=idempotency_key,
         request_hash=digest,
-        spec_key=spec_key,
+        spec_key=job_key(job_id, "spec.json"),
         deadline_seconds=deadline,
         trigger=trigger,
         event_id=trigger.get("event_id") if trigger else None,
     )
-    try:
-        with session_scope() as session:
-            session.add(job)
-            outbox = _add_outbox(session, event)  # the same transaction as the job row
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        with session_scope() as session:  # a concurrent request with the same key won
-            existing = _replay(session, created_by, idempotency_key, digest)
-        storage.delete(spec_key)
-        if existing is None:
-            raise
-        return Submission(existing, replayed=True)
-    metrics.job_submitted(job.mode)
-    _send(outbox.id, _event_of(outbox))
-    return Submission(job, replayed=False)
+
+
+def _store_spec(job: Job, resolved: Any, doc: dict | None, body: dict[str, Any], user: dict[str, Any]) -> int:
+    """Store what the executor reads: the job spec, and a snapshot of a draft board.
+    Returns the spec's size."""
+    storage = get_storage()
+    board_key = resolved.storage_key
+    if resolved.version == "draft":  # the working copy may change: run a snapshot of it
+        board_key = job_key(job.id, "board.json")
+        storage.put(board_key, json.dumps(doc).encode(), "application/json")
+    spec = {
+        "job_id": job.id,
+        "app_id": job.app_id,
+        "board_id": job.board_id,
+        "version": job.version,
+        "board_key": board_key,
+        "node_id": job.node_id,
+        "payload": body.get("payload"),
+        "variables": body.get("variables") or {},
+        "deadline_seconds": job.deadline_seconds,
+        "user": user,
+    }
+    spec_bytes = json.dumps(spec).encode()
+    storage.put(job.spec_key, spec_bytes, "application/json")
+    return len(spec_bytes)
+
+
+def _submitted_event(job: Job, spec_size: int) -> Event:
+    return Event(
+        type=catalog.JOB_SUBMITTED,
+        source=catalog.JOBS_SOURCE,
+        subject=job.id,
+        data={
+            "job_id": job.id,
+            "app_id": job.app_id,
+            "board_id": job.board_id,
+            "version": job.version,
+            "attempt": job.attempt,
+            "spec": {"key": job.spec_key, "size_bytes": spec_size},
+            "deadline_seconds": job.deadline_seconds,
+        },
+        extensions={catalog.EXT_JOB_ID: job.id, catalog.EXT_APP_ID: job.app_id},
+    )
+
+
+def _insert(job: Job, event: Event) -> OutboxEvent:
+    """The job row and its job.submitted event, in one transaction."""
+    with session_scope() as session:
+        session.add(job)
+        return _add_command(session, event)
+
+
+def _race_winner(job: Job) -> Job | None:
+    """The job of a concurrent request with the same Idempotency-Key that was inserted
+    first (this one's spec is removed again)."""
+    with session_scope() as session:
+        existing = _replay(session, job.created_by, job.idempotency_key, job.request_hash)
+    get_storage().delete(job.spec_key)
+    return existing
+
+
+def _add_command(session: Session, event: Event) -> OutboxEvent:
+    """A command about a job into the outbox, signed with the job's token like executor
+    reports: the dispatcher acts on no unsigned job event, whoever can reach it."""
+    job_id = event.extensions[catalog.EXT_JOB_ID]
+    return outbox.add(session, event.with_extensions(**{catalog.EXT_SIGNATURE: sign(event, job_id, job_token(job_id))}))
 
 
 def get_job(principal: Principal, job_id: str) -> Job:
@@ -334,14 +360,14 @@ def cancel(principal: Principal, job_id: str) -> None:
     """Ask for cancellation. Harmless to repeat; a completed or failed job is 409."""
     with session_scope() as session:
         job = _visible_job(session, job_id, principal, Permission.ExecuteBoards, lock=True)
-        if job.status in (states.COMPLETED, states.FAILED):
+        if job.status in (JobStatus.COMPLETED, JobStatus.FAILED):
             raise Conflict(f"job {job_id} already {job.status}", code="job_finished")
-        if job.status == states.CANCELLED or job.cancel_requested_at is not None:
+        if job.status == JobStatus.CANCELLED or job.cancel_requested_at is not None:
             return
         job.cancel_requested_at = utcnow()
         if job.launched_at is None:
             # Nothing runs yet: the job is cancelled now, and the dispatcher will not launch it.
-            states.transition(job, states.CANCELLED, error={"code": "cancelled", "message": "cancelled before it started"})
+            states.apply(job, lifecycle.cancelled(job, "cancelled before it started"))
         event = Event(
             type=catalog.JOB_CANCEL_REQUESTED,
             source=catalog.JOBS_SOURCE,
@@ -349,141 +375,5 @@ def cancel(principal: Principal, job_id: str) -> None:
             data={"job_id": job_id, "requested_by": principal.user_id},
             extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: job.app_id},
         )
-        outbox = _add_outbox(session, event)
-    _send(outbox.id, _event_of(outbox))
-
-
-# -- the outbox ---------------------------------------------------------------
-
-CLAIM_SECONDS = 30
-
-
-def _add_outbox(session: Session, event: Event) -> OutboxEvent:
-    """The outbox row, claimed by the writer: it publishes right after the commit, and
-    the relay takes the row only if that fails or the claim runs out. Commands are
-    signed with their job's token, like executor reports: the dispatcher acts on no
-    unsigned job event, whoever can reach it."""
-    job_id = event.extensions[catalog.EXT_JOB_ID]
-    event = event.with_extensions(**{catalog.EXT_SIGNATURE: sign(event, job_id, job_token(job_id))})
-    row = OutboxEvent(
-        event_id=event.id,
-        type=event.type,
-        source=event.source,
-        subject=event.subject,
-        data=event.data,
-        extensions=event.extensions,
-        claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS),
-        attempts=1,
-    )
-    session.add(row)
-    session.flush()  # assigns row.id
-    return row
-
-
-def _event_of(row: OutboxEvent) -> Event:
-    return Event(
-        type=row.type,
-        source=row.source,
-        data=row.data,
-        id=row.event_id,
-        time=row.created_at.isoformat(),
-        subject=row.subject,
-        extensions=dict(row.extensions or {}),
-    )
-
-
-def _claim(session: Session, row_id: int) -> bool:
-    """Take a row for publishing, so the immediate path and the relay never both send it."""
-    now = utcnow()
-    return bool(
-        session.execute(
-            update(OutboxEvent)
-            .where(
-                OutboxEvent.id == row_id,
-                OutboxEvent.published_at.is_(None),
-                or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
-            )
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=OutboxEvent.attempts + 1)
-        ).rowcount
-    )
-
-
-def _send(row_id: int, event: Event) -> bool:
-    """Publish a row we hold the claim of; on failure release it for the relay."""
-    try:
-        get_publisher().publish(event)
-    except PublishError as exc:
-        log.warning("event %s (%s) not published yet: %s", event.id, event.type, exc)
-        with session_scope() as session:
-            session.execute(
-                update(OutboxEvent).where(OutboxEvent.id == row_id).values(claimed_until=None, last_error=str(exc)[:1000])
-            )
-        return False
-    with session_scope() as session:
-        session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id).values(published_at=utcnow(), last_error=None))
-    return True
-
-
-def _publish_row(row_id: int) -> bool:
-    with session_scope() as session:
-        if not _claim(session, row_id):
-            return False
-        row = session.get(OutboxEvent, row_id)
-        assert row is not None
-        event = _event_of(row)
-    return _send(row_id, event)
-
-
-def relay_outbox(limit: int = 200) -> int:
-    """Publish what is left in the outbox, oldest first; returns how many went out."""
-    with session_scope() as session:
-        ids = session.scalars(
-            select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
-        ).all()
-    sent = 0
-    for row_id in ids:
-        if _publish_row(row_id):
-            sent += 1
-        else:
-            break  # the broker is down (or another relay holds the row): the next tick goes on
-    return sent
-
-
-# -- rendering ----------------------------------------------------------------
-
-
-def load_result(job: Job) -> Any:
-    if job.result_ref:
-        if not owns_key(job.id, job.result_ref):  # checked on arrival too; rows from before that
-            log.error("job %s: its result reference %r is outside its prefix; withheld", job.id, job.result_ref)
-            return None
-        storage = get_storage()
-        size, limit = storage.size(job.result_ref), max_result_bytes()
-        if size > limit:  # never read a huge object into the API's memory
-            log.error("job %s: its result is %d bytes, over JOB_MAX_RESULT_BYTES (%d); withheld", job.id, size, limit)
-            return None
-        return json.loads(storage.get(job.result_ref))
-    return job.result
-
-
-def job_json(job: Job, *, with_result: bool = True) -> dict[str, Any]:
-    """GET /jobs/{id}: the spec's fields first, then ours (lists leave the result out)."""
-    body: dict[str, Any] = {
-        "job_id": job.id,
-        "status": job.status,
-        "started_at": iso_time(job.started_at),
-        "completed_at": iso_time(job.completed_at),
-        "error": job.error if job.status in (states.FAILED, states.CANCELLED) else None,
-        "created_at": iso_time(job.created_at),
-        "app_id": job.app_id,
-        "board_id": job.board_id,
-        "version": job.version,
-        "mode": job.mode,
-        "attempt": job.attempt,
-        "steps": job.steps,
-        "progress": job.progress,
-        "trigger": job.trigger,
-    }
-    if with_result and job.status == states.COMPLETED:
-        body["result"] = load_result(job)
-    return body
+        row = _add_command(session, event)
+    outbox.publish(row)

@@ -11,8 +11,9 @@ from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts.auth import require_principal
 from boardrun.errors import NotFound, Unprocessable
-from boardrun.jobs import services, states
+from boardrun.jobs import render, services, states
 from boardrun.jobs.models import Job
+from boardrun.jobs.states import JobStatus
 from boardrun.web import iso_time, json_body, json_response, no_content, query_int
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -57,13 +58,13 @@ def submit(request: Request) -> Response:
 def _queued_or_full(job: Job) -> dict[str, Any]:
     # async answers exactly the spec's {"job_id","status"}; a finished sync job the full record
     if states.is_terminal(job.status):
-        return services.job_json(job)
+        return render.job_json(job)
     return {"job_id": job.id, "status": job.status}
 
 
 def get(request: Request, job_id: str) -> Response:
     job = services.get_job(require_principal(request), job_id)
-    return json_response(services.job_json(job), headers={"Cache-Control": "no-store"})
+    return json_response(render.job_json(job), headers={"Cache-Control": "no-store"})
 
 
 def list_(request: Request) -> Response:
@@ -78,11 +79,11 @@ def list_(request: Request) -> Response:
         principal, app_id, status=status, limit=query_int(request, "limit", 20, minimum=1, maximum=100),
         cursor=request.args.get("cursor"), event_id=request.args.get("event_id") or None,
     )
-    body = {"jobs": [services.job_json(j, with_result=False) for j in jobs], "next_cursor": cursor}
+    body = {"jobs": [render.job_json(j, with_result=False) for j in jobs], "next_cursor": cursor}
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
-_STATES = (states.QUEUED, states.RUNNING, states.COMPLETED, states.FAILED, states.CANCELLED)
+_STATES = tuple(JobStatus)
 
 
 def logs(request: Request, job_id: str) -> Response:
@@ -142,7 +143,7 @@ def _event_stream(job_id: str, after: int) -> Iterator[bytes]:
         # Everything the executor sent is in once its end marker is; a job that never ran has none.
         complete = (end is not None and after >= end) or job.launched_at is None or late
         if finished and not rows and complete:
-            yield _sse("status", services.job_json(job))
+            yield _sse("status", render.job_json(job))
             return
         if (rows or finished) and waiting_since is None:
             waiting_since = time.monotonic()
@@ -166,11 +167,11 @@ def cancel(request: Request, job_id: str) -> Response:
 # -- /api/v1/execution: Flow-Like's run vocabulary -----------------------------
 
 _RUN_STATUS = {
-    states.QUEUED: "Pending",
-    states.RUNNING: "Running",
-    states.COMPLETED: "Completed",
-    states.FAILED: "Failed",
-    states.CANCELLED: "Cancelled",
+    JobStatus.QUEUED: "Pending",
+    JobStatus.RUNNING: "Running",
+    JobStatus.COMPLETED: "Completed",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELLED: "Cancelled",
 }
 
 
@@ -184,14 +185,14 @@ def run_json(job: Job) -> dict[str, Any]:
         "status": _RUN_STATUS[job.status],
         "mode": job.mode,
         "progress": job.progress,
-        "error": job.error if job.status in (states.FAILED, states.CANCELLED) else None,
+        "error": job.error if job.status in (JobStatus.FAILED, JobStatus.CANCELLED) else None,
         "steps": job.steps,
         "created_at": iso_time(job.created_at),
         "started_at": iso_time(job.started_at),
         "completed_at": iso_time(job.completed_at),
     }
-    if job.status == states.COMPLETED:
-        body["result"] = services.load_result(job)
+    if job.status == JobStatus.COMPLETED:
+        body["result"] = render.load_result(job)
     return body
 
 

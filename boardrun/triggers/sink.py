@@ -19,8 +19,9 @@ from werkzeug.wrappers import Request, Response
 
 from boardrun.db import session_scope
 from boardrun.errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized
+from boardrun.jobs import render, states
 from boardrun.jobs import services as jobs
-from boardrun.jobs import states
+from boardrun.jobs.states import JobStatus
 from boardrun.triggers import services
 from boardrun.triggers.models import AppEvent
 from boardrun.web import json_response, loads_json, read_body
@@ -123,8 +124,8 @@ def handle(request: Request, app_id: str, path: str) -> Response:
     if event.config.get("respond_with_result"):
         if not states.is_terminal(job.status):
             job = jobs.wait_for_terminal(job.id, jobs.sync_wait_seconds()) or job
-        if job.status == states.COMPLETED:
-            return json_response(jobs.load_result(job), 200, headers)
+        if job.status == JobStatus.COMPLETED:
+            return json_response(render.load_result(job), 200, headers)
         if states.is_terminal(job.status):
             error = job.error or {}
             raise BadGateway(f"the board's run ended {job.status}: {error.get('message', '')}".rstrip(": "),

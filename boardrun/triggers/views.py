@@ -12,8 +12,8 @@ from werkzeug.wrappers import Request, Response
 from boardrun.accounts.auth import require_principal
 from boardrun.db import session_scope
 from boardrun.eventing.cloudevents_adapter import EventParseError, parse
+from boardrun.jobs import render, states
 from boardrun.jobs import services as jobs
-from boardrun.jobs import states
 from boardrun.storage import StorageError
 from boardrun.triggers import cron, inbound, services, sink
 from boardrun.triggers.schemas import EVENT_BODY
@@ -62,7 +62,7 @@ def _invoke(request: Request, app_id: str, event_id: str, mode: str) -> Response
         if not states.is_terminal(job.status):
             job = jobs.wait_for_terminal(job.id, jobs.sync_wait_seconds()) or job
         if states.is_terminal(job.status):
-            return json_response(jobs.job_json(job), 200, headers)
+            return json_response(render.job_json(job), 200, headers)
     return json_response({"job_id": job.id, "status": job.status}, 202, headers)
 
 

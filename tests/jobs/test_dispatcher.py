@@ -12,11 +12,11 @@ from werkzeug.wrappers import Request, Response
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event, parse, to_http_binary
+from boardrun.eventing.outbox import OutboxEvent, relay_outbox
 from boardrun.jobs import signing
 from boardrun.jobs.backends import set_backend
-from boardrun.jobs.backends.base import MISSING, RUNNING, JobBackend, RunnerStatus, TransientBackendError
-from boardrun.jobs.models import DeadLetter, Job, JobEvent, OutboxEvent
-from boardrun.jobs.services import relay_outbox
+from boardrun.jobs.backends.base import JobBackend, RunnerPhase, RunnerStatus, TransientBackendError
+from boardrun.jobs.models import DeadLetter, Job, JobEvent
 from boardrun.testing.boards import echo_board
 from tests.apps.conftest import add_member
 from tests.conftest import function_client, register_and_login
@@ -43,10 +43,10 @@ class RecordingBackend(JobBackend):
         self.cancelled.append(job_id)
 
     def status(self, job_id):
-        return RunnerStatus(job_id, RUNNING if job_id in self.launched else MISSING)
+        return RunnerStatus(job_id, RunnerPhase.RUNNING if job_id in self.launched else RunnerPhase.MISSING)
 
     def list_runners(self):
-        return [RunnerStatus(j, RUNNING) for j in self.launched if j not in self.cancelled]
+        return [RunnerStatus(j, RunnerPhase.RUNNING) for j in self.launched if j not in self.cancelled]
 
 
 @pytest.fixture
@@ -200,7 +200,7 @@ def test_vanished_runner_is_repaired_by_reconcile(job_id, backend, monkeypatch):
     """A launched job whose runner is gone (a lost status event) fails as lost_runner at the reconcile."""
     from datetime import timedelta
 
-    from boardrun.jobs.dispatcher import reconcile
+    from boardrun.jobs.repairs import reconcile
 
     client = function_client("dispatcher")
     _post(client, _submitted_event(job_id))
@@ -272,7 +272,7 @@ def test_reconcile_relaunches_a_job_whose_event_was_lost(job_id, backend):
     """A job still unlaunched after JOB_REDISPATCH_AFTER_SECONDS (its event lost) is launched by the reconcile."""
     from datetime import timedelta
 
-    from boardrun.jobs.dispatcher import reconcile
+    from boardrun.jobs.repairs import reconcile
 
     with session_scope() as s:
         s.get(Job, job_id).created_at -= timedelta(minutes=5)
@@ -287,7 +287,7 @@ def test_one_broken_job_does_not_stall_the_reconcile(api, job_id, backend, owner
     """A job whose stored outcome is unreadable is skipped (and logged); the reconcile still repairs the others."""
     from datetime import timedelta
 
-    from boardrun.jobs.dispatcher import reconcile
+    from boardrun.jobs.repairs import reconcile
     from boardrun.storage import get_storage
 
     with session_scope() as s:

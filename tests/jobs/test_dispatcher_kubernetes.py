@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event, to_http_binary
+from boardrun.eventing.outbox import OutboxEvent
 from boardrun.jobs import signing
 from boardrun.jobs.backends import set_backend
 from boardrun.jobs.backends.kubernetes import KubernetesBackend, KubernetesConfig, job_name
-from boardrun.jobs.dispatcher import reconcile
-from boardrun.jobs.models import Job, OutboxEvent, ProcessedEvent
+from boardrun.jobs.models import Job, ProcessedEvent
+from boardrun.jobs.repairs import reconcile
 from boardrun.jobs.services import job_key
 from boardrun.storage import get_storage
 from boardrun.testing.boards import echo_board

@@ -76,7 +76,7 @@ def test_a_dead_lettered_submission_fails_only_a_job_still_waiting_for_it(job_id
     not failed by that event's dead letter, which is still kept for operators."""
     from datetime import timedelta
 
-    from boardrun.jobs.dispatcher import reconcile
+    from boardrun.jobs.repairs import reconcile
 
     with session_scope() as s:
         s.get(Job, job_id).created_at -= timedelta(minutes=5)
@@ -123,14 +123,14 @@ def test_a_result_reference_outside_the_jobs_own_prefix_is_refused(api, job_id, 
 def test_a_stored_outcome_with_a_foreign_reference_is_no_outcome(api, job_id, backend, owner):
     """The outcome file the executor stores is checked the same way: one pointing at
     another job's files does not complete the job (it ends lost_runner)."""
-    from boardrun.jobs.backends.base import SUCCEEDED, RunnerStatus
+    from boardrun.jobs.backends.base import RunnerPhase, RunnerStatus
     from boardrun.jobs.dispatcher import on_runner_exit
 
     other = _second_job(api, job_id, owner)
     _post(function_client("dispatcher"), _submitted_event(job_id))
     outcome = {"type": catalog.JOB_COMPLETED, "data": {"job_id": job_id, "steps": 1, "result_ref": {"key": f"jobs/{other}/spec.json", "size_bytes": 10}}}
     get_storage().put(f"jobs/{job_id}/outcome.json", json.dumps(outcome).encode())
-    on_runner_exit(RunnerStatus(job_id, SUCCEEDED))
+    on_runner_exit(RunnerStatus(job_id, RunnerPhase.SUCCEEDED))
     with session_scope() as s:
         job = s.get(Job, job_id)
         assert job.status == "failed" and job.result_ref is None

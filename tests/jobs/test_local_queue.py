@@ -11,11 +11,12 @@ from sqlalchemy import select
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
-from boardrun.jobs import dispatcher
+from boardrun.eventing.outbox import OutboxEvent
+from boardrun.jobs import dispatcher, repairs
 from boardrun.jobs.backends import set_backend
-from boardrun.jobs.backends.base import MISSING, PENDING
+from boardrun.jobs.backends.base import RunnerPhase
 from boardrun.jobs.backends.local import LocalBackend
-from boardrun.jobs.models import Job, OutboxEvent
+from boardrun.jobs.models import Job
 from boardrun.testing.boards import echo_board
 from tests.conftest import function_client, register_and_login
 from tests.jobs.test_dispatcher import _post
@@ -71,7 +72,7 @@ def test_a_job_waiting_for_a_slot_is_not_recorded_as_launched(submit, backend):
     job_id = submit()
     r = _post(function_client("dispatcher"), _submitted_event(job_id))
     assert r.status_code == 200 and r.get_json()["status"] == "launched"
-    assert backend.status(job_id).phase == PENDING
+    assert backend.status(job_id).phase == RunnerPhase.PENDING
     job = _job(job_id)
     assert job.status == "queued" and job.launched_at is None
 
@@ -83,7 +84,7 @@ def test_reconcile_leaves_a_job_waiting_for_a_slot_alone(submit, backend, monkey
     _post(function_client("dispatcher"), _submitted_event(job_id))
     with session_scope() as s:
         s.get(Job, job_id).created_at -= timedelta(minutes=5)
-    assert dispatcher.reconcile() == 0
+    assert repairs.reconcile() == 0
     assert _job(job_id).status == "queued"
     assert [r.job_id for r in backend.list_runners()] == [job_id]
 
@@ -94,9 +95,9 @@ def test_restart_relaunches_unstarted_jobs_oldest_first_and_once(submit, backend
     first, second, third = submit(), submit(), submit()
     restarted = _no_slot_backend()
     set_backend(restarted)
-    assert dispatcher.resume_local_queue() == 3
+    assert repairs.resume_local_queue() == 3
     assert [r.job_id for r in restarted.list_runners()] == [first, second, third]
-    assert dispatcher.resume_local_queue() == 0
+    assert repairs.resume_local_queue() == 0
     _post(function_client("dispatcher"), _submitted_event(first))
     assert [r.job_id for r in restarted.list_runners()] == [first, second, third]
 
@@ -123,7 +124,7 @@ def test_a_start_that_cannot_be_recorded_starts_nothing(submit, backend):
     with_slot = LocalBackend(max_concurrent=1, on_start=database_down)
     set_backend(with_slot)
     _post(function_client("dispatcher"), _submitted_event(job_id))
-    assert with_slot.status(job_id).phase == MISSING and with_slot.list_runners() == []
+    assert with_slot.status(job_id).phase == RunnerPhase.MISSING and with_slot.list_runners() == []
     assert _job(job_id).launched_at is None
 
 

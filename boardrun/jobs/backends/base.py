@@ -7,7 +7,11 @@ Two implementations: `local.LocalBackend` (a subprocess per job, embedded mode) 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from boardrun.jobs.states import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -24,14 +28,25 @@ class LaunchSpec:
     secret_env: dict[str, str] = field(default_factory=dict)
 
 
-# Runner phases as the backend sees them.
-PENDING, RUNNING, SUCCEEDED, FAILED, MISSING = "pending", "running", "succeeded", "failed", "missing"
+class RunnerPhase(StrEnum):
+    """A runner's phase as the backend sees it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    MISSING = "missing"  # the backend has no runner for the job (never made, deleted, forgotten)
+
+
+# Reasons every backend may give: it stopped the runner on request, or at the job's deadline.
+CANCELLED_REASON = "Cancelled"
+DEADLINE_EXCEEDED = "DeadlineExceeded"
 
 
 @dataclass(frozen=True)
 class RunnerStatus:
     job_id: str
-    phase: str  # one of the phases above
+    phase: RunnerPhase
     reason: str | None = None  # backend's reason: "OOMKilled", "DeadlineExceeded", "BackoffLimitExceeded", "ImagePullBackOff", "Evicted", "Signal9", …
     message: str | None = None
     attempt: int | None = None
@@ -55,6 +70,10 @@ class JobBackend(ABC):
     # slot) records a job as launched itself, when its runner really starts; for the others
     # the dispatcher records it as soon as launch() returns.
     queues_launches: bool = False
+    # What a failed runner's reason means as a job's error (any other: lost_runner).
+    failure_reasons: Mapping[str, tuple[ErrorCode, str]] = {
+        DEADLINE_EXCEEDED: (ErrorCode.TIMEOUT, "the job ran past its deadline"),
+    }
 
     @abstractmethod
     def launch(self, spec: LaunchSpec) -> None:

@@ -21,7 +21,7 @@ import hashlib
 import re
 from typing import Any, Iterable
 
-from boardrun.jobs.backends.base import FAILED, MISSING, PENDING, RUNNING, SUCCEEDED, LaunchSpec, RunnerStatus
+from boardrun.jobs.backends.base import LaunchSpec, RunnerPhase, RunnerStatus
 
 MANAGED_BY = "boardrun"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -303,25 +303,25 @@ def runner_status_from_job(job: dict[str, Any], event_type: str | None = None) -
 
     failed = conds.get("Failed") or conds.get("FailureTarget")
     if failed:
-        return RunnerStatus(job_id, FAILED, failed.get("reason") or "Failed", failed.get("message") or None, attempt)
+        return RunnerStatus(job_id, RunnerPhase.FAILED, failed.get("reason") or "Failed", failed.get("message") or None, attempt)
     done = conds.get("Complete") or conds.get("SuccessCriteriaMet")
     if done:
-        return RunnerStatus(job_id, SUCCEEDED, done.get("reason") or "Complete", done.get("message") or None, attempt)
+        return RunnerStatus(job_id, RunnerPhase.SUCCEEDED, done.get("reason") or "Complete", done.get("message") or None, attempt)
     if deleted:
-        return RunnerStatus(job_id, MISSING, "Deleted", "the Kubernetes Job was deleted before it finished", attempt)
+        return RunnerStatus(job_id, RunnerPhase.MISSING, "Deleted", "the Kubernetes Job was deleted before it finished", attempt)
     if _meta(job).get("deletionTimestamp"):
-        return RunnerStatus(job_id, MISSING, "Deleting", "the Kubernetes Job is being deleted", attempt)
+        return RunnerStatus(job_id, RunnerPhase.MISSING, "Deleting", "the Kubernetes Job is being deleted", attempt)
     if "Suspended" in conds:
-        return RunnerStatus(job_id, PENDING, "Suspended", conds["Suspended"].get("message") or None, attempt)
+        return RunnerStatus(job_id, RunnerPhase.PENDING, "Suspended", conds["Suspended"].get("message") or None, attempt)
     active = int(status.get("active") or 0)
     ready = status.get("ready")
     if active > 0 and (ready is None or int(ready) > 0):
-        return RunnerStatus(job_id, RUNNING, None, None, attempt)
+        return RunnerStatus(job_id, RunnerPhase.RUNNING, None, None, attempt)
     if active > 0:  # a pod exists but is not running yet (scheduling, pulling the image)
-        return RunnerStatus(job_id, PENDING, "PodNotReady", None, attempt)
+        return RunnerStatus(job_id, RunnerPhase.PENDING, "PodNotReady", None, attempt)
     if int(status.get("succeeded") or 0) > 0:  # finished, condition not written yet
-        return RunnerStatus(job_id, SUCCEEDED, "Succeeded", None, attempt)
-    return RunnerStatus(job_id, PENDING, None, None, attempt)
+        return RunnerStatus(job_id, RunnerPhase.SUCCEEDED, "Succeeded", None, attempt)
+    return RunnerStatus(job_id, RunnerPhase.PENDING, None, None, attempt)
 
 
 def pod_detail(pods: list[dict[str, Any]]) -> tuple[str, str] | None:
@@ -382,12 +382,12 @@ def enrich(status: RunnerStatus, pods: list[dict[str, Any]]) -> RunnerStatus:
     if detail is None:
         return status
     reason, message = detail
-    if status.phase == FAILED:
+    if status.phase == RunnerPhase.FAILED:
         job_reason = status.reason or "Failed"
         if reason in ("Error", "ExecutorReportedFailure") and job_reason in ("PodFailurePolicy", "DeadlineExceeded"):
             # the Job's reason is the better summary; keep the pod's exit code as detail
-            return RunnerStatus(status.job_id, FAILED, job_reason, f"{status.message or job_reason}; {message}", status.attempt)
-        return RunnerStatus(status.job_id, FAILED, reason, f"{message} (job: {job_reason}: {status.message or ''})".replace(": )", ")"), status.attempt)
-    if status.phase in (PENDING, RUNNING) and reason in _WAITING_REASONS:
-        return RunnerStatus(status.job_id, PENDING, reason, message, status.attempt)
+            return RunnerStatus(status.job_id, RunnerPhase.FAILED, job_reason, f"{status.message or job_reason}; {message}", status.attempt)
+        return RunnerStatus(status.job_id, RunnerPhase.FAILED, reason, f"{message} (job: {job_reason}: {status.message or ''})".replace(": )", ")"), status.attempt)
+    if status.phase in (RunnerPhase.PENDING, RunnerPhase.RUNNING) and reason in _WAITING_REASONS:
+        return RunnerStatus(status.job_id, RunnerPhase.PENDING, reason, message, status.attempt)
     return status

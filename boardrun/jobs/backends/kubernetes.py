@@ -32,16 +32,15 @@ from kubernetes.client.rest import ApiException
 from boardrun.config import ConfigError, env_float, env_int
 from boardrun.jobs.backends import k8s_objects as objs
 from boardrun.jobs.backends.base import (
-    FAILED,
-    MISSING,
-    PENDING,
     JobBackend,
     LaunchSpec,
     PermanentBackendError,
+    RunnerPhase,
     RunnerStatus,
     TransientBackendError,
 )
 from boardrun.jobs.backends.k8s_objects import job_id_of, job_name, runner_status_from_job  # noqa: F401 (public API)
+from boardrun.jobs.states import ErrorCode
 
 log = logging.getLogger("boardrun.jobs.kubernetes")
 
@@ -141,6 +140,15 @@ def api_client_from_env() -> k8s.ApiClient:
 
 class KubernetesBackend(JobBackend):
     name = "kubernetes"
+    # The Job and pod reasons (see k8s_objects.enrich) that say what became of the executor.
+    failure_reasons = {
+        **JobBackend.failure_reasons,
+        "OOMKilled": (ErrorCode.OOM_KILLED, "the executor ran out of memory and was killed"),
+        "ImagePullBackOff": (ErrorCode.LAUNCH_FAILED, "the executor image could not be pulled"),
+        "ErrImagePull": (ErrorCode.LAUNCH_FAILED, "the executor image could not be pulled"),
+        "CreateContainerConfigError": (ErrorCode.LAUNCH_FAILED, "the executor container could not be configured"),
+        "Evicted": (ErrorCode.LOST_RUNNER, "the executor pod was evicted"),
+    }
 
     def __init__(self, config: KubernetesConfig | None = None, api_client: k8s.ApiClient | None = None):
         self.config = config or KubernetesConfig.from_env()
@@ -326,10 +334,10 @@ class KubernetesBackend(JobBackend):
     def status(self, job_id: str) -> RunnerStatus:
         job = self._get_job(job_name(job_id))
         if job is None:
-            return RunnerStatus(job_id, MISSING, "NotFound", "no Kubernetes Job for this job")
+            return RunnerStatus(job_id, RunnerPhase.MISSING, "NotFound", "no Kubernetes Job for this job")
         status = self.status_from_job(job)
         if status is None or status.job_id != job_id:
-            return RunnerStatus(job_id, MISSING, "NotManaged", "the Job of that name is not this job's")
+            return RunnerStatus(job_id, RunnerPhase.MISSING, "NotManaged", "the Job of that name is not this job's")
         return status
 
     def list_runners(self) -> list[RunnerStatus]:
@@ -357,9 +365,9 @@ class KubernetesBackend(JobBackend):
 
 
 def _needs_pods(job: dict[str, Any], status: RunnerStatus) -> bool:
-    if status.phase == FAILED:
+    if status.phase == RunnerPhase.FAILED:
         return True
-    return status.phase == PENDING and int((job.get("status") or {}).get("active") or 0) > 0
+    return status.phase == RunnerPhase.PENDING and int((job.get("status") or {}).get("active") or 0) > 0
 
 
 def _require_already_exists(what: str, body: dict[str, Any]) -> None:

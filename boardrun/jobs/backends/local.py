@@ -40,13 +40,11 @@ from boardrun.config import env_float, env_int, get_settings
 from boardrun.executor import EXIT_REPORTED_FAILURE
 from boardrun.private_files import private_dir
 from boardrun.jobs.backends.base import (
-    FAILED,
-    MISSING,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
+    CANCELLED_REASON,
+    DEADLINE_EXCEEDED,
     JobBackend,
     LaunchSpec,
+    RunnerPhase,
     RunnerStatus,
 )
 
@@ -213,24 +211,24 @@ class LocalBackend(JobBackend):
             waiting = next((r for r in self._waiting if r.spec.job_id == job_id), None)
             if waiting is not None:
                 self._waiting.remove(waiting)
-                self._record(RunnerStatus(job_id, FAILED, reason="Cancelled", message="cancelled before it started"))
+                self._record(RunnerStatus(job_id, RunnerPhase.FAILED, reason=CANCELLED_REASON, message="cancelled before it started"))
                 return
             runner = self._active.get(job_id)
         if runner is not None:
-            self._stop(runner, "Cancelled")
+            self._stop(runner, CANCELLED_REASON)
 
     def status(self, job_id: str) -> RunnerStatus:
         with self._lock:
             if job_id in self._active:
-                return RunnerStatus(job_id, RUNNING)
+                return RunnerStatus(job_id, RunnerPhase.RUNNING)
             if any(r.spec.job_id == job_id for r in self._waiting):
-                return RunnerStatus(job_id, PENDING)
-            return self._finished.get(job_id) or RunnerStatus(job_id, MISSING)
+                return RunnerStatus(job_id, RunnerPhase.PENDING)
+            return self._finished.get(job_id) or RunnerStatus(job_id, RunnerPhase.MISSING)
 
     def list_runners(self) -> list[RunnerStatus]:
         with self._lock:
-            return [RunnerStatus(j, RUNNING) for j in self._active] + [
-                RunnerStatus(r.spec.job_id, PENDING) for r in self._waiting
+            return [RunnerStatus(j, RunnerPhase.RUNNING) for j in self._active] + [
+                RunnerStatus(r.spec.job_id, RunnerPhase.PENDING) for r in self._waiting
             ]
 
     def close(self) -> None:
@@ -285,7 +283,7 @@ class LocalBackend(JobBackend):
             log.exception("job %s: cannot record its start; not started", job_id)
             return False
         if not admitted:
-            self._record(RunnerStatus(job_id, FAILED, reason="Cancelled", message="finished or cancelled before it started"))
+            self._record(RunnerStatus(job_id, RunnerPhase.FAILED, reason=CANCELLED_REASON, message="finished or cancelled before it started"))
         return admitted
 
     def _watch(self, runner: _Runner) -> None:
@@ -293,7 +291,7 @@ class LocalBackend(JobBackend):
         assert proc is not None
         proc.join(timeout=runner.spec.deadline_seconds)
         if proc.exitcode is None:
-            self._stop(runner, "DeadlineExceeded")
+            self._stop(runner, DEADLINE_EXCEEDED)
             proc.join()
         status = self._exit_status(runner, proc.exitcode)
         if runner.workdir:
@@ -313,14 +311,14 @@ class LocalBackend(JobBackend):
     def _exit_status(self, runner: _Runner, code: int) -> RunnerStatus:
         job_id = runner.spec.job_id
         if runner.stop_reason is not None and code != 0:
-            return RunnerStatus(job_id, FAILED, reason=runner.stop_reason, message=f"exit status {code}")
+            return RunnerStatus(job_id, RunnerPhase.FAILED, reason=runner.stop_reason, message=f"exit status {code}")
         if code == 0:
-            return RunnerStatus(job_id, SUCCEEDED)
+            return RunnerStatus(job_id, RunnerPhase.SUCCEEDED)
         if code == EXIT_REPORTED_FAILURE:
-            return RunnerStatus(job_id, FAILED, reason="ReportedFailure")
+            return RunnerStatus(job_id, RunnerPhase.FAILED, reason="ReportedFailure")
         if code < 0:
-            return RunnerStatus(job_id, FAILED, reason=f"Signal{-code}", message=f"killed by signal {-code}")
-        return RunnerStatus(job_id, FAILED, reason="Crashed", message=f"exit status {code}")
+            return RunnerStatus(job_id, RunnerPhase.FAILED, reason=f"Signal{-code}", message=f"killed by signal {-code}")
+        return RunnerStatus(job_id, RunnerPhase.FAILED, reason="Crashed", message=f"exit status {code}")
 
     def _stop(self, runner: _Runner, reason: str) -> None:
         """SIGTERM the process group, then SIGKILL after the grace period."""

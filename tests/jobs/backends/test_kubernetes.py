@@ -12,11 +12,7 @@ import pytest
 from boardrun.config import ConfigError
 from boardrun.jobs.backends import k8s_objects as objs
 from boardrun.jobs.backends.base import (
-    FAILED,
-    MISSING,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
+    RunnerPhase,
     LaunchSpec,
     PermanentBackendError,
     TransientBackendError,
@@ -344,21 +340,21 @@ def test_secret_is_garbage_collected_with_the_job(backend, kube):
 
 def test_status_missing_when_no_job(backend):
     """status of a job without a Job is MISSING."""
-    assert backend.status("job-nope").phase == MISSING
+    assert backend.status("job-nope").phase == RunnerPhase.MISSING
 
 
 def test_status_follows_the_job_lifecycle(backend, kube):
     """pending (no pod) → running (active, ready) → succeeded (SuccessCriteriaMet, then Complete)."""
     backend.launch(spec())
     name = "br-job-abc123"
-    assert backend.status("job-abc123").phase == PENDING
+    assert backend.status("job-abc123").phase == RunnerPhase.PENDING
     kube.set_job_status(NS, name, {"active": 1, "ready": 1, "startTime": "2026-01-01T00:00:00Z"})
     st = backend.status("job-abc123")
-    assert (st.phase, st.attempt) == (RUNNING, 1)
+    assert (st.phase, st.attempt) == (RunnerPhase.RUNNING, 1)
     kube.set_job_condition(NS, name, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods", active=0, succeeded=1)
-    assert backend.status("job-abc123").phase == SUCCEEDED
+    assert backend.status("job-abc123").phase == RunnerPhase.SUCCEEDED
     kube.set_job_condition(NS, name, "Complete", "CompletionsReached")
-    assert backend.status("job-abc123").phase == SUCCEEDED
+    assert backend.status("job-abc123").phase == RunnerPhase.SUCCEEDED
 
 
 def test_oom_killed_pod_is_reported(backend, kube):
@@ -367,7 +363,7 @@ def test_oom_killed_pod_is_reported(backend, kube):
     kube.add_pod(NS, "br-job-abc123", phase="Failed", state={"terminated": {"reason": "OOMKilled", "exitCode": 137}})
     kube.set_job_condition(NS, "br-job-abc123", "FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit", failed=1)
     st = backend.status("job-abc123")
-    assert (st.phase, st.reason) == (FAILED, "OOMKilled")
+    assert (st.phase, st.reason) == (RunnerPhase.FAILED, "OOMKilled")
     assert "137" in st.message and "BackoffLimitExceeded" in st.message
 
 
@@ -376,7 +372,7 @@ def test_deadline_exceeded(backend, kube):
     backend.launch(spec())
     kube.set_job_condition(NS, "br-job-abc123", "Failed", "DeadlineExceeded", "Job was active longer than specified deadline", failed=1)
     st = backend.status("job-abc123")
-    assert (st.phase, st.reason) == (FAILED, "DeadlineExceeded")
+    assert (st.phase, st.reason) == (RunnerPhase.FAILED, "DeadlineExceeded")
     assert "deadline" in st.message
 
 
@@ -387,11 +383,11 @@ def test_image_pull_failure_reason_pending_and_failed(backend, kube):
     kube.add_pod(NS, "br-job-abc123", phase="Pending",
                  state={"waiting": {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "registry.example.com/boardrun:0.1.0"'}})
     st = backend.status("job-abc123")
-    assert (st.phase, st.reason) == (PENDING, "ImagePullBackOff")
+    assert (st.phase, st.reason) == (RunnerPhase.PENDING, "ImagePullBackOff")
     assert "Back-off pulling image" in st.message
     kube.set_job_condition(NS, "br-job-abc123", "Failed", "DeadlineExceeded", "Job was active longer than specified deadline", active=0, failed=1)
     st = backend.status("job-abc123")
-    assert (st.phase, st.reason) == (FAILED, "ImagePullBackOff")
+    assert (st.phase, st.reason) == (RunnerPhase.FAILED, "ImagePullBackOff")
     assert "DeadlineExceeded" in st.message
 
 
@@ -411,7 +407,7 @@ def test_executor_reported_failure_exit_code_3(backend, kube):
     kube.set_job_condition(NS, "br-job-abc123", "Failed", "PodFailurePolicy",
                            "Container executor for pod flow-like-jobs/x failed with exit code 3 matching FailJob rule at index 0", failed=1)
     st = backend.status("job-abc123")
-    assert (st.phase, st.reason) == (FAILED, "PodFailurePolicy")
+    assert (st.phase, st.reason) == (RunnerPhase.FAILED, "PodFailurePolicy")
     assert "executor reported the failure" in st.message
 
 
@@ -421,7 +417,7 @@ def test_crash_exit_code_and_eviction(backend, kube):
     kube.add_pod(NS, "br-job-abc123", phase="Failed", state={"terminated": {"reason": "Error", "exitCode": 1}})
     kube.set_job_condition(NS, "br-job-abc123", "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit", failed=1)
     st = backend.status("job-abc123")
-    assert (st.phase, st.reason) == (FAILED, "Error") and "exited with code 1" in st.message
+    assert (st.phase, st.reason) == (RunnerPhase.FAILED, "Error") and "exited with code 1" in st.message
     backend.launch(spec(job_id="job-ev"))
     kube.add_pod(NS, "br-job-ev", phase="Failed", pod_reason="Evicted", pod_message="The node was low on resource: memory.",
                  state={"terminated": {"reason": "ContainerStatusUnknown", "exitCode": 137}})
@@ -443,9 +439,9 @@ def test_list_runners_uses_label_selector_and_one_pod_list(backend, kube):
     before = kube.count("GET", "pods")
     runners = {r.job_id: r for r in backend.list_runners()}
     assert set(runners) == {"job-0", "job-1", "job-2"}
-    assert runners["job-0"].phase == RUNNING
-    assert (runners["job-1"].phase, runners["job-1"].reason) == (FAILED, "OOMKilled")
-    assert (runners["job-2"].phase, runners["job-2"].reason) == (FAILED, "DeadlineExceeded")
+    assert runners["job-0"].phase == RunnerPhase.RUNNING
+    assert (runners["job-1"].phase, runners["job-1"].reason) == (RunnerPhase.FAILED, "OOMKilled")
+    assert (runners["job-2"].phase, runners["job-2"].reason) == (RunnerPhase.FAILED, "DeadlineExceeded")
     assert kube.count("GET", "pods") - before == 1
     assert any("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dboardrun%2Capp.kubernetes.io%2Fcomponent%3Dexecutor" in p for _, p in kube.requests)
 
@@ -536,7 +532,7 @@ def test_backend_from_kubeconfig_env(kube, monkeypatch):
     b = KubernetesBackend.from_env()
     try:
         b.launch(spec())
-        assert b.status("job-abc123").phase == PENDING
+        assert b.status("job-abc123").phase == RunnerPhase.PENDING
     finally:
         b.close()
     assert kube.get("jobs", NS, "br-job-abc123") is not None
@@ -574,10 +570,10 @@ def apiserver_event_job(**status) -> dict:
 
 def test_runner_status_from_apiserversource_payloads():
     """add (no status) → pending; update active/ready → running; SuccessCriteriaMet → succeeded; FailureTarget → failed with reason."""
-    assert runner_status_from_job(apiserver_event_job()).phase == PENDING
+    assert runner_status_from_job(apiserver_event_job()).phase == RunnerPhase.PENDING
     st = runner_status_from_job(apiserver_event_job(active=1, ready=1, startTime="2026-03-01T10:00:02Z", uncountedTerminatedPods={}))
-    assert (st.job_id, st.phase, st.attempt) == ("job-abc123", RUNNING, 2)
-    assert runner_status_from_job(apiserver_event_job(active=1, ready=0)).phase == PENDING
+    assert (st.job_id, st.phase, st.attempt) == ("job-abc123", RunnerPhase.RUNNING, 2)
+    assert runner_status_from_job(apiserver_event_job(active=1, ready=0)).phase == RunnerPhase.PENDING
     ok = apiserver_event_job(
         succeeded=1,
         conditions=[
@@ -585,27 +581,27 @@ def test_runner_status_from_apiserversource_payloads():
             {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
         ],
     )
-    assert runner_status_from_job(ok).phase == SUCCEEDED
+    assert runner_status_from_job(ok).phase == RunnerPhase.SUCCEEDED
     failed = apiserver_event_job(
         failed=1,
         conditions=[{"type": "FailureTarget", "status": "True", "reason": "PodFailurePolicy",
                      "message": "Container executor for pod flow-like-jobs/br-job-abc123-x2k9q failed with exit code 3 matching FailJob rule at index 0"}],
     )
     st = runner_status_from_job(failed)
-    assert (st.phase, st.reason) == (FAILED, "PodFailurePolicy") and "exit code 3" in st.message
+    assert (st.phase, st.reason) == (RunnerPhase.FAILED, "PodFailurePolicy") and "exit code 3" in st.message
     not_true = apiserver_event_job(conditions=[{"type": "Failed", "status": "False", "reason": "X"}], active=1, ready=1)
-    assert runner_status_from_job(not_true).phase == RUNNING
+    assert runner_status_from_job(not_true).phase == RunnerPhase.RUNNING
 
 
 def test_runner_status_from_delete_events():
     """A delete event means MISSING unless the Job had finished (ttl cleanup keeps its terminal phase)."""
     st = runner_status_from_job(apiserver_event_job(active=1, ready=1), "dev.knative.apiserver.resource.delete")
-    assert (st.phase, st.reason) == (MISSING, "Deleted")
+    assert (st.phase, st.reason) == (RunnerPhase.MISSING, "Deleted")
     done = apiserver_event_job(conditions=[{"type": "Complete", "status": "True", "reason": "CompletionsReached"}])
-    assert runner_status_from_job(done, "dev.knative.apiserver.resource.delete").phase == SUCCEEDED
+    assert runner_status_from_job(done, "dev.knative.apiserver.resource.delete").phase == RunnerPhase.SUCCEEDED
     deleting = apiserver_event_job(active=1)
     deleting["metadata"]["deletionTimestamp"] = "2026-03-01T10:05:00Z"
-    assert runner_status_from_job(deleting, "dev.knative.apiserver.resource.update").phase == MISSING
+    assert runner_status_from_job(deleting, "dev.knative.apiserver.resource.update").phase == RunnerPhase.MISSING
 
 
 def test_job_id_of_and_foreign_jobs():
@@ -636,7 +632,7 @@ def test_job_backend_registry_builds_the_kubernetes_backend(kube, monkeypatch):
     monkeypatch.setenv("EXECUTOR_IMAGE", "img:1")
     b = backends._create("kubernetes")
     try:
-        assert isinstance(b, KubernetesBackend) and b.status("job-x").phase == MISSING
+        assert isinstance(b, KubernetesBackend) and b.status("job-x").phase == RunnerPhase.MISSING
     finally:
         b.close()
 

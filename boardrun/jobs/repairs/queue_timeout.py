@@ -1,0 +1,24 @@
+"""Repair: a job that was never launched, long after its submission."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from boardrun.config import env_int
+from boardrun.jobs import lifecycle, states
+from boardrun.jobs.models import Job
+from boardrun.jobs.repairs.sweep import Sweep, locked_active
+
+
+def fail_undispatched_jobs(sweep: Sweep) -> int:
+    """Fail `not_dispatched` every job still unlaunched JOB_QUEUE_TIMEOUT_SECONDS after its
+    submission, except one waiting for a slot in the backend's own queue."""
+    timeout = timedelta(seconds=env_int("JOB_QUEUE_TIMEOUT_SECONDS", 3600))
+
+    def fail(job_id: str) -> int:
+        with locked_active(job_id) as job:
+            if job is None or sweep.waits_for_slot(job_id):
+                return 0
+            return int(states.apply(job, lifecycle.never_dispatched(job, now=sweep.now, queue_timeout=timeout)))
+
+    return sweep.each_active(fail, Job.launched_at.is_(None))
