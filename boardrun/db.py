@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from boardrun.config import ConfigError, get_settings
+from boardrun import services
 from boardrun.private_files import private_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -45,11 +45,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-_lock = threading.Lock()
-_engine: Engine | None = None
-_sessions: sessionmaker[Session] | None = None
-
-
 def _ensure_sqlite_dir(url: str) -> None:
     """The database's folder and file, private to the server's user (SQLite gives its
     -wal and -shm files the database file's permissions)."""
@@ -58,7 +53,8 @@ def _ensure_sqlite_dir(url: str) -> None:
         private_file(Path(path))
 
 
-def _make_engine(url: str) -> Engine:
+def make_engine(url: str) -> Engine:
+    """The engine for `url` (the services registry keeps the process's one)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -91,28 +87,11 @@ def _make_engine(url: str) -> Engine:
 
 
 def database_url() -> str:
-    url = get_settings().database_url
-    if not url:
-        raise ConfigError("DATABASE_URL is required when BOARDRUN_ENV=production")
-    return url
+    return services.current().database_url()
 
 
 def get_engine() -> Engine:
-    global _engine, _sessions
-    if _engine is None:
-        with _lock:
-            if _engine is None:
-                _engine = _make_engine(database_url())
-                _sessions = sessionmaker(_engine, expire_on_commit=False)
-    return _engine
-
-
-def reset_engine() -> None:
-    global _engine, _sessions
-    with _lock:
-        if _engine is not None:
-            _engine.dispose()
-        _engine = _sessions = None
+    return services.current().engine
 
 
 # SQLite has one writer at a time, and every transaction here takes the write lock at
@@ -126,10 +105,10 @@ _sqlite_writer = threading.RLock()
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
-    engine = get_engine()
-    assert _sessions is not None
+    registry = services.current()
+    engine = registry.engine
     with _sqlite_writer if engine.dialect.name == "sqlite" else nullcontext():
-        session = _sessions()
+        session = registry.sessions()
         try:
             yield session
             session.commit()

@@ -1,18 +1,18 @@
 """Publishing events to the broker at K_SINK (binary-mode HTTP POST).
 
 Knative injects K_SINK (SinkBinding) in a cluster; the embedded server points it at
-its own broker ingress. Callers treat every failure as "not published yet": the
+its own broker ingress (`settings.eventing.sink`). Callers treat every failure as "not published yet": the
 outbox relay tries again later.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 
 import httpx
 
+from boardrun import services
+from boardrun.config import get_settings
 from boardrun.eventing.cloudevents_adapter import Event, to_http_binary
 
 log = logging.getLogger(__name__)
@@ -43,21 +43,10 @@ class HttpPublisher:
         self._client.close()
 
 
-_lock = threading.Lock()
-_publisher: HttpPublisher | None = None
-
-
 def sink_url() -> str | None:
-    return os.environ.get("K_SINK") or None
+    return get_settings().eventing.sink
 
 
 def get_publisher() -> HttpPublisher:
     """The process's publisher to K_SINK; PublishError if no sink is configured."""
-    global _publisher
-    sink = sink_url()
-    if not sink:
-        raise PublishError("K_SINK is not set: no broker to publish to")
-    with _lock:
-        if _publisher is None or _publisher.sink != sink:
-            _publisher = HttpPublisher(sink)
-        return _publisher
+    return services.current().publisher

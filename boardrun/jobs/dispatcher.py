@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,11 +18,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from boardrun import metrics
-from boardrun.config import env_float, env_int, get_settings
+from boardrun.config import get_settings
 from boardrun.db import session_scope, utcnow
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
-from boardrun.eventing.publisher import sink_url
 from boardrun.executor.run import max_result_bytes
 from boardrun.jobs import signing, states
 from boardrun.jobs.backends import get_backend
@@ -131,23 +129,19 @@ def _launch(event: Event) -> str:
     return "launched"
 
 
-# Settings the executor reads itself, handed on when the operator set them.
-EXECUTOR_SETTINGS = ("JOB_PROGRESS_INTERVAL_SECONDS", "JOB_MAX_RESULT_BYTES", "JOB_MAX_LOG_BYTES")
-
-
 def launch_spec(job_id: str, attempt: int, app_id: str, board_id: str, spec_key: str, deadline: int) -> LaunchSpec:
     settings = get_settings()
     env = {
         "JOB_ID": job_id,
         "JOB_SPEC_KEY": spec_key,
-        "STORAGE_URL": settings.storage_url,
-        "LOG_LEVEL": settings.log_level,
-        **{name: os.environ[name] for name in EXECUTOR_SETTINGS if os.environ.get(name)},
+        "STORAGE_URL": settings.storage.url,
+        "LOG_LEVEL": settings.server.log_level,
+        **settings.jobs.executor_env(),
     }
-    if sink_url():
-        env["K_SINK"] = sink_url()  # type: ignore[assignment]
-    if settings.s3_endpoint_url:
-        env["S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    if settings.eventing.sink:
+        env["K_SINK"] = settings.eventing.sink
+    if settings.storage.s3_endpoint_url:
+        env["S3_ENDPOINT_URL"] = settings.storage.s3_endpoint_url
     return LaunchSpec(
         job_id=job_id,
         attempt=attempt,
@@ -302,7 +296,7 @@ _RUNNER_FAILURES = {
 def lost_grace_seconds() -> float:
     """How long a launched job may have no runner before it is declared lost (a Job
     being created, an executor event in flight)."""
-    return env_float("JOB_LOST_GRACE_SECONDS", 30.0)
+    return get_settings().jobs.lost_grace
 
 
 def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float | None = None) -> bool:
@@ -516,10 +510,11 @@ def reconcile(*, redispatch_after: timedelta | None = None) -> int:
         runners = {r.job_id: r for r in backend.list_runners()}
     except TransientBackendError as exc:
         raise TransientEventError(str(exc)) from exc
-    queue_timeout = timedelta(seconds=env_int("JOB_QUEUE_TIMEOUT_SECONDS", 3600))
+    job_settings = get_settings().jobs
+    queue_timeout = timedelta(seconds=job_settings.queue_timeout)
     if redispatch_after is None:
-        redispatch_after = timedelta(seconds=env_int("JOB_REDISPATCH_AFTER_SECONDS", 60))
-    grace = timedelta(seconds=env_int("JOB_DEADLINE_GRACE_SECONDS", 30))
+        redispatch_after = timedelta(seconds=job_settings.redispatch_after)
+    grace = timedelta(seconds=job_settings.deadline_grace)
     now = utcnow()
     changed = 0
     with session_scope() as session:
