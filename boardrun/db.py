@@ -105,10 +105,9 @@ _sqlite_writer = threading.RLock()
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
-    registry = services.current()
-    engine = registry.engine
+    engine = get_engine()
     with _sqlite_writer if engine.dialect.name == "sqlite" else nullcontext():
-        session = registry.sessions()
+        session = services.current().sessions()
         try:
             yield session
             session.commit()
