@@ -80,7 +80,7 @@ def _client(server: FakeKubeServer, concurrency: int):
 def run_backend(n: int, concurrency: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp, FakeKubeServer(tmp) as server:
         client = _client(server, concurrency)
-        backend = KubernetesBackend(KubernetesConfig(image="registry.example.com/boardrun:0.1.0", pass_env=()), api_client=client)
+        backend = KubernetesBackend(KubernetesConfig(image="registry.example.com/boardrun:0.1.0"), api_client=client)
         work = specs(n, "job-b")
         backend.launch(specs(1, "warm")[0])  # connection set up, imports warm
         started = time.perf_counter()
@@ -99,7 +99,7 @@ def run_bare(n: int, concurrency: int) -> tuple[float, int]:
         client = _client(server, concurrency)
         batch = k8s.BatchV1Api(client)
         # the same manifests the backend would send, built before the clock starts
-        builder = KubernetesBackend(KubernetesConfig(image="registry.example.com/boardrun:0.1.0", pass_env=()), api_client=client)
+        builder = KubernetesBackend(KubernetesConfig(image="registry.example.com/boardrun:0.1.0"), api_client=client)
         manifests = [builder.build_job(s) for s in specs(n, "job-c")]
         batch.create_namespaced_job(NS, builder.build_job(specs(1, "warm")[0]))
         started = time.perf_counter()
@@ -154,9 +154,13 @@ JOB_TOKEN_SECRET = "bench-job-token-secret"
 def _submitted(data: dict):
     from boardrun.eventing import catalog
     from boardrun.eventing.cloudevents_adapter import Event, to_http_binary
+    from boardrun import services
+    from boardrun.config import get_settings
     from boardrun.jobs import signing
 
-    os.environ["JOB_TOKEN_SECRET"] = JOB_TOKEN_SECRET
+    if get_settings().jobs.token_secret != JOB_TOKEN_SECRET:  # sign as the dispatcher will verify
+        os.environ["JOB_TOKEN_SECRET"] = JOB_TOKEN_SECRET
+        services.reset()
     job_id = data["job_id"]
     event = Event(catalog.JOB_SUBMITTED, catalog.JOBS_SOURCE, data, subject=job_id,
                   extensions={catalog.EXT_JOB_ID: job_id, catalog.EXT_APP_ID: data["app_id"]})

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from boardrun.config import ConfigError, get_settings
+from boardrun import services
 from boardrun.private_files import private_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -45,12 +45,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-_lock = threading.Lock()
-_engine: Engine | None = None
-_sessions: sessionmaker[Session] | None = None
-_read_sessions: sessionmaker[Session] | None = None
-
-
 def _ensure_sqlite_dir(url: str) -> None:
     """The database's folder and file, private to the server's user (SQLite gives its
     -wal and -shm files the database file's permissions)."""
@@ -59,7 +53,8 @@ def _ensure_sqlite_dir(url: str) -> None:
         private_file(Path(path))
 
 
-def _make_engine(url: str) -> Engine:
+def make_engine(url: str) -> Engine:
+    """The engine for `url` (the services registry keeps the process's one)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         # Readers do not queue on the writer lock, so as many connections as threads may be
@@ -81,7 +76,7 @@ def _make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            if conn.get_execution_options().get(_READ_ONLY):
+            if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")  # a WAL snapshot: readers never wait for the writer
                 return
             # Take the write lock at BEGIN so concurrent writers queue on busy_timeout
@@ -98,35 +93,15 @@ def _make_engine(url: str) -> Engine:
 
 
 # The execution option that marks a read_scope's connection (SQLite: a deferred BEGIN).
-_READ_ONLY = "boardrun_read_only"
+READ_ONLY = "boardrun_read_only"
 
 
 def database_url() -> str:
-    url = get_settings().database_url
-    if not url:
-        raise ConfigError("DATABASE_URL is required when BOARDRUN_ENV=production")
-    return url
+    return services.current().database_url()
 
 
 def get_engine() -> Engine:
-    global _engine, _sessions, _read_sessions
-    if _engine is None:
-        with _lock:
-            if _engine is None:
-                engine = _make_engine(database_url())
-                _sessions = sessionmaker(engine, expire_on_commit=False)
-                # The same pool; autoflush off: a read scope never writes, not even by accident.
-                _read_sessions = sessionmaker(engine.execution_options(**{_READ_ONLY: True}), autoflush=False)
-                _engine = engine
-    return _engine
-
-
-def reset_engine() -> None:
-    global _engine, _sessions, _read_sessions
-    with _lock:
-        if _engine is not None:
-            _engine.dispose()
-        _engine = _sessions = _read_sessions = None
+    return services.current().engine
 
 
 # SQLite has one writer at a time, and every transaction here takes the write lock at
@@ -141,9 +116,8 @@ _sqlite_writer = threading.RLock()
 def session_scope() -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     engine = get_engine()
-    assert _sessions is not None
     with _sqlite_writer if engine.dialect.name == "sqlite" else nullcontext():
-        session = _sessions()
+        session = services.current().sessions()
         try:
             yield session
             session.commit()
@@ -160,9 +134,7 @@ def read_scope() -> Iterator[Session]:
     reader sees the last commit and waits for no writer), and is never committed. The
     objects it loaded stay readable after it closes. Adding, changing or deleting
     anything in it is a bug: it raises instead of silently dropping the change."""
-    get_engine()
-    assert _read_sessions is not None
-    session = _read_sessions()
+    session = services.current().read_sessions()
     try:
         yield session
         if session.new or session.dirty or session.deleted:

@@ -11,11 +11,8 @@ import threading
 import time
 from typing import Any
 
-from boardrun.config import ConfigError, get_settings
-
-_lock = threading.Lock()
-_conn: Any = None
-_conn_url: str | None = None
+from boardrun import services
+from boardrun.config import ConfigError
 
 
 def _connect(url: str) -> Any:
@@ -35,30 +32,40 @@ def _connect(url: str) -> Any:
     raise ConfigError(f"no health probe for database scheme {scheme!r}")
 
 
+class Probe:
+    """One driver connection to the database at `url`, opened on first use and again
+    after a failure (the services registry keeps the process's one)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._lock = threading.Lock()
+        self._conn: Any = None
+
+    def ping(self) -> float:
+        """Milliseconds for `SELECT 1`; raises when the database cannot be reached."""
+        with self._lock:
+            started = time.perf_counter()
+            try:
+                if self._conn is None:
+                    self._conn = _connect(self.url)
+                self._conn.execute("SELECT 1").fetchone()
+            except Exception:
+                self._close()
+                raise
+            return (time.perf_counter() - started) * 1000
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+        self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+
 def ping() -> float:
-    """Milliseconds for `SELECT 1`; raises when the database cannot be reached."""
-    global _conn, _conn_url
-    url = get_settings().database_url
-    if not url:
-        raise ConfigError("DATABASE_URL is required when BOARDRUN_ENV=production")
-    with _lock:
-        started = time.perf_counter()
-        try:
-            if _conn is None or _conn_url != url:
-                reset()
-                _conn, _conn_url = _connect(url), url
-            _conn.execute("SELECT 1").fetchone()
-        except Exception:
-            reset()
-            raise
-        return (time.perf_counter() - started) * 1000
-
-
-def reset() -> None:
-    global _conn, _conn_url
-    if _conn is not None:
-        try:
-            _conn.close()
-        except Exception:
-            pass
-    _conn = _conn_url = None
+    return services.current().db_probe.ping()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from boardrun.config import Settings, get_settings
+from boardrun.config import MailSettings, get_settings
 
 log = logging.getLogger("boardrun.mail")
 
@@ -51,11 +51,11 @@ class DisabledMailer:
 
 
 class SmtpMailer:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: MailSettings):
         assert settings.smtp_host
         self.host, self.port = settings.smtp_host, settings.smtp_port
-        self.username, self.password = settings.smtp_username, settings.smtp_password
-        self.sender, self.starttls, self.timeout = settings.smtp_from, settings.smtp_starttls, settings.smtp_timeout
+        self.username, self.password = settings.username, settings.password
+        self.sender, self.starttls, self.timeout = settings.sender, settings.starttls, settings.timeout
 
     def send(self, mail: Mail) -> None:
         message = EmailMessage()
@@ -75,8 +75,8 @@ class SmtpMailer:
 
 def get_mailer() -> Mailer:
     settings = get_settings()
-    if settings.smtp_host:
-        return SmtpMailer(settings)
+    if settings.auth.mail.smtp_host:
+        return SmtpMailer(settings.auth.mail)
     return DisabledMailer() if settings.production else LogMailer()
 
 

@@ -7,14 +7,14 @@ cleanly, finishing requests in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 import threading
 
 from gunicorn.app.base import BaseApplication
 
-from boardrun import __version__, db
-from boardrun.config import get_settings
+from boardrun import __version__, db, services
+from boardrun.config import get_settings, settings_or_exit
 from boardrun.logs import configure_logging
 from boardrun.private_files import private_dir
 from boardrun.routing import full_router
@@ -66,9 +66,12 @@ def start_embedded_services(bind: str):
     host, _, port = bind.rpartition(":")
     own_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '', '::') else host}:{port}"
     ingress = own_url + BROKER_INGRESS
-    os.environ.setdefault("K_SINK", ingress)  # executors inherit it
-    broker = EmbeddedBroker(load_manifests(), own_url, workers=int(os.environ.get("BROKER_WORKERS", "8")))
-    backend = LocalBackend.from_env()
+    settings = get_settings()
+    if not settings.eventing.sink:  # publish to our own broker (executors are handed it too)
+        settings = dataclasses.replace(settings, eventing=dataclasses.replace(settings.eventing, sink=ingress))
+        services.reset(settings)
+    broker = EmbeddedBroker(load_manifests(), own_url, workers=settings.eventing.broker_workers)
+    backend = LocalBackend.from_settings(settings)
     backend.on_exit = dispatcher.on_runner_exit
     backend.prestart()  # before any other thread reads the environment
     backend.on_start = dispatcher.on_runner_start
@@ -82,7 +85,7 @@ def start_embedded_services(bind: str):
     # events the server itself publishes, skip HTTP (the executors still POST to K_SINK).
     broker.local_app = router.wsgi
     serve_in_process(ingress, broker.accept)
-    ticker = Ticker(float(os.environ.get("TICK_SECONDS", "5")))
+    ticker = Ticker(settings.server.tick_seconds)
     ticker.start()
     _cleanups.append(lambda: (ticker.stop(), set_backend(None), serve_in_process(ingress, None), broker.close()))
 
@@ -119,15 +122,15 @@ class Ticker(threading.Thread):
 
 
 def main() -> None:
-    settings = get_settings()
-    configure_logging(settings.log_level)
+    settings = settings_or_exit()
+    configure_logging(settings.server.log_level)
     if not settings.production:  # embedded mode keeps the database, storage and keys in DATA_DIR
         private_dir(settings.data_dir)
         if settings.data_dir.stat().st_mode & 0o077:
             settings.data_dir.chmod(0o700)
     db.migrate()
-    log.info("Boardrun %s: migrations applied; serving on http://%s:%d", __version__, settings.host, settings.port)
-    EmbeddedServer(settings.host, settings.port, int(os.environ.get("THREADS", "16"))).run()
+    log.info("Boardrun %s: migrations applied; serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
+    EmbeddedServer(settings.server.host, settings.server.port, settings.server.threads).run()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def client_address(request: Request) -> str:
     """The caller's IP address. Behind TRUSTED_PROXY_HOPS proxies that each append to
     X-Forwarded-For, it is the entry the farthest trusted proxy added (entries to its
     left are the client's to forge); without trusted proxies, the socket's peer."""
-    hops = get_settings().trusted_proxy_hops
+    hops = get_settings().auth.trusted_proxy_hops
     if hops > 0:
         forwarded = [a.strip() for a in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if a.strip()]
         if len(forwarded) >= hops:
@@ -53,7 +53,7 @@ def no_content(headers: dict[str, str] | None = None) -> Response:
 
 def read_body(request: Request, limit: int | None = None) -> bytes:
     """The raw body, refusing more than `limit` bytes (413) without reading it all."""
-    limit = limit if limit is not None else get_settings().max_body_bytes
+    limit = limit if limit is not None else get_settings().server.max_body_bytes
     length = request.content_length
     if length is not None and length > limit:
         _drain(request, length)

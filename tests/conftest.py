@@ -24,8 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.test import Client
 
-from boardrun import db
-from boardrun.config import reset_settings
+from boardrun import db, services
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -84,6 +83,16 @@ def database_url(request, tmp_path, sqlite_template) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def fresh_services():
+    """Every test starts and ends with the services of the environment as it is then (the
+    teardown runs after monkeypatch has restored it). A test that changes the environment
+    itself calls `services.reset()` after the change."""
+    services.reset()
+    yield
+    services.reset()
+
+
 @pytest.fixture
 def env(monkeypatch, tmp_path, database_url):
     """Configure the library for one test: its own database, data dir and storage."""
@@ -91,9 +100,8 @@ def env(monkeypatch, tmp_path, database_url):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("STORAGE_URL", f"file://{tmp_path / 'storage'}")
     monkeypatch.delenv("BOARDRUN_ENV", raising=False)
-    reset_settings()
+    services.reset()
     yield {"data_dir": tmp_path / "data", "database_url": database_url, "tmp_path": tmp_path}
-    reset_settings()
 
 
 @pytest.fixture

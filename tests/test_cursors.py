@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boardrun import cursors
-from boardrun.config import reset_settings
+from boardrun import services
 from boardrun.errors import Unprocessable
 from tests.conftest import register_and_login
 
@@ -27,9 +27,9 @@ def keyed(monkeypatch, tmp_path):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("BOARDRUN_ENV", raising=False)
     monkeypatch.delenv("AUTH_SIGNING_KEY", raising=False)
-    reset_settings()
+    services.reset()
     yield
-    reset_settings()
+    services.reset()
 
 
 def refusal(cursor: str, listing: str = "jobs", scope=SCOPE, shape=SHAPE) -> str:
@@ -116,17 +116,17 @@ def test_the_key_comes_from_the_configured_signing_key(monkeypatch, tmp_path):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "unused"))
     first, second = _pem(), _pem()
     monkeypatch.setenv("AUTH_SIGNING_KEY", first)
-    reset_settings()
+    services.reset()
     try:
         cursor = cursors.encode("apps", {"user": "usr_1"}, (WHEN, "app_1"))
-        reset_settings()  # another process with the same configuration
+        services.reset()  # another process with the same configuration
         assert cursors.decode(cursor, "apps", {"user": "usr_1"}, SHAPE) == (WHEN, "app_1")
         monkeypatch.setenv("AUTH_SIGNING_KEY", second)
-        reset_settings()
+        services.reset()
         assert "not a cursor this server issued" in refusal(cursor, "apps", {"user": "usr_1"})
         assert not (tmp_path / "unused").exists()
     finally:
-        reset_settings()
+        services.reset()
 
 
 def _refused(response) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from boardrun import services
 from boardrun.testing.boards import BoardBuilder
 from tests.engine.openai_stub import OpenAIStub
 from tests.jobs.conftest import sign_in
@@ -39,6 +40,7 @@ def ai_env(stub, monkeypatch):
     monkeypatch.setenv("AI_MAX_RETRIES", "0")
     monkeypatch.setenv("AI_PROVIDERS", json.dumps([{"name": "flaky", "base_url": stub.base_url, "api_key_env": "OPENAI_API_KEY",
                                                      "models": [{"id": "broken"}]}]))
+    services.reset()
 
 
 @pytest.fixture

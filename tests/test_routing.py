@@ -83,10 +83,10 @@ def test_schema_violations_are_422_naming_each_field(monkeypatch):
 
 def test_body_over_limit_is_413(monkeypatch, env):
     """A body above MAX_BODY_BYTES is refused with 413 before it is parsed."""
-    from boardrun.config import reset_settings
+    from boardrun import services
 
     monkeypatch.setenv("MAX_BODY_BYTES", "100")
-    reset_settings()
+    services.reset()
     r = make_client().post("/echo", data=json.dumps({"name": "x" * 200, "count": 1}), content_type="application/json")
     assert r.status_code == 413
 

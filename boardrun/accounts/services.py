@@ -124,7 +124,7 @@ def _issue_verification(session: Session, user_id: str) -> str:
             id=new_id("evf"),
             user_id=user_id,
             token_hash=_digest(token),
-            expires_at=utcnow() + timedelta(seconds=get_settings().email_verification_ttl),
+            expires_at=utcnow() + timedelta(seconds=get_settings().auth.email_verification_ttl),
         )
     )
     return token
@@ -132,19 +132,19 @@ def _issue_verification(session: Session, user_id: str) -> str:
 
 def verification_mail(email: str, token: str) -> mail.Mail:
     settings = get_settings()
-    hours = max(1, settings.email_verification_ttl // 3600)
+    hours = max(1, settings.auth.email_verification_ttl // 3600)
     how = (
-        f"Open this link to confirm it:\n\n  {settings.email_verification_url}#token={token}\n\nor send"
-        if settings.email_verification_url
+        f"Open this link to confirm it:\n\n  {settings.auth.email_verification_url}#token={token}\n\nor send"
+        if settings.auth.email_verification_url
         else "Confirm it by sending"
     )
-    how += f' the token below to {settings.public_url}/api/v1/auth/verify-email as {{"token": "..."}}.\n\n'
+    how += f' the token below to {settings.server.public_url}/api/v1/auth/verify-email as {{"token": "..."}}.\n\n'
     how += f"Verification token: {token}\n"
     return mail.Mail(
         to=email,
         subject="Confirm your e-mail address",
         body=(
-            f"Someone registered a Boardrun account at {settings.public_url} with this address.\n\n{how}\n"
+            f"Someone registered a Boardrun account at {settings.server.public_url} with this address.\n\n{how}\n"
             f"It works once, for {hours} hour(s). If you did not register, ignore this message: the account "
             "stays unverified and no sign-in provider can be linked to it.\n"
         ),
@@ -152,7 +152,7 @@ def verification_mail(email: str, token: str) -> mail.Mail:
 
 
 def already_registered_mail(email: str) -> mail.Mail:
-    url = get_settings().public_url
+    url = get_settings().server.public_url
     return mail.Mail(
         to=email,
         subject="Someone tried to register this address again",
@@ -223,8 +223,8 @@ def _throttle_keys(email: str, client: str) -> list[tuple[str, int]]:
     The second ceiling is larger, so one client cannot lock an address for everyone."""
     settings = get_settings()
     return [
-        (_digest(f"login:{email}\x00{client_key(client)}"), settings.login_max_failures),
-        (_digest("login:" + email), settings.login_max_failures_per_address),
+        (_digest(f"login:{email}\x00{client_key(client)}"), settings.auth.login_max_failures),
+        (_digest("login:" + email), settings.auth.login_max_failures_per_address),
     ]
 
 
@@ -234,7 +234,7 @@ def _count_attempt(session: Session, key: str, now: datetime) -> tuple[int, date
     table = LoginThrottle.__table__
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     at = bindparam("now", now, type_=table.c.window_start.type)
-    cutoff = bindparam("cutoff", now - timedelta(seconds=get_settings().login_window_seconds), type_=table.c.window_start.type)
+    cutoff = bindparam("cutoff", now - timedelta(seconds=get_settings().auth.login_window_seconds), type_=table.c.window_start.type)
     expired = table.c.window_start <= cutoff
     stmt = (
         insert(table)
@@ -276,7 +276,7 @@ def _reserve_attempts(email: str, client: str) -> list[str]:
     in parallel cannot check more passwords than the ceiling allows. 429 once a key is
     over its ceiling."""
     now = utcnow()
-    window = timedelta(seconds=get_settings().login_window_seconds)
+    window = timedelta(seconds=get_settings().auth.login_window_seconds)
     keys = _throttle_keys(email, client)
     with session_scope() as session:  # its own transaction: it holds no lock the counting waits on
         _forget_ended_windows(session, now - window)
@@ -335,7 +335,7 @@ def issue_tokens(session: Session, user_id: str, family_id: str | None = None) -
             family_id=family_id or new_id("fam"),
             user_id=user_id,
             token_hash=_digest(secret),
-            expires_at=utcnow() + timedelta(seconds=get_settings().refresh_token_ttl),
+            expires_at=utcnow() + timedelta(seconds=get_settings().auth.refresh_token_ttl),
         )
     )
     access, ttl = issue_access_token(user_id)

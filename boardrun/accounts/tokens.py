@@ -7,33 +7,34 @@ Every function verifies tokens locally with the public half: no database round t
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from boardrun.config import ConfigError, embedded_secret, get_settings
+from boardrun import services
+from boardrun.config import ConfigError, get_settings
+
+if TYPE_CHECKING:
+    from boardrun.services import Services
 
 ISSUER = "boardrun"
-_lock = threading.Lock()
-_keys: tuple[Ed25519PrivateKey, Ed25519PublicKey] | None = None
 
 
-def _load_or_create_key() -> Ed25519PrivateKey:
-    settings = get_settings()
-    if settings.signing_key_pem:
-        key = serialization.load_pem_private_key(settings.signing_key_pem.encode(), password=None)
+def _load_or_create_key(registry: Services) -> Ed25519PrivateKey:
+    settings = registry.settings
+    if settings.auth.signing_key_pem:
+        key = serialization.load_pem_private_key(settings.auth.signing_key_pem.encode(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigError("AUTH_SIGNING_KEY must be an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)")
         return key
     if settings.production:  # never generated in production
         raise ConfigError("AUTH_SIGNING_KEY or AUTH_SIGNING_KEY_FILE is required when BOARDRUN_ENV=production")
-    pem = embedded_secret(
+    pem = registry.embedded_secret(
         "signing-key.pem",
         lambda: Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -42,20 +43,14 @@ def _load_or_create_key() -> Ed25519PrivateKey:
     return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]
 
 
+def load_keys(registry: Services) -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
+    """The signing key pair (the services registry keeps the process's one)."""
+    private = _load_or_create_key(registry)
+    return private, private.public_key()
+
+
 def keys() -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
-    global _keys
-    if _keys is None:
-        with _lock:
-            if _keys is None:
-                private = _load_or_create_key()
-                _keys = (private, private.public_key())
-    return _keys
-
-
-def reset_keys() -> None:
-    global _keys
-    with _lock:
-        _keys = None
+    return services.current().signing_keys
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ class TokenError(Exception):
 
 
 def issue_access_token(user_id: str) -> tuple[str, int]:
-    ttl = get_settings().access_token_ttl
+    ttl = get_settings().auth.access_token_ttl
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": ISSUER,

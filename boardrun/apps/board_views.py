@@ -49,7 +49,7 @@ def put_board(request: Request, app_id: str, board_id: str) -> Response:
     with session_scope() as session:  # authorize before reading a possibly large body
         require_app_permission(session, app_id, principal, Permission.WriteBoards)
     boards.check_board_id(board_id)
-    data = json_body(request, limit=get_settings().max_board_bytes)
+    data = json_body(request, limit=get_settings().server.max_board_bytes)
     boards.check_board_document(board_id, data)
     warnings = boards.engine_warnings(data)
     with session_scope() as session:

@@ -50,7 +50,7 @@ def invite(session: Session, access: AppAccess, inviter_id: str, email: str, rol
     if member is not None:
         raise Conflict("that address belongs to a member of this app already", code="already_member")
     role = _role(session, app.id, role_name)
-    expires = now + timedelta(seconds=get_settings().invitation_ttl)
+    expires = now + timedelta(seconds=get_settings().auth.invitation_ttl)
     row = session.scalar(select(Invitation).where(Invitation.app_id == app.id, Invitation.email == email))
     if row is None:
         row = Invitation(id=new_id("inv"), app_id=app.id, email=email)
@@ -105,7 +105,7 @@ def _sent_json(row: Invitation, role_name: str) -> dict[str, Any]:
 
 
 def _invitation_mail(email: str, app_name: str, by: str, role: str, message: str | None) -> mail.Mail:
-    url = get_settings().public_url
+    url = get_settings().server.public_url
     note = f"\nTheir message:\n\n  {message}\n" if message else ""
     return mail.Mail(
         to=email,

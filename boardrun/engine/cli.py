@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any, Sequence
+
+from boardrun.config import ConfigError, get_settings
 
 from .errors import BoardFormatError
 from .events import EngineEvent
@@ -77,14 +78,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     limits = RunLimits(max_steps=args.max_steps or defaults.max_steps,
                        deadline_seconds=args.deadline or defaults.deadline_seconds)
     # The file nodes' folders live under one local folder, laid out as in the server's storage.
-    files = FileServices.local(args.files_root, args.app_id, args.user_id, FilesConfig.from_env())
+    files = FileServices.local(args.files_root, args.app_id, args.user_id, FilesConfig.from_settings(get_settings().engine))
     trace: list[EngineEvent] = []
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
         # The same ENGINE_HTTP_* / ENGINE_GEO_* settings as the executor, so a local run behaves alike.
         result = run_board(board, start, payload, variables=variables, limits=limits, cancel=cancel,
-                           on_event=trace.append if args.trace else None, egress=EgressPolicy.from_env(),
+                           on_event=trace.append if args.trace else None, egress=EgressPolicy.from_settings(get_settings().engine),
                            files=files)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -111,7 +112,7 @@ def _cmd_catalog(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(files_root: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m boardrun.engine", description="Run Flow-Like boards.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a board and print the result as JSON")
@@ -124,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-steps", type=int, help="step limit")
     run.add_argument("--deadline", type=float, help="deadline in seconds")
     run.add_argument("--trace", action="store_true", help="include the per-node trace in the output")
-    run.add_argument("--files-root", default=os.environ.get("ENGINE_FILES_ROOT", "boardrun-files"),
+    run.add_argument("--files-root", default=files_root,
                      help="folder holding the file nodes' app folders (default: $ENGINE_FILES_ROOT or ./boardrun-files)")
     run.add_argument("--app-id", default="local", help="app whose folders the file nodes use (default: local)")
     run.add_argument("--user-id", default="local", help="user whose folders the file nodes use (default: local)")
@@ -137,7 +138,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    try:  # the ENGINE_* settings, checked before anything runs
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    parser = _parser(settings.engine.files_root)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help

@@ -34,11 +34,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import NodeError
 
 if TYPE_CHECKING:
+    from boardrun.config import EngineSettings
     from boardrun.storage.base import Storage
 
 SCOPE_STORAGE = "dirs__storage"
@@ -69,17 +70,11 @@ class FilesConfig:
     allow_external_s3: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "FilesConfig":
-        """Read ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST, ENGINE_FILES_VIRTUAL_MAX_BYTES and
+    def from_settings(cls, engine: EngineSettings) -> "FilesConfig":
+        """ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST, ENGINE_FILES_VIRTUAL_MAX_BYTES and
         ENGINE_FILES_ALLOW_EXTERNAL_S3."""
-        env = os.environ if environ is None else environ
-        base = cls()
-        return cls(
-            max_bytes=int(env.get("ENGINE_FILES_MAX_BYTES", base.max_bytes)),
-            max_list=int(env.get("ENGINE_FILES_MAX_LIST", base.max_list)),
-            virtual_max_bytes=int(env.get("ENGINE_FILES_VIRTUAL_MAX_BYTES", base.virtual_max_bytes)),
-            allow_external_s3=env.get("ENGINE_FILES_ALLOW_EXTERNAL_S3", "false").strip().lower() in ("1", "true", "yes", "on"),
-        )
+        return cls(max_bytes=engine.files_max_bytes, max_list=engine.files_max_list,
+                   virtual_max_bytes=engine.files_virtual_max_bytes, allow_external_s3=engine.files_allow_external_s3)
 
 
 @dataclass(frozen=True)

@@ -14,32 +14,22 @@ httpx is imported lazily: importing the engine must stay cheap for the catalogue
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import __version__
+from ..config import GEO_TILE_URLS
 from .errors import NodeError
+
+if TYPE_CHECKING:
+    from boardrun.config import EngineSettings
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Dropped on a redirect to another origin (scheme, host or port), as browsers and requests do.
 _CREDENTIAL_HEADERS = {"authorization", "cookie", "proxy-authorization"}
-
-
-# The public tile servers Flow-Like's Get Map Image uses, by its style names.
-TILE_URLS = {
-    "Standard": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    "Satellite": "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
-    "Terrain": "https://tile.opentopomap.org/{z}/{x}/{y}.png",
-    "Dark": "https://tiles.stadiamaps.com/tiles/alidade_smooth_dark/{z}/{x}/{y}.png",
-}
-
-
-def _env_bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -55,21 +45,14 @@ class GeoServices:
     osrm_url: str = "https://router.project-osrm.org"
     user_agent: str = f"Boardrun/{__version__} (self-hosted Flow-Like board engine)"
     # Map tile servers of Get Map Image: (style, URL template with {z}, {x} and {y}) pairs.
-    tile_urls: tuple[tuple[str, str], ...] = tuple(TILE_URLS.items())
+    tile_urls: tuple[tuple[str, str], ...] = tuple(GEO_TILE_URLS.items())
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "GeoServices":
-        """Read ENGINE_GEO_NOMINATIM_URL, ENGINE_GEO_OSRM_URL, ENGINE_GEO_USER_AGENT and
+    def from_settings(cls, engine: EngineSettings) -> "GeoServices":
+        """ENGINE_GEO_NOMINATIM_URL, ENGINE_GEO_OSRM_URL, ENGINE_GEO_USER_AGENT and
         ENGINE_GEO_TILES_<STYLE>_URL (STANDARD, SATELLITE, TERRAIN, DARK)."""
-        env = os.environ if environ is None else environ
-        base = cls()
-        return cls(
-            nominatim_url=env.get("ENGINE_GEO_NOMINATIM_URL", base.nominatim_url).rstrip("/"),
-            osrm_url=env.get("ENGINE_GEO_OSRM_URL", base.osrm_url).rstrip("/"),
-            user_agent=env.get("ENGINE_GEO_USER_AGENT", base.user_agent),
-            tile_urls=tuple((style, env.get(f"ENGINE_GEO_TILES_{style.upper()}_URL", url))
-                            for style, url in TILE_URLS.items()),
-        )
+        return cls(nominatim_url=engine.geo_nominatim_url, osrm_url=engine.geo_osrm_url,
+                   user_agent=engine.geo_user_agent, tile_urls=engine.geo_tile_urls)
 
     def tile_url(self, style: str) -> str | None:
         return dict(self.tile_urls).get(style)
@@ -94,18 +77,16 @@ class EgressPolicy:
     geo: GeoServices = GeoServices()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "EgressPolicy":
-        """Read ENGINE_HTTP_ALLOW_PRIVATE, ENGINE_HTTP_TIMEOUT_SECONDS, ENGINE_HTTP_MAX_RESPONSE_BYTES
+    def from_settings(cls, engine: EngineSettings) -> "EgressPolicy":
+        """ENGINE_HTTP_ALLOW_PRIVATE, ENGINE_HTTP_TIMEOUT_SECONDS, ENGINE_HTTP_MAX_RESPONSE_BYTES
         and the ENGINE_GEO_* variables of :class:`GeoServices`."""
-        env = os.environ if environ is None else environ
-        base = cls()
-        timeout = float(env.get("ENGINE_HTTP_TIMEOUT_SECONDS", base.timeout_seconds))
+        timeout = engine.http_timeout_seconds
         return cls(
-            allow_private=_env_bool(env.get("ENGINE_HTTP_ALLOW_PRIVATE", "false")),
+            allow_private=engine.http_allow_private,
             timeout_seconds=timeout,
-            connect_timeout_seconds=min(timeout, base.connect_timeout_seconds),
-            max_response_bytes=int(env.get("ENGINE_HTTP_MAX_RESPONSE_BYTES", base.max_response_bytes)),
-            geo=GeoServices.from_env(env),
+            connect_timeout_seconds=min(timeout, cls.connect_timeout_seconds),
+            max_response_bytes=engine.http_max_response_bytes,
+            geo=GeoServices.from_settings(engine),
         )
 
     def host_allowed(self, host: str) -> bool:

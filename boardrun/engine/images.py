@@ -22,10 +22,10 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
+from ..config import get_settings
 from .coerce import as_float, as_int
 from .errors import NodeError
 from .registry import PinDef, inp, out
@@ -33,6 +33,7 @@ from .registry import PinDef, inp, out
 if TYPE_CHECKING:
     from PIL import Image
 
+    from ..config import EngineSettings
     from .runtime import NodeContext
 
 KIND = "image"
@@ -52,15 +53,9 @@ class ImageLimits:
     max_run_bytes: int = 512 * 1024 * 1024
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ImageLimits":
-        """Read ENGINE_IMAGE_MAX_PIXELS and ENGINE_IMAGE_MAX_RUN_BYTES."""
-        env = os.environ if environ is None else environ
-        base = cls()
-        try:
-            return cls(max_pixels=int(env.get("ENGINE_IMAGE_MAX_PIXELS", base.max_pixels)),
-                       max_run_bytes=int(env.get("ENGINE_IMAGE_MAX_RUN_BYTES", base.max_run_bytes)))
-        except ValueError:
-            raise NodeError("ENGINE_IMAGE_MAX_PIXELS and ENGINE_IMAGE_MAX_RUN_BYTES must be integers") from None
+    def from_settings(cls, engine: EngineSettings) -> "ImageLimits":
+        """ENGINE_IMAGE_MAX_PIXELS and ENGINE_IMAGE_MAX_RUN_BYTES."""
+        return cls(max_pixels=engine.image_max_pixels, max_run_bytes=engine.image_max_run_bytes)
 
 
 class _Held:
@@ -83,7 +78,7 @@ class _Ledger:
 def _ledger(ctx: NodeContext) -> _Ledger:
     ledger = ctx.run_state.get(_STATE)
     if ledger is None:
-        ledger = ctx.run_state[_STATE] = _Ledger(ImageLimits.from_env())
+        ledger = ctx.run_state[_STATE] = _Ledger(ImageLimits.from_settings(get_settings().engine))
     return ledger
 
 

@@ -8,12 +8,11 @@ permanent (4xx) error, not a retry loop.
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(os.environ.get("EVENTS_DIR") or Path(__file__).resolve().parents[2] / "events")
+from boardrun.config import get_settings
 
 JOB_SUBMITTED = "dev.boardrun.job.submitted"
 JOB_CANCEL_REQUESTED = "dev.boardrun.job.cancel.requested"
@@ -46,9 +45,13 @@ EXT_APP_ID = "appid"
 EXT_SIGNATURE = "jobsig"  # HMAC of an executor event with the job's token
 
 
-@lru_cache(maxsize=None)
 def schema_for(event_type: str) -> dict[str, Any]:
-    return json.loads((EVENTS_DIR / "schemas" / f"{event_type}.json").read_text())
+    return _schema(get_settings().eventing.events_dir, event_type)
+
+
+@lru_cache(maxsize=None)
+def _schema(events_dir: Path, event_type: str) -> dict[str, Any]:
+    return json.loads((events_dir / "schemas" / f"{event_type}.json").read_text())
 
 
 def data_problems(event_type: str, data: Any) -> list[dict[str, str]]:

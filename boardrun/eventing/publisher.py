@@ -1,22 +1,23 @@
 """Publishing events to the broker at K_SINK (binary-mode HTTP POST).
 
 Knative injects K_SINK (SinkBinding) in a cluster; the embedded server points it at
-its own broker ingress, and registers that broker as the sink's in-process receiver,
-so its own events skip the HTTP round trip (its executors, other processes, still
-POST). Callers treat every failure as "not published yet": the outbox relay tries
-again later.
+its own broker ingress (`settings.eventing.sink`), and registers that broker as the
+sink's in-process receiver, so its own events skip the HTTP round trip (its executors,
+other processes, still POST). Callers treat every failure as "not published yet": the
+outbox relay tries again later.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
-import os
 import ssl
 import threading
-from typing import Callable
+from typing import Callable, Union
 from urllib.parse import urlsplit
 
+from boardrun import services
+from boardrun.config import get_settings
 from boardrun.eventing.cloudevents_adapter import Event, to_http_binary
 
 log = logging.getLogger(__name__)
@@ -99,36 +100,39 @@ class InProcessPublisher:
         except Exception as exc:  # as a broker that answers 5xx: the outbox relay sends it later
             raise PublishError(f"the in-process broker refused the event: {exc}") from exc
 
+    def close(self) -> None:
+        pass  # nothing to release: the receiver belongs to the embedded broker
+
+
+Publisher = Union[HttpPublisher, InProcessPublisher]
+
 
 _lock = threading.Lock()
-_publisher: HttpPublisher | InProcessPublisher | None = None
 _in_process: dict[str, Callable[[Event], object]] = {}
 
 
 def serve_in_process(sink: str, receive: Callable[[Event], object] | None) -> None:
     """Events published to `sink` from this process go to `receive` directly (None: over
     HTTP again)."""
-    global _publisher
     with _lock:
         if receive is None:
             _in_process.pop(sink, None)
         else:
             _in_process[sink] = receive
-        _publisher = None
+    services.current().forget("publisher")
+
+
+def make_publisher(sink: str) -> Publisher:
+    """The publisher for `sink`: in-process if this process serves it, else over HTTP."""
+    with _lock:
+        receive = _in_process.get(sink)
+    return InProcessPublisher(sink, receive) if receive else HttpPublisher(sink)
 
 
 def sink_url() -> str | None:
-    return os.environ.get("K_SINK") or None
+    return get_settings().eventing.sink
 
 
-def get_publisher() -> HttpPublisher | InProcessPublisher:
+def get_publisher() -> Publisher:
     """The process's publisher to K_SINK; PublishError if no sink is configured."""
-    global _publisher
-    sink = sink_url()
-    if not sink:
-        raise PublishError("K_SINK is not set: no broker to publish to")
-    with _lock:
-        if _publisher is None or _publisher.sink != sink:
-            receive = _in_process.get(sink)
-            _publisher = InProcessPublisher(sink, receive) if receive else HttpPublisher(sink)
-        return _publisher
+    return services.current().publisher

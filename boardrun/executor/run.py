@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from boardrun.config import env_float, env_int
+from boardrun.config import get_settings, settings_or_exit
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
@@ -33,12 +33,12 @@ MAX_MESSAGE_CHARS = 2000
 
 def max_result_bytes() -> int:
     """The largest result a job may return (JSON-encoded); larger fails `result_too_large`."""
-    return env_int("JOB_MAX_RESULT_BYTES", 10 * 1024 * 1024)
+    return get_settings().jobs.max_result_bytes
 
 
 def max_log_bytes() -> int:
     """How much of the run's log is stored; lines beyond it are dropped (the log says so)."""
-    return env_int("JOB_MAX_LOG_BYTES", 1024 * 1024)
+    return get_settings().jobs.max_log_bytes
 
 
 class _Log:
@@ -258,12 +258,15 @@ def outcome_of(result, storage, job_id: str) -> tuple[str, dict[str, Any]]:
 
 
 def main() -> int:
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    settings = settings_or_exit()
+    configure_logging(settings.server.log_level)
+    # The job's hand-off from the backend that started this process (not settings: they
+    # name this one job, and only its parent knows them).
     job_id, spec_key, token = os.environ.get("JOB_ID"), os.environ.get("JOB_SPEC_KEY"), os.environ.get("JOB_TOKEN")
     if not (job_id and spec_key and token):
         log.error("JOB_ID, JOB_SPEC_KEY and JOB_TOKEN are required")
         return EXIT_CRASH
-    if os.environ.get("BOARDRUN_EXIT_WITH_PARENT") == "1":
+    if os.environ.get("BOARDRUN_EXIT_WITH_PARENT") == "1":  # hand-off: the local backend's child
         _exit_with_parent()
 
     from boardrun.engine import CancelToken, EgressPolicy, RunLimits, load_board, run_board
@@ -272,7 +275,7 @@ def main() -> int:
     cancel = CancelToken()
     signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())  # cancellation and pod shutdown
     storage = get_storage()
-    reporter = Reporter(job_id, token, progress_interval=env_float("JOB_PROGRESS_INTERVAL_SECONDS", 1.0))
+    reporter = Reporter(job_id, token, progress_interval=settings.jobs.progress_interval)
     try:
         spec = json.loads(storage.get(spec_key))
         board = load_board(json.loads(storage.get(spec["board_key"])))
@@ -282,7 +285,8 @@ def main() -> int:
     # A one-shot process: the loaded board lives until exit, so keep the collector from
     # rescanning it (a full collection of a large board costs more than its run).
     gc.freeze()
-    reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")), "runner": os.uname().nodename})
+    reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")),  # hand-off
+                                        "runner": os.uname().nodename})
 
     run_log = _Log(max_log_bytes())
     stream = EventStream(reporter)
@@ -307,10 +311,10 @@ def main() -> int:
         limits=RunLimits(deadline_seconds=max(1.0, spec["deadline_seconds"] - margin)),
         cancel=cancel,
         on_event=on_event,
-        egress=EgressPolicy.from_env(),
+        egress=EgressPolicy.from_settings(settings.engine),
         user=spec.get("user"),  # the submitting user; specs written before it existed have none
         # The job's app folders, and its submitter's own ones (older specs name no user: no user folders).
-        files=FileServices.from_storage(storage, spec["app_id"], (spec.get("user") or {}).get("sub"), FilesConfig.from_env()),
+        files=FileServices.from_storage(storage, spec["app_id"], (spec.get("user") or {}).get("sub"), FilesConfig.from_settings(settings.engine)),
     )
     stream.close()
     event_type, data = outcome_of(result, storage, job_id)

@@ -7,14 +7,13 @@ import logging
 
 from werkzeug.wrappers import Request, Response
 
-from boardrun import __version__, dbprobe
+from boardrun import __version__, dbprobe, services
 from boardrun.errors import ServiceUnavailable
 from boardrun.storage import get_storage
 from boardrun.web import json_response
 
 log = logging.getLogger(__name__)
 _NO_CACHE = {"Cache-Control": "no-store"}
-_migrated = False  # once true it stays true for this process: migrations never go backwards
 
 
 def live(request: Request) -> Response:
@@ -40,15 +39,16 @@ def ready(request: Request) -> Response:
 
 
 def startup(request: Request) -> Response:
-    global _migrated
-    if not _migrated:
+    # Once seen applied they stay applied for this database: migrations never go backwards.
+    migrations = services.current().cache("migrations").entries
+    if not migrations.get("applied"):
         from boardrun import db  # Alembic and the ORM, only until migrations are seen applied
 
         try:
-            _migrated = db.is_migrated()
+            migrations["applied"] = db.is_migrated()
         except Exception as exc:
             log.warning("startup check failed: %s", exc)
-        if not _migrated:
+        if not migrations.get("applied"):
             return json_response(
                 {"status": "unavailable", "version": __version__, "checks": {"migrations": "pending"}}, 503, _NO_CACHE
             )

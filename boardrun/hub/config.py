@@ -1,5 +1,5 @@
-"""The hub's own description (name, legal pages, contact), from environment variables
-or a JSON file named by HUB_CONFIG_FILE; an environment variable wins over the file.
+"""The hub's own description (name, legal pages, contact), from the HUB_* settings or
+a JSON file named by HUB_CONFIG_FILE; a variable wins over the file.
 
 File keys (all optional):
     {"name": "…", "description": "…", "icon": "url", "thumbnail": "url",
@@ -13,17 +13,17 @@ HUB_CONTACT_NAME, HUB_CONTACT_EMAIL, HUB_CONTACT_URL.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from boardrun.config import ConfigError
+from boardrun import services
+from boardrun.config import ConfigError, get_settings
 
 DEFAULT_NAME = "Boardrun"
 DEFAULT_DESCRIPTION = "A Flow-Like compatible workflow backend: build boards, run them as jobs."
-# page key in the API -> (file key, environment prefix)
-PAGES = {"legal": ("legal_notice", "HUB_LEGAL_NOTICE"), "privacy": ("privacy_policy", "HUB_PRIVACY_POLICY"), "terms": ("terms_of_service", "HUB_TERMS")}
+# page key in the API -> (file key, HubSettings field prefix)
+PAGES = {"legal": ("legal_notice", "legal_notice"), "privacy": ("privacy_policy", "privacy_policy"), "terms": ("terms_of_service", "terms")}
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,12 @@ class HubConfig:
     contact: dict[str, str | None]
 
 
-_file_cache: dict[str, tuple[float, dict]] = {}
-
-
 def _read_file(path: str) -> dict[str, Any]:
+    memo = services.current().cache("hub-config-file")  # path -> (mtime, data)
     try:
         mtime = Path(path).stat().st_mtime
-        hit = _file_cache.get(path)
+        with memo.lock:
+            hit = memo.entries.get(path)
         if hit and hit[0] == mtime:
             return hit[1]
         data = json.loads(Path(path).read_text())
@@ -52,7 +51,8 @@ def _read_file(path: str) -> dict[str, Any]:
         raise ConfigError(f"HUB_CONFIG_FILE {path!r} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"HUB_CONFIG_FILE {path!r} must hold a JSON object")
-    _file_cache[path] = (mtime, data)
+    with memo.lock:
+        memo.entries[path] = (mtime, data)
     return data
 
 
@@ -60,13 +60,9 @@ def _str(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _env(name: str) -> str | None:
-    return _str(os.environ.get(name))
-
-
 def load() -> HubConfig:
-    path = os.environ.get("HUB_CONFIG_FILE", "").strip()
-    data = _read_file(path) if path else {}
+    hub = get_settings().hub
+    data = _read_file(hub.config_file) if hub.config_file else {}
 
     def section(key: str) -> dict[str, Any]:
         value = data.get(key)
@@ -76,19 +72,19 @@ def load() -> HubConfig:
     for page, (key, prefix) in PAGES.items():
         sec = section(key)
         pages[page] = {
-            "url": _env(f"{prefix}_URL") or _str(sec.get("url")),
-            "text": _env(f"{prefix}_TEXT") or _str(sec.get("text")),
+            "url": getattr(hub, f"{prefix}_url") or _str(sec.get("url")),
+            "text": getattr(hub, f"{prefix}_text") or _str(sec.get("text")),
         }
     contact = section("contact")
     return HubConfig(
-        name=_env("HUB_NAME") or _str(data.get("name")) or DEFAULT_NAME,
-        description=_env("HUB_DESCRIPTION") or _str(data.get("description")) or DEFAULT_DESCRIPTION,
-        icon=_env("HUB_ICON") or _str(data.get("icon")),
-        thumbnail=_env("HUB_THUMBNAIL") or _str(data.get("thumbnail")),
+        name=hub.name or _str(data.get("name")) or DEFAULT_NAME,
+        description=hub.description or _str(data.get("description")) or DEFAULT_DESCRIPTION,
+        icon=hub.icon or _str(data.get("icon")),
+        thumbnail=hub.thumbnail or _str(data.get("thumbnail")),
         pages=pages,
         contact={
-            "name": _env("HUB_CONTACT_NAME") or _str(contact.get("name")),
-            "email": _env("HUB_CONTACT_EMAIL") or _str(contact.get("email")),
-            "url": _env("HUB_CONTACT_URL") or _str(contact.get("url")),
+            "name": hub.contact_name or _str(contact.get("name")),
+            "email": hub.contact_email or _str(contact.get("email")),
+            "url": hub.contact_url or _str(contact.get("url")),
         },
     )

@@ -3,7 +3,6 @@ and the database."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import select
@@ -12,12 +11,11 @@ from sqlalchemy.orm import Session
 from boardrun import __version__
 from boardrun.config import get_settings
 from boardrun.hub import config as hub_config
-from boardrun.oauth.config import providers
 from boardrun.users.models import ProfileTemplate
 from boardrun.users.services import profile_json
 
 def version() -> dict[str, Any]:
-    return {"version": __version__, "commit": (os.environ.get("BOARDRUN_COMMIT") or "").strip() or None}
+    return {"version": __version__, "commit": get_settings().hub.commit}
 
 def _served() -> set[tuple[str, str]]:
     from boardrun.routes import ROUTES
@@ -30,7 +28,7 @@ def features() -> dict[str, Any]:
     from boardrun.routes import ROUTES
 
     served = _served()
-    oauth = list(providers())
+    oauth = list(get_settings().oauth.providers)
     jobs = ("POST", "/jobs/submit") in served
     execution = ("POST", "/api/v1/execution/run") in served
     return {
@@ -73,7 +71,7 @@ def hub() -> dict[str, Any]:
                 "refresh_url": "/api/v1/auth/refresh" if ("POST", "/api/v1/auth/refresh") in served else None,
             }
         )
-    for provider in providers().values():
+    for provider in get_settings().oauth.providers.values():
         sign_in.append({"method": "oauth", **provider.public()})
     settings = get_settings()
     return {
@@ -83,7 +81,7 @@ def hub() -> dict[str, Any]:
         "thumbnail": cfg.thumbnail,
         "version": __version__,
         "environment": settings.env,
-        "public_url": settings.public_url,
+        "public_url": settings.server.public_url,
         "authentication": {"sign_in": sign_in},
         "features": features(),
         "legal_notice": _page_link(cfg.pages["legal"], "/api/v1/info/legal"),

@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from boardrun import __version__
-from boardrun.config import env_int
+from boardrun.config import get_settings
 from boardrun.db import session_scope
 from boardrun.hub import services
 from boardrun.web import json_response
@@ -73,11 +73,11 @@ def version(request: Request) -> Response:
 
 
 def catalog(request: Request) -> Response:
-    return CATALOG.respond(request, env_int("CATALOG_MAX_AGE_SECONDS", 3600))
+    return CATALOG.respond(request, get_settings().hub.catalog_max_age)
 
 
 def openapi(request: Request) -> Response:
-    return OPENAPI.respond(request, env_int("CATALOG_MAX_AGE_SECONDS", 3600))
+    return OPENAPI.respond(request, get_settings().hub.catalog_max_age)
 
 
 def legal(request: Request) -> Response:

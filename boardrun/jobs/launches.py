@@ -6,33 +6,26 @@ that was lost).
 
 from __future__ import annotations
 
-import os
-
 from boardrun import metrics
 from boardrun.config import get_settings
 from boardrun.db import utcnow
-from boardrun.eventing.publisher import sink_url
 from boardrun.jobs import signing
 from boardrun.jobs.backends.base import LaunchSpec
 from boardrun.jobs.models import Job
-
-# Settings the executor reads itself, handed on when the operator set them.
-EXECUTOR_SETTINGS = ("JOB_PROGRESS_INTERVAL_SECONDS", "JOB_MAX_RESULT_BYTES", "JOB_MAX_LOG_BYTES")
-
 
 def launch_spec(job: Job) -> LaunchSpec:
     settings = get_settings()
     env = {
         "JOB_ID": job.id,
         "JOB_SPEC_KEY": job.spec_key,
-        "STORAGE_URL": settings.storage_url,
-        "LOG_LEVEL": settings.log_level,
-        **{name: os.environ[name] for name in EXECUTOR_SETTINGS if os.environ.get(name)},
+        "STORAGE_URL": settings.storage.url,
+        "LOG_LEVEL": settings.server.log_level,
+        **settings.jobs.executor_env(),
     }
-    if sink_url():
-        env["K_SINK"] = sink_url()  # type: ignore[assignment]
-    if settings.s3_endpoint_url:
-        env["S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    if settings.eventing.sink:
+        env["K_SINK"] = settings.eventing.sink
+    if settings.storage.s3_endpoint_url:
+        env["S3_ENDPOINT_URL"] = settings.storage.s3_endpoint_url
     return LaunchSpec(
         job_id=job.id,
         attempt=job.attempt,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from boardrun import metrics
-from boardrun.config import env_float
+from boardrun.config import get_settings
 from boardrun.db import utcnow
 from boardrun.eventing import catalog
 from boardrun.executor.run import max_result_bytes
@@ -69,7 +69,7 @@ def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
 def lost_grace_seconds() -> float:
     """How long a launched job may have no runner before it is declared lost (a Job
     being created, an executor event in flight)."""
-    return env_float("JOB_LOST_GRACE_SECONDS", 30.0)
+    return get_settings().jobs.lost_grace
 
 
 def apply_runner_status(job: Job, status: RunnerStatus, *, missing_grace: float | None = None) -> bool:

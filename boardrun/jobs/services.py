@@ -22,7 +22,7 @@ from boardrun.accounts.tokens import Principal
 from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
 from boardrun.apps.permissions import Permission
-from boardrun.config import env_int
+from boardrun.config import get_settings
 from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog, outbox
@@ -55,12 +55,13 @@ SUBMIT_SCHEMA = {
 
 def deadline_limits() -> tuple[int, int]:
     """(default, maximum) run time of a job in seconds."""
-    return env_int("JOB_DEFAULT_DEADLINE_SECONDS", 600), env_int("JOB_MAX_DEADLINE_SECONDS", 3600)
+    jobs = get_settings().jobs
+    return jobs.default_deadline, jobs.max_deadline
 
 
 def sync_wait_seconds() -> float:
     """How long a sync-mode request waits before answering 202 (below Knative's timeout)."""
-    return float(env_int("SYNC_WAIT_SECONDS", 30))
+    return get_settings().jobs.sync_wait
 
 
 # Idempotency keys of jobs started by events begin with this; clients may not use it.

@@ -12,45 +12,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boardrun.config import ConfigError, embedded_secret, get_settings
+from boardrun import services
+from boardrun.config import ConfigError
 from boardrun.eventing.cloudevents_adapter import Event
 
-_lock = threading.Lock()
-_secret: bytes | None = None
+if TYPE_CHECKING:
+    from boardrun.services import Services
 
 
-def _load_secret() -> bytes:
-    value = os.environ.get("JOB_TOKEN_SECRET")
+def load_secret(registry: Services) -> bytes:
+    """JOB_TOKEN_SECRET, or in embedded mode one generated once in DATA_DIR."""
+    value = registry.settings.jobs.token_secret
     if value:
         return value.encode()
-    settings = get_settings()
-    if settings.production:
+    if registry.settings.production:
         raise ConfigError("JOB_TOKEN_SECRET is required when BOARDRUN_ENV=production")
-    return embedded_secret("job-token-secret", lambda: secrets.token_hex(32).encode()).strip()
-
-
-def _server_secret() -> bytes:
-    global _secret
-    if _secret is None:
-        with _lock:
-            if _secret is None:
-                _secret = _load_secret()
-    return _secret
-
-
-def reset_secret() -> None:
-    global _secret
-    with _lock:
-        _secret = None
+    return registry.embedded_secret("job-token-secret", lambda: secrets.token_hex(32).encode()).strip()
 
 
 def job_token(job_id: str) -> str:
-    return hmac.new(_server_secret(), f"job:{job_id}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(services.current().job_token_secret, f"job:{job_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def _canonical(event: Event, job_id: str) -> bytes:

@@ -10,7 +10,7 @@ url = config.get_main_option("sqlalchemy.url")
 if not url:
     from boardrun.config import get_settings
 
-    url = get_settings().database_url
+    url = get_settings().database.url
 
 
 def run_offline() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -27,13 +26,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from boardrun import services as process_services
 from boardrun.accounts.models import User
 from boardrun.accounts.services import issue_tokens, normalise_email
+from boardrun.config import OAuthProvider as Provider
+from boardrun.config import get_settings
 from boardrun.db import session_scope, utcnow
 from boardrun.errors import BadGateway, BadRequest, Conflict, Forbidden, NotFound
 from boardrun.ids import new_id
-from boardrun.oauth import config
-from boardrun.oauth.config import Provider
 from boardrun.oauth.models import OAuthIdentity, OAuthState
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ LEEWAY_SECONDS = 60  # clock skew allowed on exp/iat of ID tokens
 
 
 def get_provider(provider_id: str) -> Provider:
-    provider = config.providers().get(provider_id)
+    provider = get_settings().oauth.providers.get(provider_id)
     if provider is None:
         raise NotFound(f"no OAuth provider {provider_id!r} is configured", code="unknown_provider")
     return provider
@@ -53,24 +53,17 @@ def _digest(value: str) -> str:
 
 # --- provider metadata (discovery document, JWKS), cached per process -----------------
 
-_cache: dict[str, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
-
-
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
-
 
 def _get_json(provider: Provider, url: str, what: str, *, headers: dict | None = None, force: bool = False, cache: bool = True) -> Any:
     now = time.monotonic()
+    memo = process_services.current().cache("oauth-metadata")
     if cache and not force:
-        with _cache_lock:
-            hit = _cache.get(url)
+        with memo.lock:
+            hit = memo.entries.get(url)
         if hit and hit[0] > now:
             return hit[1]
     try:
-        response = requests.get(url, headers=headers, timeout=config.http_timeout())
+        response = requests.get(url, headers=headers, timeout=get_settings().oauth.http_timeout)
     except requests.RequestException as exc:
         raise BadGateway(
             f"the sign-in provider {provider.display_name} is unreachable ({what}): {type(exc).__name__}",
@@ -88,8 +81,8 @@ def _get_json(provider: Provider, url: str, what: str, *, headers: dict | None =
             f"the sign-in provider {provider.display_name} sent a {what} that is not JSON", code="provider_error"
         ) from None
     if cache:
-        with _cache_lock:
-            _cache[url] = (now + config.metadata_cache_seconds(), data)
+        with memo.lock:
+            memo.entries[url] = (now + get_settings().oauth.metadata_cache_seconds, data)
     return data
 
 
@@ -152,7 +145,7 @@ def start(provider_id: str) -> str:
                 provider=provider.id,
                 nonce=nonce,
                 code_verifier=verifier,
-                expires_at=now + timedelta(seconds=config.state_ttl()),
+                expires_at=now + timedelta(seconds=get_settings().oauth.state_ttl),
             )
         )
     return url
@@ -182,7 +175,7 @@ def _exchange_code(provider: Provider, code: str, verifier: str) -> dict[str, An
     try:
         with _client(provider) as client:
             token = client.fetch_token(
-                token_url, code=code, code_verifier=verifier, timeout=config.http_timeout()
+                token_url, code=code, code_verifier=verifier, timeout=get_settings().oauth.http_timeout
             )
     except requests.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "an error"

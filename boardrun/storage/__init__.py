@@ -6,12 +6,8 @@ Keys are relative, '/'-separated paths such as `apps/<app_id>/boards/<board_id>.
 
 from __future__ import annotations
 
-import threading
-
+from boardrun import services
 from boardrun.storage.base import Storage, StorageError, StorageNotFound, check_key
-
-_lock = threading.Lock()
-_storage: Storage | None = None
 
 
 def storage_from_url(url: str, *, endpoint_url: str | None = None) -> Storage:
@@ -28,25 +24,8 @@ def storage_from_url(url: str, *, endpoint_url: str | None = None) -> Storage:
 
 
 def get_storage() -> Storage:
-    global _storage
-    if _storage is None:
-        with _lock:
-            if _storage is None:
-                from boardrun.config import get_settings
-
-                settings = get_settings()
-                if not settings.storage_url:
-                    from boardrun.config import ConfigError
-
-                    raise ConfigError("STORAGE_URL is required when BOARDRUN_ENV=production")
-                _storage = storage_from_url(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
-    return _storage
+    """This process's storage (STORAGE_URL), from the services registry."""
+    return services.current().storage
 
 
-def reset_storage() -> None:
-    global _storage
-    with _lock:
-        _storage = None
-
-
-__all__ = ["Storage", "StorageError", "StorageNotFound", "check_key", "get_storage", "reset_storage", "storage_from_url"]
+__all__ = ["Storage", "StorageError", "StorageNotFound", "check_key", "get_storage", "storage_from_url"]

@@ -6,7 +6,7 @@ import time
 import jwt
 import pytest
 
-from boardrun.config import reset_settings
+from boardrun import services
 from tests.conftest import function_client
 
 
@@ -83,7 +83,7 @@ def test_login_failure_messages_are_identical(auth):
 def test_repeated_failures_are_throttled(auth, monkeypatch):
     """After LOGIN_MAX_FAILURES bad passwords, sign-in answers 429 with Retry-After, even with the right password."""
     monkeypatch.setenv("LOGIN_MAX_FAILURES", "3")
-    reset_settings()
+    services.reset()
     _register(auth)
     for _ in range(3):
         assert _login(auth, password="wrong password").status_code == 401
@@ -145,7 +145,7 @@ def test_signing_key_persists_in_embedded_mode(env):
 
     token, _ = issue_access_token("usr-1")
     assert (env["data_dir"] / "signing-key.pem").exists()
-    reset_settings()  # as a new process would start
+    services.reset()  # as a new process would start
     assert verify_access_token(token).user_id == "usr-1"
 
 
@@ -159,8 +159,8 @@ def test_production_requires_a_signing_key(monkeypatch):
     monkeypatch.setenv("STORAGE_URL", "file:///tmp/x")
     monkeypatch.delenv("AUTH_SIGNING_KEY", raising=False)
     monkeypatch.delenv("AUTH_SIGNING_KEY_FILE", raising=False)
-    reset_settings()
+    services.reset()
     with pytest.raises(ConfigError, match="AUTH_SIGNING_KEY"):
         issue_access_token("usr-1")
     monkeypatch.delenv("BOARDRUN_ENV")
-    reset_settings()
+    services.reset()

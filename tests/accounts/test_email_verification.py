@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from boardrun import services
 from boardrun.accounts.models import EmailVerification
-from boardrun.config import reset_settings
 from boardrun.db import session_scope, utcnow
 from tests.conftest import free_port, mailed_token
 
@@ -57,7 +57,7 @@ def test_only_a_hash_of_the_token_is_stored(api, caplog):
 def test_an_expired_or_made_up_token_is_refused(api, caplog, monkeypatch):
     """A token past EMAIL_VERIFICATION_TTL_SECONDS, or one never issued, is a 400 and verifies nothing."""
     monkeypatch.setenv("EMAIL_VERIFICATION_TTL_SECONDS", "0")
-    reset_settings()
+    services.reset()
     _register(api)
     token = mailed_token(caplog, "ada@example.com")
     assert api.post("/api/v1/auth/verify-email", json={"token": token}).status_code == 400
@@ -104,6 +104,7 @@ def test_production_without_smtp_never_logs_the_token(api, caplog, monkeypatch):
     """In production with no SMTP_HOST the mail is dropped: the log says so but holds no token."""
     monkeypatch.setenv("BOARDRUN_ENV", "production")
     monkeypatch.setenv("AUTH_SIGNING_KEY", "unused here")
+    services.reset()
     caplog.set_level(logging.DEBUG)
     assert _register(api).status_code == 201
     with session_scope() as s:
@@ -121,7 +122,7 @@ def test_verification_mail_goes_through_a_real_smtp_server(api, smtp_server, mon
         "EMAIL_VERIFICATION_URL": "https://app.example/verify",
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
-    reset_settings()
+    services.reset()
     assert _register(api).status_code == 201
     assert inbox.arrived.wait(10)
     sender, recipients, content = inbox.messages[0]
@@ -137,7 +138,7 @@ def test_an_unreachable_smtp_server_does_not_fail_registration(api, monkeypatch,
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(free_port()))
     monkeypatch.setenv("SMTP_STARTTLS", "false")
-    reset_settings()
+    services.reset()
     assert _register(api).status_code == 201
     assert _sign_in(api)
     assert any(r.name == "boardrun.mail" and r.levelno == logging.ERROR for r in caplog.records)

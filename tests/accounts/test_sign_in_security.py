@@ -14,7 +14,7 @@ import httpx
 import pytest
 from werkzeug.test import Client
 
-from boardrun.config import reset_settings
+from boardrun import services
 from tests.conftest import start_server, stop_server
 
 
@@ -62,7 +62,7 @@ def test_parallel_burst_of_wrong_passwords_checks_at_most_the_limit(env):
 def api_limits(env, monkeypatch):
     monkeypatch.setenv("LOGIN_MAX_FAILURES", "2")
     monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_ADDRESS", "4")
-    reset_settings()
+    services.reset()
     from boardrun.routing import full_router
 
     return Client(full_router().wsgi)

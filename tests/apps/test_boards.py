@@ -9,9 +9,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from boardrun import services
 from boardrun.apps.boards import ResolvedBoard, resolve_board
 from boardrun.apps.models import BoardVersion
-from boardrun.config import reset_settings
 from boardrun.db import session_scope
 from boardrun.errors import NotFound, Unprocessable
 from boardrun.storage import get_storage
@@ -105,7 +105,7 @@ def test_board_id_rules(apps, owner, app_id, board):
 def test_board_size_limit(apps, owner, app_id, board, monkeypatch):
     """A board over MAX_BOARD_BYTES is a 413, even though it is a valid board."""
     monkeypatch.setenv("MAX_BOARD_BYTES", "1000")
-    reset_settings()
+    services.reset()
     board["description"] = "x" * 2000
     assert _put(apps, owner, app_id, board).status_code == 413
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from boardrun.config import reset_settings
+from boardrun import services
 from tests.apps.conftest import add_member, confirm_address, create_app, quick_user
 from tests.conftest import mailed_token, register_and_login
 
@@ -108,7 +108,7 @@ def test_inviting_again_renews_the_same_invitation(api):
 def test_an_expired_invitation_cannot_be_accepted(api, monkeypatch):
     """Past INVITATION_TTL_SECONDS an invitation is refused and no longer listed."""
     monkeypatch.setenv("INVITATION_TTL_SECONDS", "0")
-    reset_settings()
+    services.reset()
     ada, bob = quick_user("ada@example.com"), quick_user("bob@example.com")
     app_id = create_app(api, ada)
     invite_id = _invite(api, ada, app_id, bob["email"]).get_json()["id"]
@@ -178,7 +178,7 @@ def test_invitation_mail_through_smtp_cannot_be_steered_by_the_app_name(api, smt
     for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port), "SMTP_STARTTLS": "false",
                         "SMTP_USERNAME": "mailer", "SMTP_PASSWORD": "mail-secret"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
-    reset_settings()
+    services.reset()
     ada = quick_user("ada@example.com")
     app_id = create_app(api, ada, name="Evil\r\nBcc: eve@example.com")
     assert _invite(api, ada, app_id, "bob@example.com").status_code == 202

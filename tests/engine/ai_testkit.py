@@ -10,6 +10,7 @@ import pytest
 
 from engine_testkit import BoardBuilder
 from openai_stub import OpenAIStub
+from boardrun import services
 
 DEFAULT_KEY = "sk-default-0123456789abcdef"
 LOCAL_KEY = "sk-local-fedcba9876543210"
@@ -54,6 +55,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, stub: OpenAIStub, **extra: str) -
                 "AI_MAX_RETRIES": "3", **extra}
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
+    services.reset()
 
 
 def load_bit(b: BoardBuilder, bit_id: str, after: str) -> str:

@@ -208,12 +208,17 @@ def test_make_request_unknown_method_falls_back_to_get():
     assert result.result == {"url": "https://example.com", "method": "GET", "headers": None, "body": None}
 
 
-def test_policy_from_env():
-    """EgressPolicy.from_env reads the three ENGINE_HTTP_* variables."""
-    policy = EgressPolicy.from_env({"ENGINE_HTTP_ALLOW_PRIVATE": "true", "ENGINE_HTTP_TIMEOUT_SECONDS": "3",
-                                    "ENGINE_HTTP_MAX_RESPONSE_BYTES": "1234"})
+def test_policy_from_settings():
+    """EgressPolicy.from_settings takes the three ENGINE_HTTP_* variables; unset, it is the default policy
+    (so README's defaults and the engine's agree), and a typo in the boolean is refused, not read as false."""
+    from boardrun.config import ConfigError, load_settings
+
+    policy = EgressPolicy.from_settings(load_settings({"ENGINE_HTTP_ALLOW_PRIVATE": "true", "ENGINE_HTTP_TIMEOUT_SECONDS": "3",
+                                                       "ENGINE_HTTP_MAX_RESPONSE_BYTES": "1234"}).engine)
     assert (policy.allow_private, policy.timeout_seconds, policy.max_response_bytes) == (True, 3.0, 1234)
-    assert EgressPolicy.from_env({}).allow_private is False
+    assert EgressPolicy.from_settings(load_settings({}).engine) == EgressPolicy()
+    with pytest.raises(ConfigError, match="ENGINE_HTTP_ALLOW_PRIVATE must be true or false"):
+        load_settings({"ENGINE_HTTP_ALLOW_PRIVATE": "ture"})
 
 
 class _Recorder(BaseHTTPRequestHandler):

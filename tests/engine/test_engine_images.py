@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from boardrun.config import ConfigError, load_settings
+
 from boardrun.engine.errors import NodeError
 from boardrun.engine.images import ImageLimits
 from engine_testkit import BoardBuilder, failure_of, value_of
@@ -21,13 +23,14 @@ def run(node: str, output: str | None = None, **inputs):
     return b.run(start)
 
 
-def test_limits_from_environment():
-    """Defaults, both variables, and a clear error for a value that is not an integer."""
-    assert ImageLimits.from_env({}) == ImageLimits()
-    limits = ImageLimits.from_env({"ENGINE_IMAGE_MAX_PIXELS": "100", "ENGINE_IMAGE_MAX_RUN_BYTES": "2000"})
+def test_limits_from_settings():
+    """Defaults, both variables, and a clear configuration error for a value that is not an integer."""
+    assert ImageLimits.from_settings(load_settings({}).engine) == ImageLimits()
+    limits = ImageLimits.from_settings(
+        load_settings({"ENGINE_IMAGE_MAX_PIXELS": "100", "ENGINE_IMAGE_MAX_RUN_BYTES": "2000"}).engine)
     assert (limits.max_pixels, limits.max_run_bytes) == (100, 2000)
-    with pytest.raises(NodeError, match="must be integers"):
-        ImageLimits.from_env({"ENGINE_IMAGE_MAX_PIXELS": "lots"})
+    with pytest.raises(ConfigError, match="ENGINE_IMAGE_MAX_PIXELS"):
+        load_settings({"ENGINE_IMAGE_MAX_PIXELS": "lots"})
 
 
 def test_a_reference_does_not_outlive_its_run():

@@ -227,11 +227,11 @@ def test_ingress_refuses_bodies_over_the_event_limit(monkeypatch):
     held in memory); it refuses what /events refuses, with 413 and the error envelope."""
     from werkzeug.test import Client
 
-    from boardrun.config import reset_settings
+    from boardrun import services
     from boardrun.eventing.cloudevents_adapter import to_http_binary
 
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
-    reset_settings()
+    services.reset()
     broker = EmbeddedBroker([], "http://127.0.0.1:1")
     try:
         client = Client(broker.ingress_wsgi)
@@ -245,4 +245,4 @@ def test_ingress_refuses_bodies_over_the_event_limit(monkeypatch):
     finally:
         broker.close()
         monkeypatch.delenv("MAX_BODY_BYTES")
-        reset_settings()
+        services.reset()

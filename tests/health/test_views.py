@@ -1,6 +1,6 @@
 """Health probes mean what they say: ready checks the database and storage for real."""
 
-from boardrun.config import reset_settings
+from boardrun import services
 from tests.conftest import function_client
 
 
@@ -23,7 +23,7 @@ def test_ready_checks_database_and_storage(env):
 def test_ready_is_503_when_database_is_down(env, monkeypatch):
     """Readiness answers 503 with the failing check when the database is unreachable."""
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
-    reset_settings()
+    services.reset()
     r = function_client("health").get("/health/ready")
     assert r.status_code == 503
     body = r.get_json()
@@ -36,7 +36,7 @@ def test_ready_is_503_when_storage_is_down(env, monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("STORAGE_URL", f"file://{blocker}/sub")
-    reset_settings()
+    services.reset()
     r = function_client("health").get("/health/ready")
     assert r.status_code == 503 and r.get_json()["checks"]["storage"].startswith("error")
 
@@ -44,17 +44,15 @@ def test_ready_is_503_when_storage_is_down(env, monkeypatch, tmp_path):
 def test_startup_is_503_until_migrations_are_applied(monkeypatch, tmp_path):
     """The startup probe refuses traffic on an unmigrated database and accepts it after migrating."""
     from boardrun import db
-    from boardrun.health import views
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(views, "_migrated", False)
-    reset_settings()
+    services.reset()
     client = function_client("health")
     assert client.get("/health/startup").status_code == 503
     db.migrate()
     assert client.get("/health/startup").status_code == 200
-    reset_settings()
+    services.reset()
 
 
 def test_api_health_and_db_rtt(env):
@@ -68,7 +66,7 @@ def test_api_health_and_db_rtt(env):
 def test_api_health_db_is_503_json_when_database_is_down(env, monkeypatch):
     """A database outage is a 503 JSON error, never a trace."""
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
-    reset_settings()
+    services.reset()
     r = function_client("health").get("/api/v1/health/db")
     assert r.status_code == 503
     assert r.get_json()["error"]["code"] == "database_unavailable"

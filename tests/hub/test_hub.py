@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from boardrun import services
 from boardrun import __version__
 from boardrun.routes import ROUTES
 from tests.conftest import function_client
@@ -35,6 +36,7 @@ def hub(env, monkeypatch):
         _seed_templates_again(env)
     for name in ("OAUTH_PROVIDERS", "HUB_CONFIG_FILE", "HUB_NAME", "BOARDRUN_COMMIT", "HUB_TERMS_URL", "HUB_TERMS_TEXT"):
         monkeypatch.delenv(name, raising=False)
+    services.reset()
     return function_client("hub")
 
 
@@ -47,6 +49,7 @@ def with_oauth(monkeypatch):
     monkeypatch.setenv("OAUTH_GOOGLE_DISPLAY_NAME", "Google")
     monkeypatch.setenv("OAUTH_GITHUB_CLIENT_ID", "gh-client")
     monkeypatch.setenv("OAUTH_GITHUB_CLIENT_SECRET", "gh-very-secret")
+    services.reset()
 
 
 def test_hub_defaults(hub):
@@ -84,6 +87,7 @@ def test_hub_config_file_and_environment(hub, env, monkeypatch):
     }))
     monkeypatch.setenv("HUB_CONFIG_FILE", str(path))
     monkeypatch.setenv("HUB_DESCRIPTION", "From the environment")
+    services.reset()
     body = hub.get("/api/v1/").get_json()
     assert (body["name"], body["description"]) == ("Acme Flows", "From the environment")
     assert body["terms_of_service"]["url"] == "https://acme.example/terms"
@@ -92,6 +96,7 @@ def test_hub_config_file_and_environment(hub, env, monkeypatch):
     assert hub.get("/api/v1/info/contact").get_json() == {"name": "Acme Ops", "email": "ops@acme.example", "url": None}
     monkeypatch.setenv("HUB_TERMS_TEXT", "Be nice.")
     monkeypatch.setenv("HUB_CONTACT_URL", "https://acme.example/contact")
+    services.reset()
     assert hub.get("/api/v1/info/terms").get_json() == {"url": "https://acme.example/terms", "text": "Be nice."}
     assert hub.get("/api/v1/info/contact").get_json()["url"] == "https://acme.example/contact"
 
@@ -101,6 +106,7 @@ def test_bad_hub_config_file_is_an_error_not_a_default(hub, env, monkeypatch):
     path = env["tmp_path"] / "hub.json"
     path.write_text("{not json")
     monkeypatch.setenv("HUB_CONFIG_FILE", str(path))
+    services.reset()
     r = hub.get("/api/v1/")
     assert r.status_code == 500 and "X-Error-Id" in r.headers
 
@@ -111,6 +117,7 @@ def test_info_pages_default_to_null_and_take_env(hub, monkeypatch, page):
     assert hub.get(f"/api/v1/info/{page}").get_json() == {"url": None, "text": None}
     prefix = {"legal": "HUB_LEGAL_NOTICE", "privacy": "HUB_PRIVACY_POLICY", "terms": "HUB_TERMS"}[page]
     monkeypatch.setenv(f"{prefix}_URL", f"https://example.com/{page}")
+    services.reset()
     assert hub.get(f"/api/v1/info/{page}").get_json() == {"url": f"https://example.com/{page}", "text": None}
 
 
@@ -118,6 +125,7 @@ def test_version_with_and_without_commit(hub, monkeypatch):
     """/version reports the package version and the build commit from BOARDRUN_COMMIT, or null."""
     assert hub.get("/api/v1/version").get_json() == {"version": __version__, "commit": None}
     monkeypatch.setenv("BOARDRUN_COMMIT", "abc1234")
+    services.reset()
     assert hub.get("/api/v1/version").get_json() == {"version": __version__, "commit": "abc1234"}
 
 

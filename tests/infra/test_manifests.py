@@ -245,14 +245,12 @@ def test_executor_settings_match_the_backend_defaults_and_namespaces():
     """The ConfigMap's executor settings are the ones KubernetesConfig reads, pointing at flow-like-jobs and boardrun-executor."""
     from boardrun.jobs.backends.kubernetes import KubernetesConfig
 
-    data = one(ALL, "ConfigMap", "boardrun-config")["data"]
-    import os
-    from unittest import mock
+    from boardrun.config import load_settings
 
-    with mock.patch.dict(os.environ, {k: v for k, v in data.items()}, clear=False):
-        cfg = KubernetesConfig.from_env()
+    data = one(ALL, "ConfigMap", "boardrun-config")["data"]
+    cfg = KubernetesConfig.from_settings(load_settings({**data, "K_SINK": "http://broker"}).kubernetes)
     assert cfg.namespace == "flow-like-jobs" and cfg.service_account == "boardrun-executor"
-    assert cfg.env_secret == "boardrun-executor-env" and "K_SINK" in cfg.pass_env
+    assert cfg.env_secret == "boardrun-executor-env" and cfg.extra_env.get("K_SINK") == "http://broker"
     one(ALL, "ServiceAccount", "boardrun-executor", "flow-like-jobs")
 
 

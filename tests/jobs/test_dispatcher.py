@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.wrappers import Request, Response
 
+from boardrun import services
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event, parse, to_http_binary
@@ -52,6 +53,7 @@ class RecordingBackend(JobBackend):
 @pytest.fixture
 def backend(env, monkeypatch):
     monkeypatch.delenv("K_SINK", raising=False)  # no broker: events stay in the outbox
+    services.reset()
     b = RecordingBackend()
     set_backend(b)
     yield b
@@ -233,6 +235,8 @@ def test_broker_down_at_submit_then_relayed_exactly_once(api, backend, monkeypat
     from tests.conftest import free_port
 
     monkeypatch.setenv("K_SINK", f"http://127.0.0.1:{free_port()}/")  # nothing listens there
+    services.reset()
+    set_backend(backend)
     user = register_and_login(api)
     app_id = api.post("/api/v1/apps", json={"name": "A"}, headers=user["headers"]).get_json()["id"]
     api.put(f"/api/v1/apps/{app_id}/board/echo", json={**echo_board(), "id": "echo"}, headers=user["headers"])
@@ -242,6 +246,8 @@ def test_broker_down_at_submit_then_relayed_exactly_once(api, backend, monkeypat
     assert relay_outbox() == 0  # still down
     sink = _Sink()
     monkeypatch.setenv("K_SINK", sink.url)
+    services.reset()
+    set_backend(backend)
     assert relay_outbox() == 1
     assert relay_outbox() == 0
     sink.server.shutdown()

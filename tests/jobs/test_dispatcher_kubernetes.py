@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client as k8s
 from sqlalchemy import func, select
 
+from boardrun import services
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event, to_http_binary
@@ -50,8 +51,9 @@ def kube(tmp_path):
 def backend(env, kube, monkeypatch):
     """The real KubernetesBackend, pointed at the fake, installed as the process's backend."""
     monkeypatch.delenv("K_SINK", raising=False)  # no broker: events stay in the outbox, we deliver them
+    services.reset()
     api_client = kube.api_client()
-    b = KubernetesBackend(KubernetesConfig(image=IMAGE, namespace=NS, pass_env=()), api_client=api_client)
+    b = KubernetesBackend(KubernetesConfig(image=IMAGE, namespace=NS), api_client=api_client)
     set_backend(b)
     yield b
     set_backend(None)

@@ -10,9 +10,11 @@ import json
 
 from sqlalchemy import func, select
 
+from boardrun import services
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
+from boardrun.jobs.backends import set_backend
 from boardrun.jobs.models import DeadLetter, Job
 from boardrun.storage import get_storage
 from tests.conftest import function_client, register_and_login
@@ -218,6 +220,8 @@ def test_a_completion_with_a_result_over_the_cap_fails_the_job(job_id, backend, 
     """A signed completion whose stored result is larger than JOB_MAX_RESULT_BYTES (an
     executor with another limit) fails the job `result_too_large` instead of completing it."""
     monkeypatch.setenv("JOB_MAX_RESULT_BYTES", "1000")
+    services.reset()
+    set_backend(backend)
     get_storage().put(f"jobs/{job_id}/result.json", b'"' + b"x" * 5000 + b'"')
     done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result_ref": {"key": f"jobs/{job_id}/result.json", "size_bytes": 5002}, "steps": 1})
     assert _post(function_client("dispatcher"), done).status_code == 200
@@ -235,5 +239,7 @@ def test_the_api_never_loads_a_result_over_the_cap(api, job_id, backend, owner, 
         job.status, job.result_ref = "completed", f"jobs/{job_id}/result.json"
     assert len(api.get(f"/jobs/{job_id}", headers=owner["headers"]).get_json()["result"]) == 5000
     monkeypatch.setenv("JOB_MAX_RESULT_BYTES", "1000")
+    services.reset()
+    set_backend(backend)
     r = api.get(f"/jobs/{job_id}", headers=owner["headers"])
     assert r.status_code == 200 and r.get_json()["result"] is None and len(r.get_data()) < 2000

@@ -89,18 +89,19 @@ def test_an_executor_gets_only_the_environment_it_needs_and_its_own_folder(isola
 def test_the_executor_environment_is_an_allowlist(env, monkeypatch):
     """executor_environment: PATH and locale, ENGINE_*/AI_*/OPENAI_*, the names in
     ENGINE_ENV_ALLOWLIST, AWS_* only when storage is S3, then the job's own variables."""
-    from boardrun.config import reset_settings
+    from boardrun import services
     from boardrun.jobs.backends.local import executor_environment
 
     for name, value in {**SECRETS, **PASSED, "DATABASE_URL": "postgresql://u:p@db/x", "AWS_ACCESS_KEY_ID": "AKIA"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ENGINE_ENV_ALLOWLIST", "LISTED_FOR_BOARDS,,  ")
+    services.reset()
     got = executor_environment({"JOB_ID": "job-1", "HOME": "/tmp/x"})
     assert {k: got.get(k) for k in PASSED} == PASSED and got["JOB_ID"] == "job-1" and got["PATH"] == os.environ["PATH"]
     assert got["ENGINE_ENV_ALLOWLIST"] == "LISTED_FOR_BOARDS,,  "
     assert not {"JOB_TOKEN_SECRET", "AWS_SECRET_ACCESS_KEY", "SOME_PASSWORD", "DATABASE_URL", "AWS_ACCESS_KEY_ID", "STORAGE_URL"} & set(got)
     monkeypatch.setenv("STORAGE_URL", "s3://bucket/prefix")
-    reset_settings()
+    services.reset()
     got = executor_environment()
     assert got["AWS_ACCESS_KEY_ID"] == "AKIA" and got["AWS_SECRET_ACCESS_KEY"] == "aws-secret-value"
 

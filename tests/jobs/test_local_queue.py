@@ -8,6 +8,7 @@ import pytest
 
 from sqlalchemy import select
 
+from boardrun import services
 from boardrun.db import session_scope
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
@@ -30,6 +31,7 @@ def _no_slot_backend() -> LocalBackend:
 @pytest.fixture
 def backend(env, monkeypatch):
     monkeypatch.delenv("K_SINK", raising=False)  # no broker: events stay in the outbox
+    services.reset()
     b = _no_slot_backend()
     set_backend(b)
     yield b
@@ -80,6 +82,8 @@ def test_a_job_waiting_for_a_slot_is_not_recorded_as_launched(submit, backend):
 def test_reconcile_leaves_a_job_waiting_for_a_slot_alone(submit, backend, monkeypatch):
     """Past the queue timeout, a job the backend holds in its queue is neither failed (not_dispatched) nor launched twice."""
     monkeypatch.setenv("JOB_QUEUE_TIMEOUT_SECONDS", "60")
+    services.reset()
+    set_backend(backend)
     job_id = submit()
     _post(function_client("dispatcher"), _submitted_event(job_id))
     with session_scope() as s:

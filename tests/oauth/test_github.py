@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from boardrun import services
 from boardrun.accounts.models import User
 from boardrun.accounts.tokens import verify_access_token
 from boardrun.db import session_scope
@@ -32,6 +33,7 @@ def auth(env, github, monkeypatch):
     monkeypatch.setenv("OAUTH_GITHUB_AUTHORIZE_URL", f"{github.base_url}/login/oauth/authorize")
     monkeypatch.setenv("OAUTH_GITHUB_TOKEN_URL", f"{github.base_url}/login/oauth/access_token")
     monkeypatch.setenv("OAUTH_GITHUB_API_BASE_URL", f"{github.base_url}/api")
+    services.reset()
     return function_client("auth")
 
 
@@ -93,6 +95,7 @@ def test_github_is_not_linked_to_an_unverified_password_account(auth, github):
 def test_github_api_failure_is_502(auth, github, monkeypatch):
     """When the GitHub API refuses the token, the sign-in fails with 502 naming the step."""
     monkeypatch.setenv("OAUTH_GITHUB_API_BASE_URL", f"{github.base_url}/missing")
+    services.reset()
     r = sign_in(auth)
     assert r.status_code == 502
     assert "404" in r.get_json()["error"]["message"] and "user" in r.get_json()["error"]["message"]
@@ -101,5 +104,6 @@ def test_github_api_failure_is_502(auth, github, monkeypatch):
 def test_github_wrong_client_secret_is_502(auth, github, monkeypatch):
     """GitHub's 200-with-error answer to a bad client secret is reported as a refused exchange (502)."""
     monkeypatch.setenv("OAUTH_GITHUB_CLIENT_SECRET", "wrong")
+    services.reset()
     r = sign_in(auth)
     assert r.status_code == 502 and "incorrect_client_credentials" in r.get_json()["error"]["message"]

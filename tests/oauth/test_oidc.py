@@ -12,12 +12,11 @@ import pytest
 from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
 
+from boardrun import services
 from boardrun.accounts.models import User
 from boardrun.accounts.tokens import verify_access_token
-from boardrun.config import reset_settings
 from boardrun.db import session_scope
 from boardrun.oauth.models import OAuthIdentity, OAuthState
-from boardrun.oauth.services import clear_cache
 from boardrun.users.models import Profile
 from tests.conftest import function_client, mailed_token, start_server, stop_server
 from tests.oauth.providers import OIDCProvider
@@ -26,10 +25,8 @@ from tests.oauth.providers import OIDCProvider
 @pytest.fixture
 def idp():
     provider = OIDCProvider().start()
-    clear_cache()
     yield provider
     provider.stop()
-    clear_cache()
 
 
 @pytest.fixture
@@ -39,6 +36,7 @@ def auth(env, idp, monkeypatch):
     monkeypatch.setenv("OAUTH_TEST_CLIENT_ID", idp.client_id)
     monkeypatch.setenv("OAUTH_TEST_CLIENT_SECRET", idp.client_secret)
     monkeypatch.setenv("OAUTH_TEST_DISPLAY_NAME", "Test IdP")
+    services.reset()
     return function_client("auth")
 
 
@@ -135,6 +133,7 @@ def test_replayed_state_is_400(auth, idp):
 def test_expired_state_is_400(auth, idp, monkeypatch):
     """A state older than OAUTH_STATE_TTL_SECONDS is refused with 400."""
     monkeypatch.setenv("OAUTH_STATE_TTL_SECONDS", "0")
+    services.reset()
     r = sign_in(auth)
     assert r.status_code == 400 and "expired" in r.get_json()["error"]["message"]
 
@@ -142,8 +141,10 @@ def test_expired_state_is_400(auth, idp, monkeypatch):
 def test_state_of_another_provider_is_400(auth, idp, monkeypatch):
     """A state issued for one provider cannot finish a sign-in at another."""
     monkeypatch.setenv("OAUTH_PROVIDERS", "test,other")
+    services.reset()
     for k in ("DISCOVERY_URL", "CLIENT_ID", "CLIENT_SECRET"):
         monkeypatch.setenv(f"OAUTH_OTHER_{k}", {"DISCOVERY_URL": idp.discovery_url, "CLIENT_ID": idp.client_id, "CLIENT_SECRET": idp.client_secret}[k])
+    services.reset()
     callback = authorize(auth).replace("/oauth/test/", "/oauth/other/")
     assert auth.get(callback).status_code == 400
 
@@ -183,7 +184,7 @@ def test_provider_down_is_502(auth, idp):
     assert r.status_code == 502
     assert r.get_json()["error"]["code"] == "provider_unavailable"
     assert "Test IdP" in r.get_json()["error"]["message"]
-    clear_cache()  # forget the discovery document: the start needs it again
+    services.reset()  # forget the discovery document: the start needs it again
     r = auth.get("/api/v1/oauth/test")
     assert r.status_code == 502 and r.get_json()["error"]["code"] == "provider_unavailable"
     idp.start()  # the fixture stops it again
@@ -265,6 +266,7 @@ def test_unverified_email_does_not_create_an_account(auth, idp):
 def test_front_end_redirect_puts_tokens_in_fragment(auth, idp, monkeypatch):
     """With OAUTH_<ID>_REDIRECT_URI set, the callback redirects there with our tokens in the URL fragment."""
     monkeypatch.setenv("OAUTH_TEST_REDIRECT_URI", "https://app.example.com/signed-in")
+    services.reset()
     r = sign_in(auth)
     assert r.status_code == 302
     url = urlsplit(r.headers["Location"])
@@ -276,7 +278,7 @@ def test_front_end_redirect_puts_tokens_in_fragment(auth, idp, monkeypatch):
 def test_flow_started_on_one_instance_finishes_on_another(auth, idp, env, monkeypatch):
     """State lives in the database: a sign-in started by the auth function finishes on the embedded server over HTTP."""
     monkeypatch.setenv("PUBLIC_URL", "https://boardrun.example.com")  # every instance has the same public URL
-    reset_settings()
+    services.reset()
     callback = authorize(auth)
     srv = start_server(
         {"DATA_DIR": str(env["data_dir"]), "DATABASE_URL": env["database_url"], "STORAGE_URL": os.environ["STORAGE_URL"]},

@@ -1,7 +1,7 @@
 """Which OpenAI-compatible providers and models a run may use, and how a Bit maps onto one.
 
-Configuration comes from the environment only (the executor passes every ``AI_*`` and
-``OPENAI_*`` variable):
+Configuration comes from the settings tree (``settings.engine.ai``; the executor gets every ``AI_*``
+and ``OPENAI_*`` variable):
 
 - ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``: the default provider ``openai`` (the ``openai`` SDK's
   own convention). It exists when either is set and serves ``AI_DEFAULT_MODEL`` (chat) and
@@ -21,11 +21,12 @@ run's private state, the Bit only holds a reference to it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from boardrun.config import AISettings, get_settings
 
 from ..errors import NodeError
 
@@ -40,8 +41,6 @@ EMBEDDING_TYPES = ("Embedding", "ImageEmbedding")
 _PURPOSES = {"chat": (("Llm", "Vlm"), "a chat"), "embedding": (("Embedding",), "an embedding"),
              "image_embedding": (("ImageEmbedding",), "an image embedding")}
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_CHAT_MODEL = "gpt-4o-mini"
-DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 _SECRETS_KEY = "ai.secrets"  # run_state slot holding the API keys typed into this run's board
 
@@ -117,13 +116,13 @@ def _model(raw: Any, provider: str) -> Model:
     return Model(raw["id"], name, model_type, context, weights, str(raw.get("description", "")), dict(prefix))
 
 
-def _provider(raw: Any, env: Mapping[str, str], defaults: tuple[float, int]) -> Provider:
+def _provider(raw: Any, ai: AISettings) -> Provider:
     if not isinstance(raw, dict):
         raise _problem("AI_PROVIDERS must be a list of objects")
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise _problem("every provider needs a 'name' of letters, digits, '.', '_' or '-'")
-    base_url = raw.get("base_url", env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL if name == "openai" else None)
+    base_url = raw.get("base_url", ai.openai_base_url or DEFAULT_BASE_URL if name == "openai" else None)
     if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
         raise _problem(f"provider '{name}' needs an http or https 'base_url'")
     key = raw.get("api_key")
@@ -131,18 +130,18 @@ def _provider(raw: Any, env: Mapping[str, str], defaults: tuple[float, int]) -> 
         variable = raw["api_key_env"]
         if not isinstance(variable, str) or not variable.startswith(("AI_", "OPENAI_")):
             raise _problem(f"provider '{name}': api_key_env must name a variable starting with AI_ or OPENAI_")
-        key = env.get(variable)
+        key = ai.variables.get(variable)
         if not key:
             raise _problem(f"provider '{name}': the variable {variable} named by api_key_env is not set")
     elif key is None and name == "openai":
-        key = env.get("OPENAI_API_KEY")
+        key = ai.openai_api_key
     if key is not None and not isinstance(key, str):
         raise _problem(f"provider '{name}': api_key must be a string")
     headers = raw.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise _problem(f"provider '{name}': headers must be an object of strings")
-    timeout = _number(raw.get("timeout_seconds", defaults[0]), f"timeout_seconds of '{name}'", 0.1, 3600)
-    retries = raw.get("max_retries", defaults[1])
+    timeout = _number(raw.get("timeout_seconds", ai.timeout_seconds), f"timeout_seconds of '{name}'", 0.1, 3600)
+    retries = raw.get("max_retries", ai.max_retries)
     if type(retries) is not int or not 0 <= retries <= 10:
         raise _problem(f"provider '{name}': max_retries must be an integer from 0 to 10")
     models = raw.get("models", [])
@@ -173,39 +172,29 @@ def _read_providers_setting(value: str) -> Any:
     return parsed
 
 
-def load_providers(env: Mapping[str, str] | None = None) -> dict[str, Provider]:
+def load_providers(ai: AISettings | None = None) -> dict[str, Provider]:
     """Every configured provider by name (raises ConfigError for a bad configuration)."""
-    env = os.environ if env is None else env
-    key = tuple((k, v) for k, v in sorted(env.items()) if k.startswith(("AI_", "OPENAI_")))
-    cached = _cache.get("providers")
-    if cached is not None and cached[0] == key:
+    ai = get_settings().engine.ai if ai is None else ai
+    cached = _built.get("providers")
+    if cached is not None and cached[0] is ai:
         return cached[1]
-    providers = _build(env)
-    _cache["providers"] = (key, providers)
+    providers = _build(ai)
+    _built["providers"] = (ai, providers)
     return providers
 
 
-_cache: dict[str, tuple[Any, dict[str, Provider]]] = {}
+# The providers parsed from the settings object they were built from (new settings, new parse).
+_built: dict[str, tuple[AISettings, dict[str, Provider]]] = {}
 
 
-def _build(env: Mapping[str, str]) -> dict[str, Provider]:
-    try:
-        timeout = float(env.get("AI_TIMEOUT_SECONDS", "120"))
-        retries = int(env.get("AI_MAX_RETRIES", "3"))
-    except ValueError:
-        raise _problem("AI_TIMEOUT_SECONDS must be a number and AI_MAX_RETRIES an integer") from None
-    if not 0.1 <= timeout <= 3600 or not 0 <= retries <= 10:
-        raise _problem("AI_TIMEOUT_SECONDS must be 0.1 to 3600 and AI_MAX_RETRIES 0 to 10")
-    defaults = (timeout, retries)
+def _build(ai: AISettings) -> dict[str, Provider]:
     providers: dict[str, Provider] = {}
-    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
-        chat = env.get("AI_DEFAULT_MODEL") or DEFAULT_CHAT_MODEL
-        embedding = env.get("AI_DEFAULT_EMBEDDING_MODEL") or DEFAULT_EMBEDDING_MODEL
+    if ai.openai_api_key or ai.openai_base_url:
         providers["openai"] = _provider({"name": "openai", "models": [
-            {"id": chat}, {"id": embedding, "type": "Embedding"}]}, env, defaults)
-    if env.get("AI_PROVIDERS"):
-        for raw in _read_providers_setting(env["AI_PROVIDERS"]):
-            provider = _provider(raw, env, defaults)
+            {"id": ai.default_model}, {"id": ai.default_embedding_model, "type": "Embedding"}]}, ai)
+    if ai.providers:
+        for raw in _read_providers_setting(ai.providers):
+            provider = _provider(raw, ai)
             if provider.name in providers and provider.name != "openai":
                 raise _problem(f"provider '{provider.name}' is configured twice")
             providers[provider.name] = provider
@@ -355,18 +344,10 @@ def _board_target(ctx: NodeContext, kind: str, source: dict[str, Any], model_id:
     headers = _headers(source)
     if kind == "azure" and key:
         headers = {**headers, "api-key": key}
-    defaults = load_providers_defaults()
-    provider = Provider(kind, api_root(kind, endpoint), key, headers, defaults[0], defaults[1],
+    ai = get_settings().engine.ai
+    provider = Provider(kind, api_root(kind, endpoint), key, headers, ai.timeout_seconds, ai.max_retries,
                         (Model(model, model),), board_built=True)
     return Target(provider, model)
-
-
-def load_providers_defaults() -> tuple[float, int]:
-    """AI_TIMEOUT_SECONDS and AI_MAX_RETRIES, for providers built on a board."""
-    try:
-        return float(os.environ.get("AI_TIMEOUT_SECONDS", "120")), int(os.environ.get("AI_MAX_RETRIES", "3"))
-    except ValueError:
-        raise _problem("AI_TIMEOUT_SECONDS must be a number and AI_MAX_RETRIES an integer") from None
 
 
 def all_model_bits() -> list[tuple[Model, dict[str, Any]]]:

@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import threading
+from typing import TYPE_CHECKING
 
+from boardrun import services
 from boardrun.jobs.backends.base import JobBackend
 
-_lock = threading.Lock()
-_backend: JobBackend | None = None
+if TYPE_CHECKING:
+    from boardrun.config import Settings
 
 
 def get_backend() -> JobBackend:
-    global _backend
-    if _backend is None:
-        with _lock:
-            if _backend is None:
-                _backend = _create(os.environ.get("JOB_BACKEND", "local"))
-    return _backend
+    return services.current().backend
 
 
-def _create(name: str) -> JobBackend:
-    if name == "local":
-        from boardrun.jobs.backends.local import LocalBackend
-
-        return LocalBackend.from_env()
-    if name == "kubernetes":
+def create_backend(settings: Settings) -> JobBackend:
+    """The backend JOB_BACKEND names (the services registry keeps the process's one)."""
+    if settings.jobs.backend == "kubernetes":
         from boardrun.jobs.backends.kubernetes import KubernetesBackend
 
-        return KubernetesBackend.from_env()
-    raise ValueError(f"JOB_BACKEND must be 'local' or 'kubernetes', got {name!r}")
+        return KubernetesBackend.from_settings(settings)
+    from boardrun.jobs.backends.local import LocalBackend
+
+    return LocalBackend.from_settings(settings)
 
 
 def set_backend(backend: JobBackend | None) -> None:
     """Install a backend (the embedded server, tests); None forgets the current one."""
-    global _backend
-    with _lock:
-        if _backend is not None and _backend is not backend:
-            _backend.close()
-        _backend = backend
+    services.current().set_backend(backend)

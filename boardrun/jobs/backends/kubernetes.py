@@ -6,7 +6,7 @@ ownerReference to the Job, so the garbage collector deletes it with the Job. Nam
 are deterministic (`k8s_objects.job_name`), so a redelivered `job.submitted` event
 finds the Job already there (409 AlreadyExists) and starts nothing.
 
-Configuration comes from the environment only (`KubernetesConfig.from_env`); the
+Configuration comes from the settings tree (`KubernetesConfig.from_settings`); the
 executor exit-code contract is in `k8s_objects`'s docstring (exit 3 = the executor
 reported the failure itself).
 
@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
-from boardrun.config import ConfigError, env_float, env_int
+from boardrun.config import ConfigError, KubernetesSettings, Settings, get_settings
 from boardrun.jobs.backends import k8s_objects as objs
 from boardrun.jobs.backends.base import (
     JobBackend,
@@ -44,26 +43,12 @@ from boardrun.jobs.states import ErrorCode
 
 log = logging.getLogger("boardrun.jobs.kubernetes")
 
-DEFAULT_PASS_ENV = (
-    "BOARDRUN_ENV",
-    "STORAGE_URL",
-    "S3_ENDPOINT_URL",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "K_SINK",
-    "LOG_LEVEL",
-)
-
 _TRANSIENT_STATUS = {401, 408, 409, 410, 429}
-
-
-def _csv(raw: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (raw or "").split(",") if p.strip())
 
 
 @dataclass(frozen=True)
 class KubernetesConfig:
-    """Every setting of the backend; `from_env` documents the variable names."""
+    """Every setting of the backend (`from_settings`: from the settings tree's `kubernetes`)."""
 
     image: str
     namespace: str = "flow-like-jobs"
@@ -78,40 +63,32 @@ class KubernetesConfig:
     runtime_class: str | None = None
     image_pull_secrets: tuple[str, ...] = ()
     env_secret: str | None = None
-    pass_env: tuple[str, ...] = DEFAULT_PASS_ENV
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
-    extra_env: dict[str, str] = field(default_factory=dict)  # tests and embedding callers only
+    # Plain variables every executor gets: EXECUTOR_PASS_ENV's, with this process's values.
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "KubernetesConfig":
-        image = os.environ.get("EXECUTOR_IMAGE", "").strip()
-        if not image:
+    def from_settings(cls, k: KubernetesSettings) -> "KubernetesConfig":
+        if not k.image:
             raise ConfigError("EXECUTOR_IMAGE is required for JOB_BACKEND=kubernetes")
-        ttl = env_int("EXECUTOR_TTL_SECONDS", 3600)
-        if ttl < 0:
-            raise ConfigError("EXECUTOR_TTL_SECONDS must be >= 0")
-        policy = os.environ.get("EXECUTOR_IMAGE_PULL_POLICY", "IfNotPresent")
-        if policy not in ("Always", "IfNotPresent", "Never"):
-            raise ConfigError(f"EXECUTOR_IMAGE_PULL_POLICY must be Always, IfNotPresent or Never, got {policy!r}")
-        pass_env = os.environ.get("EXECUTOR_PASS_ENV")
         return cls(
-            image=image,
-            namespace=os.environ.get("K8S_JOBS_NAMESPACE", "flow-like-jobs") or "flow-like-jobs",
-            image_pull_policy=policy,
-            service_account=os.environ.get("EXECUTOR_SERVICE_ACCOUNT", "boardrun-executor") or "boardrun-executor",
-            cpu_request=os.environ.get("EXECUTOR_CPU_REQUEST", "250m"),
-            cpu_limit=os.environ.get("EXECUTOR_CPU_LIMIT", "2"),
-            memory_request=os.environ.get("EXECUTOR_MEMORY_REQUEST", "256Mi"),
-            memory_limit=os.environ.get("EXECUTOR_MEMORY_LIMIT", "1Gi"),
-            tmp_size_limit=os.environ.get("EXECUTOR_TMP_SIZE_LIMIT", "1Gi"),
-            ttl_seconds=ttl,
-            runtime_class=os.environ.get("EXECUTOR_RUNTIME_CLASS") or None,
-            image_pull_secrets=_csv(os.environ.get("EXECUTOR_IMAGE_PULL_SECRETS")),
-            env_secret=os.environ.get("EXECUTOR_ENV_SECRET") or None,
-            pass_env=DEFAULT_PASS_ENV if pass_env is None else _csv(pass_env),
-            connect_timeout=env_float("K8S_CONNECT_TIMEOUT_SECONDS", 5.0),
-            read_timeout=env_float("K8S_READ_TIMEOUT_SECONDS", 20.0),
+            image=k.image,
+            namespace=k.namespace,
+            image_pull_policy=k.image_pull_policy,
+            service_account=k.service_account,
+            cpu_request=k.cpu_request,
+            cpu_limit=k.cpu_limit,
+            memory_request=k.memory_request,
+            memory_limit=k.memory_limit,
+            tmp_size_limit=k.tmp_size_limit,
+            ttl_seconds=k.ttl_seconds,
+            runtime_class=k.runtime_class,
+            image_pull_secrets=k.image_pull_secrets,
+            env_secret=k.env_secret,
+            connect_timeout=k.connect_timeout,
+            read_timeout=k.read_timeout,
+            extra_env=k.passed_env,
         )
 
     def resources(self) -> dict[str, dict[str, str]]:
@@ -125,13 +102,13 @@ class KubernetesConfig:
         return out
 
 
-def api_client_from_env() -> k8s.ApiClient:
+def api_client_from_settings(k: KubernetesSettings) -> k8s.ApiClient:
     """In-cluster credentials, or the kubeconfig named by KUBECONFIG (or ~/.kube/config
     outside a cluster). Connection errors are retried once by urllib3, reads never
     (a POST must not be sent twice behind our back; the broker retries instead)."""
     configuration = k8s.Configuration()
-    if os.environ.get("KUBECONFIG") or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-        k8s_config.load_kube_config(config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration)
+    if k.kubeconfig or not k.in_cluster:
+        k8s_config.load_kube_config(config_file=k.kubeconfig, client_configuration=configuration)
     else:
         k8s_config.load_incluster_config(client_configuration=configuration)
     configuration.retries = urllib3.Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0)
@@ -150,18 +127,20 @@ class KubernetesBackend(JobBackend):
         "Evicted": (ErrorCode.LOST_RUNNER, "the executor pod was evicted"),
     }
 
-    def __init__(self, config: KubernetesConfig | None = None, api_client: k8s.ApiClient | None = None):
-        self.config = config or KubernetesConfig.from_env()
+    def __init__(self, config: KubernetesConfig, api_client: k8s.ApiClient | None = None, *,
+                 credentials: KubernetesSettings | None = None):
+        """`api_client`, or one from `credentials` (KUBECONFIG or in-cluster; default: this process's)."""
+        self.config = config
         self._owns_client = api_client is None
-        self.api_client = api_client or api_client_from_env()
+        self.api_client = api_client or api_client_from_settings(credentials or get_settings().kubernetes)
         self.batch = k8s.BatchV1Api(self.api_client)
         self.core = k8s.CoreV1Api(self.api_client)
         self._timeout = (self.config.connect_timeout, self.config.read_timeout)
 
     @classmethod
-    def from_env(cls) -> "KubernetesBackend":
-        """Settings and credentials from the environment (what JOB_BACKEND=kubernetes uses)."""
-        return cls(KubernetesConfig.from_env())
+    def from_settings(cls, settings: Settings) -> "KubernetesBackend":
+        """Configuration and credentials from the settings (what JOB_BACKEND=kubernetes uses)."""
+        return cls(KubernetesConfig.from_settings(settings.kubernetes), credentials=settings.kubernetes)
 
     # ------------------------------------------------------------ plumbing
 
@@ -191,11 +170,6 @@ class KubernetesBackend(JobBackend):
             text += " (check the dispatcher's RBAC Role in the jobs namespace)"
         return PermanentBackendError(text)
 
-    def _env_now(self) -> dict[str, str]:
-        env = {name: os.environ[name] for name in self.config.pass_env if os.environ.get(name)}
-        env.update(self.config.extra_env)
-        return env
-
     # ------------------------------------------------------------ JobBackend
 
     def build_job(self, spec: LaunchSpec) -> dict[str, Any]:
@@ -209,7 +183,7 @@ class KubernetesBackend(JobBackend):
             image=cfg.image,
             image_pull_policy=cfg.image_pull_policy,
             service_account=cfg.service_account,
-            config_env=self._env_now(),
+            config_env=dict(self.config.extra_env),
             secret_name=name if spec.secret_env else None,
             env_secret=cfg.env_secret,
             resources=cfg.resources(),

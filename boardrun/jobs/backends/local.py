@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from boardrun.config import env_float, env_int, get_settings
+from boardrun.config import Settings, get_settings
 from boardrun.executor import EXIT_REPORTED_FAILURE
 from boardrun.private_files import private_dir
 from boardrun.jobs.backends.base import (
@@ -78,8 +78,10 @@ _S3_ENV_PREFIX = "AWS_"
 def executor_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment an executor gets from the server's: the allowlist above, the
     names in ENGINE_ENV_ALLOWLIST (comma-separated), then `extra` (the job's own)."""
-    listed = {n.strip() for n in os.environ.get("ENGINE_ENV_ALLOWLIST", "").split(",") if n.strip()}
-    s3 = get_settings().storage_url.startswith("s3://")
+    settings = get_settings()
+    listed = settings.engine.env_allowlist
+    s3 = settings.storage.url.startswith("s3://")
+    # The hand-off to a child: a reduced copy of this process's environment, by name.
     env = {
         name: value
         for name, value in os.environ.items()
@@ -107,6 +109,7 @@ def _fork_context():
             main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
             ctx.set_forkserver_preload(PRELOAD + ([main_spec.name] if main_spec and main_spec.name else []))
             reduced = executor_environment()  # (multiprocessing hands it sys.path itself)
+            # Swapping the process environment is how the fork server is exec'd with the reduced one.
             saved = dict(os.environ)
             try:
                 os.environ.clear()
@@ -128,7 +131,7 @@ def _executor_main(env: dict[str, str], log_path: str | None, workdir: str, memo
         os.dup2(fd, 2)
         os.close(fd)
     os.chdir(workdir)
-    os.environ.clear()  # only what the backend passes, nothing of the fork server's
+    os.environ.clear()  # the hand-off: only what the backend passes, nothing of the fork server's
     os.environ.update(env)
     if memory_limit_mb > 0:
         import resource
@@ -178,12 +181,12 @@ class LocalBackend(JobBackend):
         self._closed = False
 
     @classmethod
-    def from_env(cls) -> "LocalBackend":
+    def from_settings(cls, settings: Settings) -> "LocalBackend":
         return cls(
-            max_concurrent=env_int("JOB_CONCURRENCY", 4),
-            cancel_grace=env_float("JOB_CANCEL_GRACE_SECONDS", 5.0),
-            log_dir=get_settings().data_dir / "runner-logs",
-            memory_limit_mb=env_int("JOB_MEMORY_LIMIT_MB", 1024),
+            max_concurrent=settings.local.concurrency,
+            cancel_grace=settings.local.cancel_grace,
+            log_dir=settings.data_dir / "runner-logs",
+            memory_limit_mb=settings.local.memory_limit_mb,
         )
 
     def prestart(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from boardrun.config import env_int
+from boardrun.config import get_settings
 from boardrun.jobs import lifecycle, states
 from boardrun.jobs.backends.base import RunnerPhase, RunnerStatus
 from boardrun.jobs.models import Job
@@ -14,7 +14,7 @@ from boardrun.jobs.repairs.sweep import Sweep, locked_active
 def fail_overdue_jobs(sweep: Sweep) -> int:
     """Fail `timeout` every launched job past its deadline + JOB_DEADLINE_GRACE_SECONDS;
     its runner, listed or not, is then stopped by `stop_orphan_runners`."""
-    grace = timedelta(seconds=env_int("JOB_DEADLINE_GRACE_SECONDS", 30))
+    grace = timedelta(seconds=get_settings().jobs.deadline_grace)
 
     def fail(job_id: str) -> int:
         with locked_active(job_id) as job:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from boardrun.config import env_int
+from boardrun.config import get_settings
 from boardrun.jobs import lifecycle, states
 from boardrun.jobs.models import Job
 from boardrun.jobs.repairs.sweep import Sweep, locked_active
@@ -13,7 +13,7 @@ from boardrun.jobs.repairs.sweep import Sweep, locked_active
 def fail_undispatched_jobs(sweep: Sweep) -> int:
     """Fail `not_dispatched` every job still unlaunched JOB_QUEUE_TIMEOUT_SECONDS after its
     submission, except one waiting for a slot in the backend's own queue."""
-    timeout = timedelta(seconds=env_int("JOB_QUEUE_TIMEOUT_SECONDS", 3600))
+    timeout = timedelta(seconds=get_settings().jobs.queue_timeout)
 
     def fail(job_id: str) -> int:
         with locked_active(job_id) as job:

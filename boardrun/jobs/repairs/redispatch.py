@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from boardrun.config import env_int
+from boardrun.config import get_settings
 from boardrun.db import session_scope
 from boardrun.jobs import lifecycle
 from boardrun.jobs.backends.base import PermanentBackendError, TransientBackendError
@@ -20,7 +20,7 @@ def redispatch_lost_submissions(sweep: Sweep, *, after: timedelta | None = None)
     """Launch every job still unlaunched `after` (JOB_REDISPATCH_AFTER_SECONDS) its
     submission, unless it was cancelled or waits for a slot in the backend's queue."""
     if after is None:
-        after = timedelta(seconds=env_int("JOB_REDISPATCH_AFTER_SECONDS", 60))
+        after = timedelta(seconds=get_settings().jobs.redispatch_after)
 
     def relaunch(job_id: str) -> int:
         with locked_active(job_id) as job:

@@ -9,6 +9,7 @@ import pytest
 
 import ai_testkit
 from ai_testkit import DEFAULT_KEY, LOCAL_KEY, chat_board, configure, forget_requests, load_bit, logged
+from boardrun import services
 from boardrun.engine import CancelToken, EgressPolicy, RunLimits
 from engine_testkit import BoardBuilder, run_pure
 
@@ -175,6 +176,7 @@ def test_find_model_without_providers_fails_clearly(stub, monkeypatch):
     configure(monkeypatch, stub)
     for key in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "AI_PROVIDERS"):
         monkeypatch.delenv(key)
+    services.reset()
     result = _find([])
     assert result.reason == "node_error"
     assert "no chat model is configured" in result.error["message"] and "AI_PROVIDERS" in result.error["message"]

@@ -426,12 +426,16 @@ def test_geo_requests_go_through_the_egress_policy(apis):
     assert result.reason == "node_error" and "egress refused" in result.error["message"]
 
 
-def test_geo_services_from_env():
-    """EgressPolicy.from_env reads the ENGINE_GEO_* variables; the defaults are the public endpoints."""
-    policy = EgressPolicy.from_env({"ENGINE_GEO_NOMINATIM_URL": "https://geo.internal/nominatim/",
-                                    "ENGINE_GEO_OSRM_URL": "https://osrm.internal", "ENGINE_GEO_USER_AGENT": "Acme/2"})
+def test_geo_services_from_settings():
+    """EgressPolicy.from_settings takes the ENGINE_GEO_* variables; the defaults are the public endpoints."""
+    from boardrun.config import load_settings
+
+    policy = EgressPolicy.from_settings(load_settings({
+        "ENGINE_GEO_NOMINATIM_URL": "https://geo.internal/nominatim/", "ENGINE_GEO_OSRM_URL": "https://osrm.internal",
+        "ENGINE_GEO_USER_AGENT": "Acme/2"}).engine)
     assert policy.geo == GeoServices("https://geo.internal/nominatim", "https://osrm.internal", "Acme/2")
-    defaults = EgressPolicy.from_env({}).geo
+    defaults = EgressPolicy.from_settings(load_settings({}).engine).geo
+    assert defaults == GeoServices()
     assert (defaults.nominatim_url, defaults.osrm_url) == ("https://nominatim.openstreetmap.org",
                                                            "https://router.project-osrm.org")
     assert defaults.user_agent.startswith("Boardrun/")

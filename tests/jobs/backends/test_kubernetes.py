@@ -9,7 +9,8 @@ import json
 import kubernetes_validate
 import pytest
 
-from boardrun.config import ConfigError
+from boardrun import services
+from boardrun.config import ConfigError, load_settings
 from boardrun.jobs.backends import k8s_objects as objs
 from boardrun.jobs.backends.base import (
     RunnerPhase,
@@ -42,7 +43,7 @@ def kube(tmp_path):
 
 
 def make_backend(kube, **overrides) -> KubernetesBackend:
-    cfg = KubernetesConfig(image="registry.example.com/boardrun:0.1.0", pass_env=(), **overrides)
+    cfg = KubernetesConfig(image="registry.example.com/boardrun:0.1.0", **overrides)
     return KubernetesBackend(cfg, api_client=kube.api_client())
 
 
@@ -169,9 +170,9 @@ def test_secret_env_overrides_a_plain_variable_of_the_same_name(backend):
 
 def test_config_env_is_passed_and_launch_env_wins(kube, monkeypatch):
     """EXECUTOR_PASS_ENV variables of the dispatcher reach the executor; LaunchSpec.env overrides them."""
-    monkeypatch.setenv("K_SINK", "http://broker-ingress.knative-eventing.svc.cluster.local/flow-like/boardrun")
-    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
-    b = KubernetesBackend(KubernetesConfig(image="img:1", pass_env=("K_SINK", "LOG_LEVEL")), api_client=kube.api_client())
+    env = {"EXECUTOR_IMAGE": "img:1", "EXECUTOR_PASS_ENV": "K_SINK,LOG_LEVEL", "LOG_LEVEL": "DEBUG",
+           "K_SINK": "http://broker-ingress.knative-eventing.svc.cluster.local/flow-like/boardrun"}
+    b = KubernetesBackend(KubernetesConfig.from_settings(load_settings(env).kubernetes), api_client=kube.api_client())
     try:
         env = {e["name"]: e.get("value") for e in b.build_job(spec(env={"LOG_LEVEL": "INFO"}))["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["K_SINK"].endswith("/flow-like/boardrun")
@@ -281,7 +282,7 @@ def test_connection_refused_is_transient(tmp_path):
     server = FakeKubeServer(tmp_path).start()
     client = server.api_client()
     server.stop()
-    b = KubernetesBackend(KubernetesConfig(image="img:1", pass_env=(), connect_timeout=0.5, read_timeout=0.5), api_client=client)
+    b = KubernetesBackend(KubernetesConfig(image="img:1", connect_timeout=0.5, read_timeout=0.5), api_client=client)
     try:
         with pytest.raises(TransientBackendError):
             b.status("job-abc123")
@@ -500,36 +501,28 @@ def test_fake_server_rejects_a_wrong_token(kube):
 # ------------------------------------------------------------------ configuration
 
 
-def test_config_from_env(monkeypatch):
-    """KubernetesConfig.from_env reads every EXECUTOR_*/K8S_* variable and requires EXECUTOR_IMAGE."""
-    for name in ("EXECUTOR_IMAGE", "EXECUTOR_PASS_ENV"):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(ConfigError):
-        KubernetesConfig.from_env()
-    monkeypatch.setenv("EXECUTOR_IMAGE", "img@sha256:" + "a" * 64)
-    monkeypatch.setenv("K8S_JOBS_NAMESPACE", "jobs-x")
-    monkeypatch.setenv("EXECUTOR_MEMORY_LIMIT", "2Gi")
-    monkeypatch.setenv("EXECUTOR_CPU_REQUEST", "500m")
-    monkeypatch.setenv("EXECUTOR_TTL_SECONDS", "60")
-    monkeypatch.setenv("EXECUTOR_RUNTIME_CLASS", "kata")
-    monkeypatch.setenv("EXECUTOR_IMAGE_PULL_SECRETS", "a, b,")
-    monkeypatch.setenv("EXECUTOR_ENV_SECRET", "boardrun-executor-env")
-    monkeypatch.setenv("EXECUTOR_PASS_ENV", "K_SINK")
-    monkeypatch.setenv("K8S_READ_TIMEOUT_SECONDS", "7.5")
-    cfg = KubernetesConfig.from_env()
+def test_config_from_settings():
+    """KubernetesConfig.from_settings takes every EXECUTOR_*/K8S_* variable and requires EXECUTOR_IMAGE;
+    EXECUTOR_PASS_ENV's variables are passed with the values this process has."""
+    with pytest.raises(ConfigError, match="EXECUTOR_IMAGE"):
+        KubernetesConfig.from_settings(load_settings({}).kubernetes)
+    env = {
+        "EXECUTOR_IMAGE": "img@sha256:" + "a" * 64, "K8S_JOBS_NAMESPACE": "jobs-x", "EXECUTOR_MEMORY_LIMIT": "2Gi",
+        "EXECUTOR_CPU_REQUEST": "500m", "EXECUTOR_TTL_SECONDS": "60", "EXECUTOR_RUNTIME_CLASS": "kata",
+        "EXECUTOR_IMAGE_PULL_SECRETS": "a, b,", "EXECUTOR_ENV_SECRET": "boardrun-executor-env",
+        "EXECUTOR_PASS_ENV": "K_SINK, LOG_LEVEL", "K_SINK": "http://broker", "K8S_READ_TIMEOUT_SECONDS": "7.5",
+    }
+    cfg = KubernetesConfig.from_settings(load_settings(env).kubernetes)
     assert (cfg.namespace, cfg.memory_limit, cfg.cpu_request, cfg.ttl_seconds, cfg.runtime_class) == ("jobs-x", "2Gi", "500m", 60, "kata")
     assert cfg.image_pull_secrets == ("a", "b") and cfg.env_secret == "boardrun-executor-env"
-    assert cfg.pass_env == ("K_SINK",) and cfg.read_timeout == 7.5
-    monkeypatch.setenv("EXECUTOR_IMAGE_PULL_POLICY", "Sometimes")
-    with pytest.raises(ConfigError):
-        KubernetesConfig.from_env()
+    assert dict(cfg.extra_env) == {"K_SINK": "http://broker"} and cfg.read_timeout == 7.5
+    with pytest.raises(ConfigError, match="EXECUTOR_IMAGE_PULL_POLICY"):
+        load_settings({**env, "EXECUTOR_IMAGE_PULL_POLICY": "Sometimes"})
 
 
-def test_backend_from_kubeconfig_env(kube, monkeypatch):
-    """With only KUBECONFIG and EXECUTOR_IMAGE set, KubernetesBackend.from_env() (what JOB_BACKEND=kubernetes uses) talks to that cluster."""
-    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
-    monkeypatch.setenv("EXECUTOR_IMAGE", "img:1")
-    b = KubernetesBackend.from_env()
+def test_backend_from_kubeconfig_settings(kube):
+    """With only KUBECONFIG and EXECUTOR_IMAGE set, KubernetesBackend.from_settings (what JOB_BACKEND=kubernetes uses) talks to that cluster."""
+    b = KubernetesBackend.from_settings(load_settings({"KUBECONFIG": str(kube.kubeconfig), "EXECUTOR_IMAGE": "img:1"}))
     try:
         b.launch(spec())
         assert b.status("job-abc123").phase == RunnerPhase.PENDING
@@ -630,7 +623,9 @@ def test_job_backend_registry_builds_the_kubernetes_backend(kube, monkeypatch):
 
     monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
     monkeypatch.setenv("EXECUTOR_IMAGE", "img:1")
-    b = backends._create("kubernetes")
+    monkeypatch.setenv("JOB_BACKEND", "kubernetes")
+    services.reset()
+    b = backends.get_backend()
     try:
         assert isinstance(b, KubernetesBackend) and b.status("job-x").phase == RunnerPhase.MISSING
     finally:

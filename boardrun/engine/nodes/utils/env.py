@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from boardrun.config import get_settings
+
 from ...coerce import as_str
 from ...errors import NodeError
 from ...registry import inp, out, register
@@ -17,7 +19,7 @@ ALLOWLIST_SETTING = "ENGINE_ENV_ALLOWLIST"
 
 def allowed_names() -> frozenset[str]:
     """Names listed in ENGINE_ENV_ALLOWLIST (comma-separated); empty by default, so nothing is readable."""
-    return frozenset(name.strip() for name in os.environ.get(ALLOWLIST_SETTING, "").split(",") if name.strip())
+    return get_settings().engine.env_allowlist
 
 
 @register("get_env", "Get Environment Variable", "Utils/Env",
@@ -32,6 +34,7 @@ def get_env(ctx: NodeContext) -> None:
     if key not in allowed_names():
         raise NodeError(f"environment variable '{key}' is not allowed: only names listed in {ALLOWLIST_SETTING} "
                         f"can be read by boards")
+    # Not a setting of Boardrun's: a variable the operator chose to show boards, read as it is.
     value = os.environ.get(key)
     ctx.set("variable", value if value is not None else "")
     ctx.set("found", value is not None)
