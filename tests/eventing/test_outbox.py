@@ -3,6 +3,7 @@ publish leaves it to the relay, which sends it once the broker is back."""
 
 from datetime import timedelta
 
+from boardrun import services
 from boardrun.db import session_scope, utcnow
 from boardrun.eventing import outbox
 from boardrun.eventing.cloudevents_adapter import Event
@@ -19,6 +20,7 @@ def test_a_row_its_writer_holds_is_not_relayed_and_is_published_once(env, monkey
     """The relay skips a row whose writer still holds the claim; the writer's publish sends it, and nothing sends it again."""
     sink = _Sink()
     monkeypatch.setenv("K_SINK", sink.url)
+    services.reset()
     row = _add()
     assert outbox.relay_outbox() == 0
     assert outbox.publish(row)
@@ -30,11 +32,13 @@ def test_a_row_its_writer_holds_is_not_relayed_and_is_published_once(env, monkey
 def test_a_failed_publish_is_relayed_once_the_broker_is_back(env, monkeypatch):
     """Publishing to a broker that is down releases the claim; the relay then sends the rows oldest first."""
     monkeypatch.setenv("K_SINK", f"http://127.0.0.1:{free_port()}/")  # nothing listens there
+    services.reset()
     first, second = _add("com.example.first"), _add("com.example.second")
     assert not outbox.publish(first) and not outbox.publish(second)
     assert outbox.relay_outbox() == 0  # still down: the relay stops at the first failure
     sink = _Sink()
     monkeypatch.setenv("K_SINK", sink.url)
+    services.reset()
     assert outbox.relay_outbox() == 2
     assert outbox.relay_outbox() == 0
     sink.server.shutdown()
@@ -45,6 +49,7 @@ def test_an_expired_claim_is_taken_by_the_relay(env, monkeypatch):
     """A writer that died after its commit (its claim ran out) leaves the row to the relay."""
     sink = _Sink()
     monkeypatch.setenv("K_SINK", sink.url)
+    services.reset()
     row = _add()
     with session_scope() as session:
         session.get(outbox.OutboxEvent, row.id).claimed_until = utcnow() - timedelta(seconds=1)

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from boardrun import services
 from boardrun.eventing import publisher
 from boardrun.eventing.cloudevents_adapter import Event, parse
 from boardrun.eventing.publisher import HttpPublisher, PublishError
@@ -97,6 +98,7 @@ def test_the_in_process_sink_receives_events_directly(monkeypatch, sink):
     """serve_in_process: events for that sink go to the receiver, not over HTTP; a receiver
     that raises is a PublishError; unregistered, the sink is POSTed to again."""
     monkeypatch.setenv("K_SINK", sink.url)
+    services.reset()
     got: list[Event] = []
     publisher.serve_in_process(sink.url, got.append)
     try:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from boardrun import services
 from boardrun.db import session_scope, utcnow
 from boardrun.jobs.backends.base import RunnerPhase, RunnerStatus
 from boardrun.jobs.models import Job
@@ -77,6 +78,7 @@ def test_fail_overdue_jobs_fails_past_the_deadline_and_hands_the_runner_to_the_o
 def test_fail_undispatched_jobs_fails_only_jobs_past_the_queue_timeout(job_id, second_job, backend, monkeypatch):
     """A job unlaunched for longer than JOB_QUEUE_TIMEOUT_SECONDS fails not_dispatched; a younger one waits."""
     monkeypatch.setenv("JOB_QUEUE_TIMEOUT_SECONDS", "600")
+    services.reset()
     _set(job_id, created_at=utcnow() - timedelta(seconds=601))
     assert fail_undispatched_jobs(_sweep(backend)) == 1
     assert _error_code(job_id) == "not_dispatched" and _status(second_job) == "queued"
@@ -86,6 +88,7 @@ def test_a_job_waiting_in_the_backends_queue_is_neither_failed_nor_relaunched(jo
     """With a backend that queues launches itself, a job it lists as pending is not late:
     neither the queue timeout nor the redispatch touches it."""
     monkeypatch.setenv("JOB_QUEUE_TIMEOUT_SECONDS", "600")
+    services.reset()
     _set(job_id, created_at=utcnow() - timedelta(hours=2))
     queueing = RecordingBackend()
     queueing.queues_launches = True
