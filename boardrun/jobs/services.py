@@ -40,23 +40,6 @@ from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
 
-SUBMIT_SCHEMA = {
-    "type": "object",
-    "required": ["app_id", "board_id"],
-    "additionalProperties": False,
-    "properties": {
-        "app_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "board_id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "version": {"type": "string", "minLength": 1, "maxLength": 32},
-        "payload": {},
-        "mode": {"enum": ["async", "sync"]},
-        "node_id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "variables": {"type": "object"},
-        "deadline_seconds": {"type": "integer", "minimum": 1},
-    },
-}
-
-
 def deadline_limits() -> tuple[int, int]:
     """(default, maximum) run time of a job in seconds."""
     return env_int("JOB_DEFAULT_DEADLINE_SECONDS", 600), env_int("JOB_MAX_DEADLINE_SECONDS", 3600)

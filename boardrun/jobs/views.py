@@ -13,6 +13,7 @@ from boardrun.accounts.auth import require_principal
 from boardrun.errors import NotFound, Unprocessable
 from boardrun.jobs import services, states
 from boardrun.jobs.models import Job
+from boardrun.jobs.schemas import submit_schema
 from boardrun.web import iso_time, json_body, json_response, no_content, query_int
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -37,7 +38,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 def _submit(request: Request, render: Callable[[Job], dict[str, Any]], location: str) -> Response:
     principal = require_principal(request)
-    body = json_body(request, services.SUBMIT_SCHEMA)
+    body = json_body(request, submit_schema())
     submission = services.submit(principal, body, _idempotency_key(request))
     job = submission.job
     if body.get("mode") == "sync" and not states.is_terminal(job.status):
