@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench
+.PHONY: run test bench fuzz
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,4 +19,8 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(BIN)/.installed
-	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do [ $$b = bench/api_fuzz.py ] || $(BIN)/python $$b || exit 1; done
+
+# Not a benchmark: schemathesis against the embedded server's OpenAPI document (docs/openapi.md).
+fuzz: $(BIN)/.installed
+	$(BIN)/python bench/api_fuzz.py

@@ -10,6 +10,35 @@ from __future__ import annotations
 from typing import Any
 
 
+# The envelope's JSON Schema (the OpenAPI document's Error component).
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "machine-readable code, e.g. not_found, validation_failed, invalid_state",
+                },
+                "message": {"type": "string"},
+                "id": {"type": "string", "description": "5xx only: the error id also sent as X-Error-Id"},
+                "details": {
+                    "description": "422: a list of {field, message}",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+            "required": ["code", "message"],
+        },
+    },
+    "required": ["error"],
+}
+
+
 class ApiError(Exception):
     status = 500
     code = "internal_error"

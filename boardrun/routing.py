@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -32,8 +32,39 @@ error_log = logging.getLogger("boardrun.errors")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+# A JSON Schema, or a function giving one when it depends on the settings (called by
+# the view on every request and by the OpenAPI document once).
+Schema = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query or header parameter of a route (path parameters come from its path)."""
+
+    name: str
+    schema: Mapping[str, Any]
+    description: str = ""
+    required: bool = False
+    location: str = "query"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer a route gives. `schema`: a component's name, an inline JSON Schema, or
+    None for no body; `headers`: the response headers worth naming, with their meaning."""
+
+    status: int
+    description: str
+    schema: str | Mapping[str, Any] | None = None
+    media_type: str = "application/json"
+    headers: Mapping[str, str] | None = None
+
+
 @dataclass(frozen=True)
 class Route:
+    """One endpoint: who serves it and what it takes and answers. The OpenAPI document
+    (boardrun.openapi) is built from these fields alone."""
+
     method: str
     path: str  # werkzeug rule syntax: /api/v1/apps/<app_id>
     function: str  # the Knative function (endpoint group) that serves it
@@ -44,6 +75,17 @@ class Route:
     everywhere: bool = False
     # Never proxied by the public gateway (broker sinks, per-pod metrics).
     internal: bool = False
+    # The JSON body's schema: the very object the view validates with (json_body).
+    body: Schema | None = None
+    body_required: bool = True
+    params: tuple[Param, ...] = ()
+    # What it answers on success, and any error with its own meaning (a 412, a 503 body).
+    replies: tuple[Reply, ...] = ()
+    # Error statuses the view raises, beyond those the document derives from the route
+    # itself (401 with auth, 404 with path parameters, 400/413/415/422 with a body, 422
+    # for U+0000 in the query: see boardrun.openapi).
+    errors: tuple[int, ...] = ()
+    description: str = ""
 
 
 View = Callable[..., Response]

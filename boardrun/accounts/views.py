@@ -5,42 +5,12 @@ from __future__ import annotations
 from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts import services
+from boardrun.accounts.schemas import LOGIN, REFRESH, REGISTER, VERIFY
 from boardrun.accounts.auth import require_principal
 from boardrun.db import session_scope
 from boardrun.errors import Unprocessable
 from boardrun.web import client_address, json_body, json_response
 
-# writeOnly: a 422 about these fields never quotes the submitted value (boardrun.web).
-_SECRET = {"type": "string", "writeOnly": True}
-REGISTER = {
-    "type": "object",
-    "required": ["email", "password"],
-    "additionalProperties": False,
-    "properties": {
-        "email": {"type": "string", "pattern": services.EMAIL.pattern, "maxLength": 320},
-        "password": {**_SECRET, "minLength": 8, "maxLength": 1024},
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "username": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}(?!\n)$"},
-    },
-}
-LOGIN = {
-    "type": "object",
-    "required": ["email", "password"],
-    "additionalProperties": False,
-    "properties": {"email": {"type": "string", "maxLength": 320}, "password": {**_SECRET, "maxLength": 1024}},
-}
-REFRESH = {
-    "type": "object",
-    "required": ["refresh_token"],
-    "additionalProperties": False,
-    "properties": {"refresh_token": {**_SECRET, "minLength": 1, "maxLength": 256}},
-}
-VERIFY = {
-    "type": "object",
-    "required": ["token"],
-    "additionalProperties": False,
-    "properties": {"token": {**_SECRET, "minLength": 1, "maxLength": 256}},
-}
 _NO_STORE = {"Cache-Control": "no-store"}
 
 

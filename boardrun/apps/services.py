@@ -32,15 +32,6 @@ from boardrun.web import iso_time
 
 log = logging.getLogger(__name__)
 
-VISIBILITIES = ("Private", "Public")
-STATUSES = ("Active", "Inactive", "Archived")
-EXECUTION_MODES = ("Any", "Local", "Remote")
-# Flow-Like's app categories, spelt as its API JSON spells them.
-CATEGORIES = (
-    "Other", "Productivity", "Social", "Entertainment", "Education", "Health", "Finance", "Lifestyle",
-    "Travel", "News", "Sports", "Shopping", "FoodAndDrink", "Music", "Photography", "Utilities",
-    "Weather", "Games", "Business", "Communication", "Anime",
-)  # fmt: skip
 APP_EDITABLE = (
     "name", "description", "tags", "visibility", "primary_category", "secondary_category",
     "changelog", "version", "execution_mode", "status",
@@ -243,7 +234,7 @@ def remove_member(session: Session, access: AppAccess, user_id: str) -> None:
 
 
 __all__ = [
-    "APP_EDITABLE", "CATEGORIES", "EXECUTION_MODES", "MEMBER_ROLE", "STATUSES", "VISIBILITIES",
+    "APP_EDITABLE", "MEMBER_ROLE",
     "access_json", "app_json", "create_app", "delete_app_rows", "delete_app_storage",
     "list_apps", "list_team", "remove_member", "update_app",
 ]  # fmt: skip

@@ -6,45 +6,13 @@ from werkzeug.wrappers import Request, Response
 
 from boardrun.accounts.auth import optional_principal, require_principal
 from boardrun import mail
-from boardrun.accounts.services import EMAIL
 from boardrun.apps import invitations, services
 from boardrun.apps.access import require_app_permission
-from boardrun.apps.permissions import ADMIN_ROLE, MEMBER_ROLE, Permission
+from boardrun.apps.permissions import Permission
+from boardrun.apps.schemas import APP_CREATE, APP_UPDATE, TEAM_INVITE
 from boardrun.db import session_scope
 from boardrun.web import json_body, json_response, no_content, query_int
 
-_TAGS = {"type": "array", "maxItems": 50, "items": {"type": "string", "minLength": 1, "maxLength": 64}}
-_CATEGORY = {"enum": [*services.CATEGORIES, None]}
-_COMMON = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": {"type": ["string", "null"], "maxLength": 10_000},
-    "tags": _TAGS,
-    "visibility": {"enum": list(services.VISIBILITIES)},
-    "primary_category": _CATEGORY,
-    "secondary_category": _CATEGORY,
-}
-APP_CREATE = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": _COMMON}
-APP_UPDATE = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        **_COMMON,
-        "changelog": {"type": ["string", "null"], "maxLength": 100_000},
-        "version": {"type": ["string", "null"], "maxLength": 32},
-        "execution_mode": {"enum": list(services.EXECUTION_MODES)},
-        "status": {"enum": list(services.STATUSES)},
-    },
-}
-TEAM_INVITE = {
-    "type": "object",
-    "required": ["email", "role"],
-    "additionalProperties": False,
-    "properties": {
-        "email": {"type": "string", "pattern": EMAIL.pattern, "maxLength": 320},
-        "role": {"enum": [ADMIN_ROLE, MEMBER_ROLE]},
-        "message": {"type": ["string", "null"], "maxLength": 1000},
-    },
-}
 _PRIVATE = {"Cache-Control": "private, no-cache"}
 
 

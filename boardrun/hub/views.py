@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -16,7 +15,6 @@ from boardrun.db import session_scope
 from boardrun.hub import services
 from boardrun.web import json_response
 
-OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 _SHORT_CACHE = {"Cache-Control": "public, max-age=60"}
 
 
@@ -53,11 +51,9 @@ def _catalog() -> list[dict[str, Any]]:
 
 
 def _openapi() -> dict[str, Any]:
-    import yaml
+    from boardrun import openapi  # generated on the first request, from the routes table
 
-    doc = yaml.safe_load(OPENAPI_FILE.read_text())
-    doc["info"]["version"] = __version__
-    return doc
+    return openapi.document()
 
 
 CATALOG = CachedDocument(_catalog)

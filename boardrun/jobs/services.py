@@ -36,23 +36,6 @@ from boardrun.jobs.signing import data_digest, job_token, sign
 from boardrun.jobs.states import JobStatus
 from boardrun.storage import StorageNotFound, check_key, get_storage
 
-SUBMIT_SCHEMA = {
-    "type": "object",
-    "required": ["app_id", "board_id"],
-    "additionalProperties": False,
-    "properties": {
-        "app_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "board_id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "version": {"type": "string", "minLength": 1, "maxLength": 32},
-        "payload": {},
-        "mode": {"enum": ["async", "sync"]},
-        "node_id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "variables": {"type": "object"},
-        "deadline_seconds": {"type": "integer", "minimum": 1},
-    },
-}
-
-
 def deadline_limits() -> tuple[int, int]:
     """(default, maximum) run time of a job in seconds."""
     jobs = get_settings().jobs

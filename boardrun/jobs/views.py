@@ -14,6 +14,7 @@ from boardrun.errors import NotFound, Unprocessable
 from boardrun.jobs import render, services, states
 from boardrun.jobs.models import Job
 from boardrun.jobs.states import JobStatus
+from boardrun.jobs.schemas import submit_schema
 from boardrun.web import iso_time, json_body, json_response, no_content, query_int
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -38,7 +39,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 def _submit(request: Request, render: Callable[[Job], dict[str, Any]], location: str) -> Response:
     principal = require_principal(request)
-    body = json_body(request, services.SUBMIT_SCHEMA)
+    body = json_body(request, submit_schema())
     submission = services.submit(principal, body, _idempotency_key(request))
     job = submission.job
     if body.get("mode") == "sync" and not states.is_terminal(job.status):

@@ -36,6 +36,8 @@ EVENT_BODY: dict[str, Any] = {
     },
 }
 
+INVOKE_BODY = {"type": "object", "additionalProperties": False, "properties": {"payload": {}}}
+
 # A secret long enough not to be guessed, short enough to store.
 _SECRET = {"type": ["string", "null"], "minLength": 16, "maxLength": 512}
 
@@ -137,3 +139,49 @@ def _check_cron(expression: str, timezone: str) -> None:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise _refuse("config/cron_timezone", "must be an IANA time zone such as Europe/Berlin or UTC") from None
+
+
+# What the event endpoints answer, and each event type's config (OpenAPI components).
+COMPONENTS: dict[str, dict[str, Any]] = {
+    "AppEventBody": EVENT_BODY,
+    "EventInvoke": INVOKE_BODY,
+    "HttpEventConfig": CONFIG["http"],
+    "CronEventConfig": CONFIG["cron"],
+    "CloudEventConfig": CONFIG["cloudevent"],
+    "AppEvent": {
+        "type": "object",
+        "required": ["id", "app_id", "name", "event_type", "active", "board_id", "config"],
+        "properties": {
+            "id": {"type": "string"},
+            "app_id": {"type": "string"},
+            "name": {"type": "string"},
+            "description": {"type": ["string", "null"]},
+            "event_type": {"enum": ["http", "cron", "cloudevent"]},
+            "active": {"type": "boolean"},
+            "board_id": {"type": "string"},
+            "board_version": {"type": ["string", "null"]},
+            "node_id": {"type": ["string", "null"]},
+            "variables": {"type": "object"},
+            "config": {
+                "type": "object",
+                "description": "The config without its secrets; http events add has_auth_token and has_webhook_secret",
+            },
+            "notes": {"type": ["string", "null"]},
+            "created_by": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string", "description": "http events: the webhook's path on this server"},
+        },
+    },
+    "AppEventList": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/AppEvent"}}},
+    },
+    "BrokerOutcome": {
+        "type": "object",
+        "required": ["status", "jobs"],
+        "properties": {"status": {"type": "string"}, "jobs": {"type": "array", "items": {"type": "string"}}},
+    },
+    "CronOutcome": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+}

@@ -16,12 +16,11 @@ from boardrun.jobs import render, states
 from boardrun.jobs import services as jobs
 from boardrun.storage import StorageError
 from boardrun.triggers import cron, inbound, services, sink
-from boardrun.triggers.schemas import EVENT_BODY
+from boardrun.triggers.schemas import EVENT_BODY, INVOKE_BODY
 from boardrun.web import json_body, json_response, no_content, read_body
 
 log = logging.getLogger(__name__)
 _PRIVATE = {"Cache-Control": "private, no-cache"}
-INVOKE_BODY = {"type": "object", "additionalProperties": False, "properties": {"payload": {}}}
 
 
 def list_events(request: Request, app_id: str) -> Response:

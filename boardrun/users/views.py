@@ -8,42 +8,8 @@ from boardrun.accounts.auth import require_principal
 from boardrun.apps import invitations
 from boardrun.db import session_scope
 from boardrun.users import services
+from boardrun.users.schemas import PROFILE_CREATE, PROFILE_UPDATE, USER_UPDATE
 from boardrun.web import json_body, json_response, no_content
-
-_SHORT = {"type": ["string", "null"], "maxLength": 200}
-_URL = {"type": ["string", "null"], "maxLength": 2048}
-_WORDS = {"type": "array", "maxItems": 100, "items": {"type": "string", "minLength": 1, "maxLength": 100}}
-
-USER_UPDATE = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "name": _SHORT,
-        "username": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{3,64}(?!\n)$"},
-        "description": {"type": ["string", "null"], "maxLength": 10_000},
-        "avatar": _URL,
-        "accepted_terms_version": {"type": ["string", "null"], "maxLength": 32},
-        "tutorial_completed": {"type": "boolean"},
-    },
-}
-
-_PROFILE_PROPERTIES = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": {"type": ["string", "null"], "maxLength": 10_000},
-    "icon": _URL,
-    "thumbnail": _URL,
-    "interests": _WORDS,
-    "tags": _WORDS,
-    "theme": {},  # free-form JSON, as in Flow-Like
-    "settings": {"type": "object"},
-}
-PROFILE_CREATE = {
-    "type": "object",
-    "required": ["name"],
-    "additionalProperties": False,
-    "properties": _PROFILE_PROPERTIES,
-}
-PROFILE_UPDATE = {"type": "object", "additionalProperties": False, "properties": _PROFILE_PROPERTIES}
 
 _NO_STORE = {"Cache-Control": "no-store"}
 

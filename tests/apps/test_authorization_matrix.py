@@ -1,11 +1,17 @@
 """Every users and apps endpoint × anonymous / other user / member / admin / owner,
-with the exact status each must get. Each case runs on a fresh world (see conftest:
+with the exact status each must get, which the OpenAPI document must list. Each case runs on a fresh world (see conftest:
 a Private app with an Owner, an Admin and a Member, and a board frozen at 0.0.1)."""
 
 from __future__ import annotations
 
-import pytest
+import functools
+from urllib.parse import urlsplit
 
+import pytest
+from werkzeug.routing import Map, Rule
+
+from boardrun.openapi import document, openapi_path
+from boardrun.routes import ROUTES
 from boardrun.testing.boards import hello_board
 
 WHO = ("anonymous", "other", "member", "admin", "owner")
@@ -87,9 +93,23 @@ def _fill(path: str, world: dict) -> str:
     return path
 
 
+@functools.cache
+def _documented_statuses() -> tuple[Map, dict]:
+    table = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(ROUTES)])
+    return table, document()["paths"]
+
+
+def documented(method: str, url: str) -> set[int]:
+    """The statuses the OpenAPI document lists for the operation that serves `url`."""
+    table, paths = _documented_statuses()
+    endpoint, _ = table.bind("localhost").match(urlsplit(url).path, method=method)
+    route = ROUTES[endpoint]
+    return {int(s) for s in paths[openapi_path(route.path)][method.lower()]["responses"]}
+
+
 @pytest.mark.parametrize("method,path,body,who,expected", CASES)
 def test_authorization_matrix(api, world, method, path, body, who, expected):
-    """The caller gets exactly the status the matrix names for this endpoint and role."""
+    """The caller gets exactly the status the matrix names for this endpoint and role, and the document lists it."""
     if "{public}" in path:
         owner = world["people"]["owner"]
         r = api.put(f"/api/v1/apps/{world['app_id']}", json={"visibility": "Public"}, headers=owner["headers"])
@@ -97,5 +117,6 @@ def test_authorization_matrix(api, world, method, path, body, who, expected):
     headers = {} if who == "anonymous" else world["people"][who]["headers"]
     r = api.open(_fill(path, world), method=method, json=body, headers=headers)
     assert r.status_code == expected, r.get_data(as_text=True)
+    assert expected in documented(method, path), f"{method} {path} answers {expected}, which the OpenAPI document does not list"
     if expected == 401:
         assert r.headers["WWW-Authenticate"].startswith("Bearer")

@@ -18,7 +18,8 @@ from tests.infra.conftest import INFRA, ROOT, base_manifests, find, kustomizatio
 from tests.infra.knative_schema import SCHEMA_DIR, crd_schemas, is_knative, validate_knative
 
 K8S_VERSIONS = ["1.33.0", "1.37.0"]
-FUNCTIONS = ["health", "auth", "users", "apps", "hub", "store", "jobs", "execution", "dispatcher", "triggers"]
+# The deployed functions: boardrun.deploy.services is their one list (routes and functions/ are checked against it).
+FUNCTIONS = [fn.name for fn in gen_services.FUNCTIONS]
 SECRET_NAMES = {"DATABASE_URL", "AUTH_SIGNING_KEY", "JOB_TOKEN_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"}
 ALL = base_manifests()
 
@@ -147,6 +148,20 @@ def test_generated_services_are_committed():
         assert (INFRA / "functions" / f"{fn.name}.yaml").read_text() == gen_services.render(fn), (
             f"regenerate: python -m boardrun.deploy.services --write infra/functions ({fn.name})"
         )
+
+
+def test_every_routed_function_is_a_deployed_function():
+    """The function of every route is deployed (a Knative Service in infra/ and its
+    functions/<name>/main.py), every deployed function serves routes, and functions/
+    holds no other function."""
+    from boardrun.routes import ROUTES
+
+    routed = {r.function for r in ROUTES}
+    assert routed == set(FUNCTIONS), {"routed, not deployed": routed - set(FUNCTIONS), "deployed, never routed": set(FUNCTIONS) - routed}
+    knative = {d["metadata"]["name"] for d in find(ALL, "Service") if d["apiVersion"].startswith("serving.knative.dev/")}
+    assert routed <= knative, routed - knative
+    sources = {p.parent.name for p in (ROOT / "functions").glob("*/main.py")}
+    assert sources == routed, sources ^ routed
 
 
 def _container(svc):
