@@ -13,6 +13,7 @@ from openapi_spec_validator import validate as validate_spec
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
+from boardrun import services
 from boardrun import __version__, web
 from boardrun.openapi import BODY_ERRORS, body_schema, document, openapi_path
 from boardrun.routes import ROUTES
@@ -91,6 +92,7 @@ def test_the_drifts_of_the_hand_written_document_are_gone(doc, env, monkeypatch)
     run = doc["paths"]["/api/v1/execution/run"]["post"]["responses"]
     assert run["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Run"}
     monkeypatch.setenv("JOB_MAX_DEADLINE_SECONDS", "1234")
+    services.reset()
     submit = document()["paths"]["/jobs/submit"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert submit["properties"]["deadline_seconds"]["maximum"] == 1234
     board = doc["components"]["schemas"]["Board"]
