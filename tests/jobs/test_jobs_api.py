@@ -22,11 +22,13 @@ def test_async_submit_answers_202_then_completes(workspace):
     assert {"app_id", "board_id", "version", "mode", "attempt"} <= set(job) and job["version"] == "0.1.0"
 
 
-def test_sync_submit_returns_the_final_record(workspace):
-    """Sync mode waits for the job and answers 200 with the terminal record and result."""
+def test_sync_submit_returns_the_final_record(workspace, server):
+    """Sync mode waits for the job and answers 200 with the terminal record and result; the
+    executor's start writes no warning into the server's output (the re-run of its main module)."""
     r = workspace.submit("echo", payload=[1, 2, 3], mode="sync")
     assert r.status_code == 200
     assert r.json()["status"] == "completed" and r.json()["result"] == [1, 2, 3]
+    assert "RuntimeWarning" not in server.log()
 
 
 def test_execution_endpoints_share_the_pipeline(workspace):

@@ -31,6 +31,7 @@ import signal
 import sys
 import tempfile
 import threading
+from types import ModuleType
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,14 @@ def executor_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _main_imports() -> list[str]:
+    """The modules the parent's main module imported at its top level (for the preload)."""
+    main = sys.modules.get("__main__")
+    names = {value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+             for value in vars(main).values()} if main is not None else set()
+    return sorted(n for n in names if isinstance(n, str) and n in sys.modules and n not in ("__main__", "builtins"))
+
+
 def _fork_context():
     """The fork server, started on first use with the executors' environment only.
 
@@ -104,10 +113,11 @@ def _fork_context():
             from multiprocessing import forkserver
 
             ctx = multiprocessing.get_context("forkserver")
-            # Each child re-runs the parent's main module (multiprocessing's "safe
-            # importing of main"); with it preloaded that costs its body, not its imports.
-            main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-            ctx.set_forkserver_preload(PRELOAD + ([main_spec.name] if main_spec and main_spec.name else []))
+            # Each child re-runs the parent's main module (multiprocessing's "safe importing
+            # of main"). Preloading that module itself would make runpy warn in every
+            # executor's output that it is already imported; preloading what it imports
+            # makes the re-run cost its body only.
+            ctx.set_forkserver_preload(PRELOAD + _main_imports())
             reduced = executor_environment()  # (multiprocessing hands it sys.path itself)
             # Swapping the process environment is how the fork server is exec'd with the reduced one.
             saved = dict(os.environ)
