@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from itsdangerous.encoding import base64_decode
 
-from boardrun import cursors
-from boardrun import services
+from boardrun import cursors, services
 from boardrun.errors import Unprocessable
 from tests.conftest import register_and_login
 
@@ -53,11 +53,17 @@ def test_round_trip_keeps_the_position_exactly(keyed):
     assert len(longest) < cursors.MAX_LENGTH and cursors.decode(longest, "store", {"sort": "name"}, (str, str))
 
 
+def _decoded(cursor: str) -> list[bytes]:
+    return [base64_decode(part) for part in cursor.split(".")]
+
+
 def test_an_altered_cursor_is_refused(keyed):
     """Changing any one character, dropping the signature or appending to it is refused."""
     cursor = cursors.encode("jobs", SCOPE, (WHEN, "job_01"))
     for i in range(len(cursor)):
         swapped = cursor[:i] + ("A" if cursor[i] != "A" else "B") + cursor[i + 1:]
+        if _decoded(swapped) == _decoded(cursor):
+            continue  # a base64 part's last character has unused bits: the same bytes, the same cursor
         assert "not a cursor this server issued" in refusal(swapped), i
     assert "not a cursor this server issued" in refusal(cursor.rsplit(".", 1)[0])
     assert "not a cursor this server issued" in refusal(cursor + "x")

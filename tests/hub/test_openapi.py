@@ -17,7 +17,8 @@ from boardrun import services
 from boardrun import __version__, web
 from boardrun.openapi import BODY_ERRORS, body_schema, document, openapi_path
 from boardrun.routes import ROUTES
-from tests.apps.conftest import make_board, world  # noqa: F401  (world: a fixture)
+from boardrun.testing.boards import hello_board
+from tests.apps.conftest import world  # noqa: F401  (world: a fixture)
 from tests.conftest import function_client
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -160,5 +161,5 @@ def test_real_responses_match_the_declared_schemas(env, doc):
         body = client.get(path).get_json()
         errors = [e.message for e in _validator(doc, schema).iter_errors(body)]
         assert not errors, (path, errors[:5])
-    assert not [e.message for e in _validator(doc, "Board").iter_errors(make_board())]
+    assert not [e.message for e in _validator(doc, "Board").iter_errors(hello_board())]
     assert [e.message for e in _validator(doc, "Board").iter_errors({"id": "x"})]
