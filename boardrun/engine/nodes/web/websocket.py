@@ -135,7 +135,10 @@ def websocket_send(ctx: NodeContext) -> None:
         try:
             ws.send(message)
         finally:
-            ws.socket.settimeout(None)
+            try:
+                ws.socket.settimeout(None)
+            except OSError:
+                pass  # the server closed the connection right after the frame: its reader closed the socket
 
     netio.guarded("WebSocket send", send, ConnectionClosed)
     ctx.activate("exec_out")
