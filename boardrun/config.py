@@ -177,6 +177,8 @@ class EngineSettings:
     files_max_list: int = _var("ENGINE_FILES_MAX_LIST")
     files_virtual_max_bytes: int = _var("ENGINE_FILES_VIRTUAL_MAX_BYTES")
     files_allow_external_s3: bool = _var("ENGINE_FILES_ALLOW_EXTERNAL_S3")
+    files_azure_blob_url: str = _var("ENGINE_FILES_AZURE_BLOB_URL")
+    files_gcs_url: str = _var("ENGINE_FILES_GCS_URL")
     files_root: str = _var("ENGINE_FILES_ROOT")  # the engine CLI's folder of app folders
     geo_nominatim_url: str = _var("ENGINE_GEO_NOMINATIM_URL")
     geo_osrm_url: str = _var("ENGINE_GEO_OSRM_URL")
@@ -515,6 +517,8 @@ def _engine(r: _Reader) -> EngineSettings:
         files_max_list=r.integer("ENGINE_FILES_MAX_LIST", 10_000, minimum=1),
         files_virtual_max_bytes=r.integer("ENGINE_FILES_VIRTUAL_MAX_BYTES", 64 * 1024 * 1024),
         files_allow_external_s3=r.flag("ENGINE_FILES_ALLOW_EXTERNAL_S3", False),
+        files_azure_blob_url=r.string("ENGINE_FILES_AZURE_BLOB_URL", "https://{account}.blob.core.windows.net").rstrip("/"),
+        files_gcs_url=r.string("ENGINE_FILES_GCS_URL", "https://storage.googleapis.com").rstrip("/"),
         files_root=r.string("ENGINE_FILES_ROOT", "boardrun-files"),
         geo_nominatim_url=r.string("ENGINE_GEO_NOMINATIM_URL", "https://nominatim.openstreetmap.org").rstrip("/"),
         geo_osrm_url=r.string("ENGINE_GEO_OSRM_URL", "https://router.project-osrm.org").rstrip("/"),

@@ -48,7 +48,7 @@ SCOPE_USER = "dirs__user"
 SCOPE_CACHE = "dirs__cache"
 SCOPE_CACHE_USER = "dirs__cache_user"
 VIRTUAL_PREFIX = "virtual_dir_"
-EXTERNAL_PREFIX = "external_s3_"
+EXTERNAL_PREFIX = "external_"
 _USER_SCOPES = (SCOPE_USER, SCOPE_CACHE_USER)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._=-]{1,128}\Z")
 _CHUNK = 1024 * 1024
@@ -61,20 +61,25 @@ class FilesConfig:
     ``max_bytes``: the largest file a node reads into memory or writes (pins carry whole values).
     ``max_list``: the most entries one listing returns. ``virtual_max_bytes``: the total a run may
     keep in its virtual (in-memory) folders. ``allow_external_s3``: whether boards may open S3
-    buckets of their own with credentials they supply (the S3 Directory nodes).
+    buckets, Azure Blob containers and Google Cloud Storage buckets of their own with credentials
+    they supply (the External Directory nodes). ``azure_blob_url`` (with ``{account}``) and
+    ``gcs_url``: where those services are (an operator points them at Azurite or an emulator).
     """
 
     max_bytes: int = 64 * 1024 * 1024
     max_list: int = 10_000
     virtual_max_bytes: int = 64 * 1024 * 1024
     allow_external_s3: bool = False
+    azure_blob_url: str = "https://{account}.blob.core.windows.net"
+    gcs_url: str = "https://storage.googleapis.com"
 
     @classmethod
     def from_settings(cls, engine: EngineSettings) -> "FilesConfig":
-        """ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST, ENGINE_FILES_VIRTUAL_MAX_BYTES and
-        ENGINE_FILES_ALLOW_EXTERNAL_S3."""
+        """ENGINE_FILES_MAX_BYTES, ENGINE_FILES_MAX_LIST, ENGINE_FILES_VIRTUAL_MAX_BYTES,
+        ENGINE_FILES_ALLOW_EXTERNAL_S3, ENGINE_FILES_AZURE_BLOB_URL and ENGINE_FILES_GCS_URL."""
         return cls(max_bytes=engine.files_max_bytes, max_list=engine.files_max_list,
-                   virtual_max_bytes=engine.files_virtual_max_bytes, allow_external_s3=engine.files_allow_external_s3)
+                   virtual_max_bytes=engine.files_virtual_max_bytes, allow_external_s3=engine.files_allow_external_s3,
+                   azure_blob_url=engine.files_azure_blob_url, gcs_url=engine.files_gcs_url)
 
 
 @dataclass(frozen=True)
@@ -386,6 +391,172 @@ class _S3Backend(_Backend):
                                                   ExpiresIn=seconds)
 
 
+class _AzureBackend(_Backend):
+    """A board's own Azure Blob container (an azure-storage-blob ContainerClient), keys under its prefix."""
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+
+    def _call(self, fn, *args, **kwargs):
+        from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+
+        try:
+            return fn(*args, **kwargs)
+        except ResourceNotFoundError as exc:
+            if exc.error_code == "ContainerNotFound":
+                raise NodeError(f"Azure Blob container '{self.container.container_name}' does not exist") from None
+            raise _NotFound("") from None
+        except HttpResponseError as exc:
+            if exc.status_code == 416:
+                return None
+            # The code only: the SDK's message repeats the request URL, which carries a SAS token.
+            code = getattr(exc.error_code, "value", exc.error_code) or exc.status_code
+            raise NodeError(f"Azure Blob storage refused the request ({code})") from None
+        except AzureError:
+            raise NodeError(f"Azure Blob storage at '{self.container.primary_hostname}' is unreachable") from None
+
+    def get(self, base, rel, start=None, end=None):
+        if start is not None and end <= start:  # type: ignore[operator]
+            return b""
+        length = None if start is None else end - start  # type: ignore[operator]
+        found = self._call(self.container.download_blob, join(base, rel), offset=start, length=length)
+        return b"" if found is None else self._call(found.readall)
+
+    def stream(self, base, rel):
+        found = self._call(self.container.download_blob, join(base, rel))
+        chunks = found.chunks()
+        while (chunk := self._call(next, chunks, None)) is not None:
+            yield chunk
+
+    def head(self, base, rel):
+        try:
+            props = self._call(self.container.get_blob_client(join(base, rel)).get_blob_properties)
+        except _NotFound:
+            return None
+        return Meta(int(props.size), props.last_modified, str(props.etag or "").strip('"'), str(props.version_id or ""))
+
+    def put(self, base, rel, data):
+        self._call(self.container.upload_blob, join(base, rel), data, overwrite=True)
+
+    def delete(self, base, rel):
+        try:
+            self._call(self.container.delete_blob, join(base, rel))
+        except _NotFound:
+            pass
+
+    def walk(self, base, rel):
+        scope = join(base, "") + "/"
+        names = self._call(self.container.list_blob_names, name_starts_with=join(base, rel) + "/")
+        while (name := self._call(next, names, None)) is not None:
+            yield name[len(scope):]
+
+    def copy_within(self, base, src, dst_base, dst):
+        source = self.container.get_blob_client(join(base, src)).url  # carries the SAS token, if any
+        copy = self._call(self.container.get_blob_client(join(dst_base, dst)).start_copy_from_url, source,
+                          requires_sync=True)
+        if copy.get("copy_status") != "success":
+            raise NodeError(f"Azure Blob storage did not finish copying '{src}'")
+
+
+class _GcsBackend(_Backend):
+    """A board's own Google Cloud Storage bucket (a google-cloud-storage Bucket), keys under its prefix.
+
+    Every call passes the egress timeouts and no retry: the library's default retries a dead
+    endpoint for two minutes.
+    """
+
+    def __init__(self, bucket: Any, timeout: tuple[float, float]) -> None:
+        self.bucket = bucket
+        self.timeout = timeout
+
+    def _call(self, fn, *args, **kwargs):
+        return self._guard(fn, *args, timeout=self.timeout, retry=None, **kwargs)
+
+    def _guard(self, fn, *args, **kwargs):
+        from google.api_core.exceptions import GoogleAPICallError, NotFound
+        from google.auth.exceptions import GoogleAuthError
+        from requests.exceptions import RequestException
+
+        try:
+            return fn(*args, **kwargs)
+        except NotFound:
+            self._check_bucket()
+            raise _NotFound("") from None
+        except GoogleAPICallError as exc:
+            if exc.code == 416:
+                return None
+            raise NodeError(f"Google Cloud Storage refused the request ({exc.code})") from None
+        except (GoogleAuthError, RequestException):
+            raise NodeError("Google Cloud Storage is unreachable or refused the service account key") from None
+
+    def _check_bucket(self) -> None:
+        """A missing bucket answers 404 like a missing object: tell them apart by listing it (the
+        permission to read objects includes listing them, not reading the bucket's metadata)."""
+        from google.api_core.exceptions import GoogleAPICallError, NotFound
+
+        try:
+            next(iter(self.bucket.list_blobs(max_results=1, timeout=self.timeout, retry=None)), None)
+        except NotFound:
+            raise NodeError(f"Google Cloud Storage bucket '{self.bucket.name}' does not exist") from None
+        except GoogleAPICallError:
+            pass  # the bucket may exist but not be listable: report the object as missing
+
+    def get(self, base, rel, start=None, end=None):
+        if start is not None and end <= start:  # type: ignore[operator]
+            return b""
+        data = self._call(self.bucket.blob(join(base, rel)).download_as_bytes, start=start,
+                          end=None if end is None else end - 1)
+        return b"" if data is None else data
+
+    def stream(self, base, rel):
+        offset = 0
+        while chunk := self.get(base, rel, offset, offset + _CHUNK):  # ranged reads: one chunk in memory
+            yield chunk
+            if len(chunk) < _CHUNK:
+                return
+            offset += len(chunk)
+
+    def head(self, base, rel):
+        blob = self._call(self.bucket.get_blob, join(base, rel))
+        if blob is None:  # the library turns a 404 into None
+            self._check_bucket()
+            return None
+        return Meta(int(blob.size or 0), blob.updated, str(blob.etag or ""), str(blob.generation or ""))
+
+    def put(self, base, rel, data):
+        self._call(self.bucket.blob(join(base, rel)).upload_from_string, data)
+
+    def delete(self, base, rel):
+        try:
+            self._call(self.bucket.delete_blob, join(base, rel))
+        except _NotFound:
+            pass
+
+    def walk(self, base, rel):
+        scope = join(base, "") + "/"
+        blobs = iter(self._call(self.bucket.list_blobs, prefix=join(base, rel) + "/"))
+        while (blob := self._guard(next, blobs, None)) is not None:  # pages are fetched while iterating
+            yield blob.name[len(scope):]
+
+    def copy_within(self, base, src, dst_base, dst):
+        self._call(self.bucket.copy_blob, self.bucket.blob(join(base, src)), self.bucket, join(dst_base, dst))
+
+
+def s3_backend(client: Any, bucket: str) -> _Backend:
+    """A board's own S3 bucket, for :meth:`FileServices.add_external`."""
+    return _S3Backend(client, bucket)
+
+
+def azure_backend(container: Any) -> _Backend:
+    """A board's own Azure Blob container (a ContainerClient), for :meth:`FileServices.add_external`."""
+    return _AzureBackend(container)
+
+
+def gcs_backend(bucket: Any, timeout: tuple[float, float]) -> _Backend:
+    """A board's own Google Cloud Storage bucket, for :meth:`FileServices.add_external`."""
+    return _GcsBackend(bucket, timeout)
+
+
 class _MemoryBackend(_Backend):
     """A run's virtual folders: objects in memory, capped in total, dropped when the run ends."""
 
@@ -519,8 +690,9 @@ class FileServices:
             raise NodeError("the virtual folder's name must be a string")
         return flow_path(VIRTUAL_PREFIX + name, "")
 
-    def add_external_s3(self, client: Any, bucket: str, prefix: str) -> dict[str, Any]:
-        """Register a bucket a board opened with its own credentials; returns a FlowPath to its prefix.
+    def add_external(self, kind: str, backend: _Backend, prefix: str) -> dict[str, Any]:
+        """Register a bucket or container a board opened with its own credentials (``backend`` from
+        :func:`s3_backend`, :func:`azure_backend` or :func:`gcs_backend`); returns a FlowPath to its prefix.
 
         The store lives only in this run (its credentials never reach a pin: the FlowPath names it
         by a random id), and paths stay inside ``prefix``.
@@ -528,9 +700,9 @@ class FileServices:
         import uuid
 
         if not self.config.allow_external_s3:
-            raise NodeError("external S3 stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
-        store_ref = f"{EXTERNAL_PREFIX}{uuid.uuid4().hex}"
-        self._external[store_ref] = (_S3Backend(client, bucket), check_relative(prefix, "input 'prefix'"))
+            raise NodeError("external stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
+        store_ref = f"{EXTERNAL_PREFIX}{kind}_{uuid.uuid4().hex}"
+        self._external[store_ref] = (backend, check_relative(prefix, "input 'prefix'"))
         return flow_path(store_ref, "")
 
     def locate(self, value: Any, pin: str) -> Location:

@@ -8,13 +8,14 @@ rewrite the ``path`` string, and check that the result is still a safe relative 
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING, Any
 
 from ...coerce import as_bool, as_int, as_list, as_str
 from ...errors import NodeError
 from ...files import extension as path_extension
-from ...files import (SCOPE_CACHE, SCOPE_CACHE_USER, SCOPE_STORAGE, SCOPE_UPLOAD, SCOPE_USER, flow_path,
-                      join, parse_flow_path, with_extension, with_path)
+from ...files import (SCOPE_CACHE, SCOPE_CACHE_USER, SCOPE_STORAGE, SCOPE_UPLOAD, SCOPE_USER, azure_backend,
+                      flow_path, gcs_backend, join, parse_flow_path, s3_backend, with_extension, with_path)
 from ...registry import inp, out, register
 from ..utils._collections import check_length
 from ..utils.datetime import Instant
@@ -481,11 +482,16 @@ def _checked_endpoint(ctx: NodeContext, endpoint: str) -> str | None:
     return endpoint
 
 
+def _check_external_allowed(ctx: NodeContext) -> None:
+    """Before any client is built: one switch covers every kind of external store."""
+    if not ctx.files.config.allow_external_s3:
+        raise NodeError("external stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
+
+
 def _open_external_s3(ctx: NodeContext, endpoint: str, path_style: bool) -> None:
     ctx.deactivate("exec_out")
+    _check_external_allowed(ctx)
     files = ctx.files
-    if not files.config.allow_external_s3:
-        raise NodeError("external S3 stores are disabled on this server (ENGINE_FILES_ALLOW_EXTERNAL_S3)")
     bucket = as_str(ctx.get("bucket"), "bucket")
     if not bucket:
         raise NodeError("input 'bucket' is empty")
@@ -513,7 +519,7 @@ def _open_external_s3(ctx: NodeContext, endpoint: str, path_style: bool) -> None
         config=Config(connect_timeout=egress.connect_timeout_seconds, read_timeout=egress.timeout_seconds,
                       retries={"max_attempts": 2, "mode": "standard"},
                       s3={"addressing_style": "path" if path_style else "auto"}))
-    ctx.set("path", files.add_external_s3(client, bucket, prefix))
+    ctx.set("path", files.add_external("s3", s3_backend(client, bucket), prefix))
     ctx.activate("exec_out")
 
 
@@ -545,6 +551,88 @@ def external_s3_store(ctx: NodeContext) -> None:
           [*_S3_PINS, _PREFIX_STR_IN, *_STORE_OUT])
 def external_s3_express_store(ctx: NodeContext) -> None:
     _open_external_s3(ctx, "", False)
+
+
+_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}\Z")
+
+
+@register("external_azure_blob_store", "Azure Blob Directory", f"{_CAT}/External",
+          "Opens a folder of an Azure Blob container with the board's own key or SAS token, when the server allows it.",
+          [inp("exec_in", "Input", "Execution", description="Open the store."),
+           inp("account", "Account", "String", description="The storage account's name."),
+           inp("container", "Container", "String", description="The blob container's name."),
+           inp("access_key", "Access Key", "String", description="The account's access key (this or a SAS token)."),
+           inp("sas_token", "SAS Token", "String", description="A SAS token (this or an access key)."),
+           _PREFIX_STR_IN, *_STORE_OUT])
+def external_azure_blob_store(ctx: NodeContext) -> None:
+    ctx.deactivate("exec_out")
+    _check_external_allowed(ctx)
+    account = as_str(ctx.get("account"), "account")
+    if not _AZURE_ACCOUNT.match(account):  # it becomes part of the URL: nothing else may pass
+        raise NodeError("input 'account' must be a storage account name: 3 to 24 lowercase letters and digits")
+    container = as_str(ctx.get("container"), "container")
+    if not container:
+        raise NodeError("input 'container' is empty")
+    key, sas = _optional_str(ctx, "access_key"), _optional_str(ctx, "sas_token").lstrip("?")
+    if bool(key) == bool(sas):
+        # Without either the SDK would try the server's own (managed) identity: never lent to a board.
+        raise NodeError("give exactly one of access_key and sas_token")
+    url = _checked_endpoint(ctx, ctx.files.config.azure_blob_url.replace("{account}", account))
+
+    from azure.storage.blob import ContainerClient
+
+    egress = ctx.egress
+    try:
+        client = ContainerClient(url, container, credential={"account_name": account, "account_key": key} if key else sas,
+                                 connection_timeout=egress.connect_timeout_seconds, read_timeout=egress.timeout_seconds,
+                                 retry_total=1)
+    except ValueError:
+        raise NodeError(f"cannot open Azure Blob container '{container}': check its name") from None
+    ctx.set("path", ctx.files.add_external("azure", azure_backend(client), _optional_str(ctx, "prefix").strip("/")))
+    ctx.activate("exec_out")
+
+
+@register("external_gcp_storage_store", "GCP Storage Directory", f"{_CAT}/External",
+          "Opens a folder of a Google Cloud Storage bucket with the board's own service account key, when allowed.",
+          [inp("exec_in", "Input", "Execution", description="Open the store."),
+           inp("bucket", "Bucket", "String", description="The bucket's name."),
+           inp("service_account_key", "Service Account Key", "String",
+               description="The service account's whole JSON key file."),
+           _PREFIX_STR_IN, *_STORE_OUT])
+def external_gcp_storage_store(ctx: NodeContext) -> None:
+    import json
+
+    ctx.deactivate("exec_out")
+    _check_external_allowed(ctx)
+    bucket = as_str(ctx.get("bucket"), "bucket")
+    if not bucket:
+        raise NodeError("input 'bucket' is empty")
+    try:
+        info = json.loads(_optional_str(ctx, "service_account_key") or "null")
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        # An empty key would make the library use the server's own Google credentials: never lent to a board.
+        raise NodeError("input 'service_account_key' must be a service account's JSON key file")
+    url = _checked_endpoint(ctx, ctx.files.config.gcs_url)
+
+    from google.cloud import storage
+    from google.oauth2 import service_account
+
+    try:
+        credentials = service_account.Credentials.from_service_account_info(
+            info, scopes=["https://www.googleapis.com/auth/devstorage.read_write"])
+    except (ValueError, TypeError, KeyError):
+        raise NodeError("input 'service_account_key' is not a usable service account key "
+                        "(it needs client_email, private_key and token_uri)") from None
+    # A self-signed token: no exchange with Google's OAuth server, so no connection the egress check did not see.
+    credentials = credentials.with_always_use_jwt_access(True)
+    client = storage.Client(project=info.get("project_id") or "-", credentials=credentials,
+                            client_options={"api_endpoint": url})
+    egress = ctx.egress
+    backend = gcs_backend(client.bucket(bucket), (egress.connect_timeout_seconds, egress.timeout_seconds))
+    ctx.set("path", ctx.files.add_external("gcs", backend, _optional_str(ctx, "prefix").strip("/")))
+    ctx.activate("exec_out")
 
 
 @register("pathbuf_to_path", "Local Path to Path", _CAT,
