@@ -50,6 +50,23 @@ TEAM_INVITE = {
     },
 }
 
+# What anyone who may see an app sees (`services.public_app_json`): the store lists exactly
+# these, and an app's members see them plus the fields of `App` below (`services.app_json`).
+PUBLIC_APP_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "description": {"type": ["string", "null"]},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "primary_category": {"type": ["string", "null"]},
+    "secondary_category": {"type": ["string", "null"]},
+    "version": {"type": ["string", "null"]},
+    "changelog": {"type": ["string", "null"]},
+    "execution_mode": {"type": "string"},
+    "status": {"type": "string"},
+    "created_at": {"type": ["string", "null"], "format": "date-time"},
+    "updated_at": {"type": ["string", "null"], "format": "date-time"},
+}
+
 COMPONENTS: dict[str, dict[str, Any]] = {
     "AppCreate": APP_CREATE,
     "AppUpdate": APP_UPDATE,
@@ -57,19 +74,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "App": {
         "type": "object",
         "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "description": {"type": ["string", "null"]},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "status": {"type": "string"},
+            **PUBLIC_APP_PROPERTIES,
             "visibility": {"enum": ["Private", "Public"]},
-            "primary_category": {"type": ["string", "null"]},
-            "secondary_category": {"type": ["string", "null"]},
-            "changelog": {"type": ["string", "null"]},
-            "version": {"type": ["string", "null"]},
-            "execution_mode": {"type": "string"},
-            "created_at": {"type": ["string", "null"], "format": "date-time"},
-            "updated_at": {"type": ["string", "null"], "format": "date-time"},
             "boards": {"type": "array", "items": {"type": "string"}},
             "role": {"type": ["string", "null"]},
             "permissions": {"type": "array", "items": {"type": "string"}},

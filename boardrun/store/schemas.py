@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from boardrun.apps.schemas import PUBLIC_APP_PROPERTIES
+
 COMPONENTS: dict[str, dict[str, Any]] = {
     "StoreApp": {
         "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "description": {"type": ["string", "null"]},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "primary_category": {"type": ["string", "null"]},
-            "secondary_category": {"type": ["string", "null"]},
-            "version": {"type": ["string", "null"]},
-            "changelog": {"type": ["string", "null"]},
-            "execution_mode": {"type": "string"},
-            "status": {"type": "string"},
-            "created_at": {"type": ["string", "null"], "format": "date-time"},
-            "updated_at": {"type": ["string", "null"], "format": "date-time"},
-        },
+        "properties": PUBLIC_APP_PROPERTIES,
         "required": ["id", "name", "tags", "created_at", "updated_at"],
     },
     "StoreBoard": {
