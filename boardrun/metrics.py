@@ -118,25 +118,32 @@ def _defer(job: "Job", record) -> None:
         session.info.setdefault(_PENDING, []).append(record)
 
 
-def job_transitioned(job: "Job", to: str) -> None:
-    """Called by states.transition after it changed `job` (to `to`)."""
+def job_transitioned(job: "Job", to: str, previous: str) -> None:
+    """Called by states.transition after it changed `job` from `previous` to `to`."""
     from boardrun.jobs import states
 
+    # A run shorter than the executor's start-report delay goes from queued to its outcome:
+    # it started all the same (its start time derived from its duration).
+    ran_unseen = to in states.TERMINAL and previous == states.JobStatus.QUEUED and job.started_at is not None
+    wait = _seconds(job.started_at, job.created_at) if to == states.JobStatus.RUNNING or ran_unseen else None
+
+    def record_start() -> None:
+        JOBS_STARTED.inc()
+        if wait is not None:
+            QUEUE_WAIT.observe(wait)
+
     if to == states.JobStatus.RUNNING:
-        wait = _seconds(job.started_at, job.created_at)
+        _defer(job, record_start)
+        return
+    code = _error_code(job.error) if to != states.JobStatus.COMPLETED else ""
+    ran = _seconds(job.completed_at, job.started_at)
 
-        def record() -> None:
-            JOBS_STARTED.inc()
-            if wait is not None:
-                QUEUE_WAIT.observe(wait)
-    else:
-        code = _error_code(job.error) if to != states.JobStatus.COMPLETED else ""
-        ran = _seconds(job.completed_at, job.started_at)
-
-        def record() -> None:
-            JOBS_FINISHED.labels(to, code).inc()
-            if ran is not None:
-                RUN_DURATION.labels(to).observe(ran)
+    def record() -> None:
+        if ran_unseen:
+            record_start()
+        JOBS_FINISHED.labels(to, code).inc()
+        if ran is not None:
+            RUN_DURATION.labels(to).observe(ran)
     _defer(job, record)
 
 

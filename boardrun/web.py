@@ -203,12 +203,14 @@ def validate(data: Any, schema: dict) -> None:
         )
 
 
-def schema_problems(data: Any, schema: dict) -> list[dict[str, str]]:
+def schema_problems(data: Any, schema: dict, registry: Any = None) -> list[dict[str, str]]:
+    """`registry` (a `referencing.Registry`) resolves the schema's references to other documents."""
     from jsonschema import Draft202012Validator  # imported on first use: keeps cold starts short
 
     validator = _validators.get(id(schema))
     if validator is None:
-        validator = _validators[id(schema)] = Draft202012Validator(schema)
+        extra = {"registry": registry} if registry is not None else {}
+        validator = _validators[id(schema)] = Draft202012Validator(schema, **extra)
     problems = []
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = [str(p) for p in err.absolute_path]

@@ -45,17 +45,24 @@ EXT_APP_ID = "appid"
 EXT_SIGNATURE = "jobsig"  # HMAC of an executor event with the job's token
 
 
-def schema_for(event_type: str) -> dict[str, Any]:
-    return _schema(get_settings().eventing.events_dir, event_type)
+@lru_cache(maxsize=None)
+def _schemas(events_dir: Path) -> dict[str, dict[str, Any]]:
+    return {path.stem: json.loads(path.read_text()) for path in sorted((events_dir / "schemas").glob("*.json"))}
 
 
 @lru_cache(maxsize=None)
-def _schema(events_dir: Path, event_type: str) -> dict[str, Any]:
-    return json.loads((events_dir / "schemas" / f"{event_type}.json").read_text())
+def _registry(events_dir: Path):
+    """The schemas by their $id, for the references between them (a terminal report holds the
+    data of a job.events event)."""
+    from referencing import Registry, Resource
+
+    return Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in _schemas(events_dir).values())
 
 
 def data_problems(event_type: str, data: Any) -> list[dict[str, str]]:
     """Schema violations of an event's data ([] when valid)."""
     from boardrun.web import schema_problems
 
-    return schema_problems(data, schema_for(event_type))
+    events_dir = get_settings().eventing.events_dir
+    return schema_problems(data, _schemas(events_dir)[event_type], _registry(events_dir))

@@ -27,6 +27,14 @@ log = logging.getLogger("boardrun.executor")
 # and the event carries a reference (CloudEvents intermediaries promise only 64 KiB).
 INLINE_RESULT_BYTES = 16 * 1024
 PUBLISH_ATTEMPTS = 4
+# A run reports its start only once it has been running this long and has sent nothing else
+# (a progress report says as much): most runs are shorter, and their terminal report is their
+# only event. The report says how long the run had been going, so started_at stays exact.
+STARTED_REPORT_DELAY = 0.25
+# The stream's last batch rides in the terminal event (one delivery, one transaction) when
+# both together stay this small; otherwise it is sent on its own first. Below the 64 KiB
+# CloudEvents intermediaries promise, with room for the headers.
+MAX_FOLDED_BYTES = 56 * 1024
 # Texts from the board (log lines, error messages) are cut so an event stays small.
 MAX_MESSAGE_CHARS = 2000
 
@@ -84,8 +92,32 @@ class Reporter:
         self._last_progress = float("-inf")
         self._pending: dict[str, Any] | None = None  # the newest report not sent yet
         self._timer: threading.Timer | None = None
+        self._reported = False  # whether a report went out (for the deferred start report)
+        self._start_timer: threading.Timer | None = None
+
+    def start_later(self, data: dict[str, Any], delay: float = STARTED_REPORT_DELAY) -> None:
+        """Send job.started after `delay`, unless another report went out first or the run
+        ended (`cancel_start`): a job that finishes sooner goes straight to its outcome."""
+        began = time.monotonic()
+
+        def send() -> None:
+            with self._lock:
+                if self._reported:
+                    return
+                self._reported = True  # decided: a progress report from now on comes after it
+            self.emit(catalog.JOB_STARTED, {**data, "running_ms": round((time.monotonic() - began) * 1000, 3)})
+
+        self._start_timer = threading.Timer(delay, send)
+        self._start_timer.daemon = True
+        self._start_timer.start()
+
+    def cancel_start(self) -> None:
+        if self._start_timer is not None:
+            self._start_timer.cancel()
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._reported = True
         event = Event(type=event_type, source=self.source, subject=self.job_id, data={"job_id": self.job_id, **data},
                       extensions={catalog.EXT_JOB_ID: self.job_id})
         event = event.with_extensions(**{catalog.EXT_SIGNATURE: signing.sign(event, self.job_id, self.token)})
@@ -164,29 +196,39 @@ class EventStream:
             self._count += 1
             self._wake.notify()
 
-    def close(self) -> None:
-        """Send what is left, ending with an 'end' marker, and stop. Batches may be delivered in any
-        order: the marker tells readers of the stream that every event before it was sent."""
+    def close(self) -> dict[str, Any]:
+        """Stop the sender and answer the last batch, ending with an 'end' marker, for the caller
+        to send (with the terminal report when it fits, `fold_last_batch`); earlier batches of
+        what is left are sent here. Batches may be delivered in any order: the marker tells
+        readers of the stream that every event before it was sent."""
         with self._wake:
-            self._pending.append({"kind": "end", "time": time.time(), "data": {"events": self._count}})
             self._closed = True
             self._wake.notify()
         self._thread.join()
+        # The sender has stopped: what is pending now is this thread's alone.
+        self._pending.append({"kind": "end", "time": time.time(), "data": {"events": self._count}})
+        while True:
+            batch = self._take()
+            if not self._pending:
+                return self._numbered(batch)
+            self.reporter.emit(catalog.JOB_EVENTS, self._numbered(batch))
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 while not self._pending and not self._closed:
                     self._wake.wait()
-                if not self._pending:
+                if self._closed:
                     return
-                closing = self._closed
-            if not closing:
-                time.sleep(self.FLUSH_SECONDS)  # let a burst of chunks gather into one batch
-            with self._wake:
+                self._wake.wait(self.FLUSH_SECONDS)  # let a burst of chunks gather into one batch
+                if self._closed:
+                    return  # close() sends what is pending
                 batch = self._take()
-            first, self._next_seq = self._next_seq, self._next_seq + len(batch)
-            self.reporter.emit(catalog.JOB_EVENTS, {"first_seq": first, "events": batch})
+            self.reporter.emit(catalog.JOB_EVENTS, self._numbered(batch))
+
+    def _numbered(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        first, self._next_seq = self._next_seq, self._next_seq + len(batch)
+        return {"first_seq": first, "events": batch}
 
     def _take(self) -> list[dict[str, Any]]:
         size, count = 0, 0
@@ -197,6 +239,16 @@ class EventStream:
             count += 1
         batch, self._pending = self._pending[:count], self._pending[count:]
         return batch
+
+
+def fold_last_batch(job_id: str, data: dict[str, Any], batch: dict[str, Any]) -> bool:
+    """Put the stream's last batch (as the job.events data it would be) into the terminal
+    report's data if both fit in one event."""
+    folded = {"job_id": job_id, **batch}
+    if len(json.dumps(data, default=str)) + len(json.dumps(folded, default=str)) > MAX_FOLDED_BYTES:
+        return False
+    data["last_events"] = folded
+    return True
 
 
 def _exit_with_parent() -> None:
@@ -285,8 +337,8 @@ def main() -> int:
     # A one-shot process: the loaded board lives until exit, so keep the collector from
     # rescanning it (a full collection of a large board costs more than its run).
     gc.freeze()
-    reporter.emit(catalog.JOB_STARTED, {"attempt": int(os.environ.get("JOB_ATTEMPT", "1")),  # hand-off
-                                        "runner": os.uname().nodename})
+    reporter.start_later({"attempt": int(os.environ.get("JOB_ATTEMPT", "1")),  # hand-off
+                          "runner": os.uname().nodename})
 
     run_log = _Log(max_log_bytes())
     stream = EventStream(reporter)
@@ -316,8 +368,11 @@ def main() -> int:
         # The job's app folders, and its submitter's own ones (older specs name no user: no user folders).
         files=FileServices.from_storage(storage, spec["app_id"], (spec.get("user") or {}).get("sub"), FilesConfig.from_settings(settings.engine)),
     )
-    stream.close()
+    reporter.cancel_start()
+    last_batch = stream.close()
     event_type, data = outcome_of(result, storage, job_id)
+    if not fold_last_batch(job_id, data, last_batch):
+        reporter.emit(catalog.JOB_EVENTS, last_batch)
     try:
         if run_log.lines:
             storage.put(f"jobs/{job_id}/log.jsonl", run_log.text().encode(), "application/x-ndjson")

@@ -2,7 +2,8 @@
 
 A thin router: for each event it loads and locks the job, asks `lifecycle` what the
 event changes and writes that with `states.apply`, in the same transaction that records
-the event as processed (source + id), so redelivered events are no-ops. Errors are
+the event as processed (source + id), so redelivered events are no-ops (a backend that
+records its runners' starts itself, the local one, dedups job.submitted by that record). Errors are
 classified for the broker: `PermanentEventError` → 4xx (not retried; dead-lettered),
 `TransientEventError` → 5xx (retried). Dead letters: `dead_letters`; the periodic
 repairs the PingSources ask for: `repairs`.
@@ -12,20 +13,19 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from boardrun.db import read_scope, session_scope
+from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.eventing import catalog, outbox
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.jobs import lifecycle, repairs, signing, states
 from boardrun.jobs.backends import get_backend
 from boardrun.jobs.backends.base import PermanentBackendError, RunnerStatus, TransientBackendError
 from boardrun.jobs.launches import launch_spec, record_launch
-from boardrun.jobs.models import Job, JobEvent, ProcessedEvent, locked_job
+from boardrun.jobs.models import Job, ProcessedEvent, locked_job
 from boardrun.jobs.outcomes import apply_outcome, apply_runner_status, result_ref_problem
-from boardrun.jobs.services import wake_waiters
+from boardrun.jobs.services import add_job_events, wake_waiters
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,6 @@ def handle(event: Event) -> str:
         raise PermanentEventError(f"invalid {event.type} data: {problems}")
     check_signature(event)
     try:
-        with read_scope() as session:
-            if already_processed(session, event):
-                return "duplicate"
         if event.type == catalog.JOB_SUBMITTED:
             return _launch(event)
         if event.type == catalog.JOB_CANCEL_REQUESTED:
@@ -84,13 +81,17 @@ def check_signature(event: Event) -> None:
 
 def _launch(event: Event) -> str:
     job_id = event.data["job_id"]
+    backend = get_backend()
     with read_scope() as session:
+        if already_processed(session, event):
+            return "duplicate"
         job = session.get(Job, job_id)
+    if job is not None and backend.queues_launches and job.launched_at is not None:
+        return "duplicate"  # such a backend records the start itself, and that record is the dedup
     if job is None or not lifecycle.may_launch(job):
         with session_scope() as session:
             mark_processed(session, event)
         return "no such job (its app was deleted)" if job is None else f"not launched: job is {job.status}"
-    backend = get_backend()
     try:
         backend.launch(launch_spec(job))
     except TransientBackendError as exc:
@@ -102,9 +103,13 @@ def _launch(event: Event) -> str:
                 states.apply(job, lifecycle.launch_failed(job, str(exc)))
             mark_processed(session, event)
         return "launch failed"
+    if backend.queues_launches:
+        # It records the start (launched_at) when the runner starts, which answers a later
+        # redelivery above; until then the backend itself knows the job and starts it once.
+        return "launched"
     with session_scope() as session:
         job = locked_job(session, job_id)
-        if job is not None and job.launched_at is None and not backend.queues_launches:
+        if job is not None and job.launched_at is None:
             record_launch(job)
         mark_processed(session, event)
     return "launched"
@@ -112,6 +117,9 @@ def _launch(event: Event) -> str:
 
 def _cancel(event: Event) -> str:
     job_id = event.data["job_id"]
+    with read_scope() as session:
+        if already_processed(session, event):
+            return "duplicate"
     try:
         get_backend().cancel(job_id)
     except TransientBackendError as exc:
@@ -127,22 +135,17 @@ def _cancel(event: Event) -> str:
 
 
 def _store_events(event: Event) -> str:
-    """A batch of stream events: stored under the executor's numbers, so a redelivered or
-    overlapping batch adds nothing twice. The job row is not locked: status writes go on."""
+    """A batch of stream events. The job row is not locked: status writes go on."""
     job_id = event.extensions[catalog.EXT_JOB_ID]
-    first = event.data["first_seq"]
-    items = event.data["events"]
     with session_scope() as session:
+        if already_processed(session, event):
+            return "duplicate"
         if session.get(Job, job_id) is None:
             mark_processed(session, event)
             return "no such job"
-        known = set(session.scalars(select(JobEvent.seq).where(
-            JobEvent.job_id == job_id, JobEvent.seq >= first, JobEvent.seq < first + len(items))).all())
-        for seq, item in enumerate(items, first):
-            if seq not in known:
-                session.add(JobEvent(job_id=job_id, seq=seq, kind=item["kind"], data=item))
+        added = add_job_events(session, job_id, event.data)
         mark_processed(session, event)
-    return f"stored {len(items) - len(known)} events"
+    return f"stored {added} events"
 
 
 def _executor_report(event: Event) -> str:
@@ -155,12 +158,14 @@ def _executor_report(event: Event) -> str:
         if problem:
             raise PermanentEventError(problem)
     with session_scope() as session:
+        if already_processed(session, event):
+            return "duplicate"
         job = locked_job(session, job_id)
         if job is None:
             mark_processed(session, event)
             return "no such job"
         if event.type == catalog.JOB_STARTED:
-            states.apply(job, lifecycle.started(job))
+            states.apply(job, lifecycle.started(job, data, now=utcnow()))
         elif event.type == catalog.JOB_PROGRESS:
             states.apply(job, lifecycle.progressed(job, data))
         else:

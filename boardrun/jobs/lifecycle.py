@@ -76,9 +76,13 @@ def undeliverable(job: "Job", event_type: str) -> Change | None:
 # -- executor reports ---------------------------------------------------------
 
 
-def started(job: "Job") -> Change | None:
-    """job.started."""
-    return Change(JobStatus.RUNNING) if may_move(job.status, JobStatus.RUNNING) else None
+def started(job: "Job", data: Mapping[str, Any], *, now: datetime) -> Change | None:
+    """job.started: sent once the run has gone on a while (`running_ms`), so it began that much earlier."""
+    if not may_move(job.status, JobStatus.RUNNING):
+        return None
+    running = data.get("running_ms")
+    began = now - timedelta(milliseconds=running) if isinstance(running, (int, float)) and job.started_at is None else None
+    return Change(JobStatus.RUNNING, started_at=began)
 
 
 def progressed(job: "Job", data: Mapping[str, Any]) -> Change | None:

@@ -11,6 +11,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from boardrun import metrics
 from boardrun.config import get_settings
 from boardrun.db import utcnow
@@ -20,7 +22,7 @@ from boardrun.jobs import lifecycle, states
 from boardrun.jobs.backends import get_backend
 from boardrun.jobs.backends.base import RunnerStatus
 from boardrun.jobs.models import Job
-from boardrun.jobs.services import job_key, owns_key
+from boardrun.jobs.services import add_job_events, job_key, owns_key
 from boardrun.storage import StorageError, StorageNotFound, get_storage
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ def read_outcome(job_id: str) -> dict[str, Any] | None:
 
 
 def _write_outcome(job: Job, change: states.Change | None, report: dict[str, Any]) -> bool:
+    last_events = report.get("last_events")
+    if last_events:  # the stream's last batch came with the report: stored with the status
+        add_job_events(object_session(job), job.id, last_events)
     changed = states.apply(job, change)
     if changed:  # once per job, like the status write
         metrics.executor_usage(job, report.get("cpu_ms"), report.get("max_rss_bytes"))

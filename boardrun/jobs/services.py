@@ -318,6 +318,18 @@ def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, li
         return job, list(rows), end
 
 
+def add_job_events(session: Session, job_id: str, batch: dict[str, Any]) -> int:
+    """Store a batch of the job's stream events (a job.events event's data) under the
+    executor's numbers, so a redelivered or overlapping batch adds nothing twice; how many were new."""
+    first, items = batch["first_seq"], batch["events"]
+    known = set(session.scalars(select(JobEvent.seq).where(
+        JobEvent.job_id == job_id, JobEvent.seq >= first, JobEvent.seq < first + len(items))).all())
+    for seq, item in enumerate(items, first):
+        if seq not in known:
+            session.add(JobEvent(job_id=job_id, seq=seq, kind=item["kind"], data=item))
+    return len(items) - len(known)
+
+
 def wait_for_news(timeout: float) -> None:
     """Sleep until a status or event write in this process, or ``timeout`` (other processes: polled)."""
     with _status_written:

@@ -113,7 +113,7 @@ def transition(
     if not may_move(job.status, to):
         return False
     at = at or datetime.now(timezone.utc)
-    job.status = to
+    previous, job.status = job.status, to
     if to == JobStatus.RUNNING:
         job.started_at = job.started_at or at
     if to in TERMINAL:
@@ -128,5 +128,5 @@ def transition(
         job.steps = steps
     from boardrun import metrics  # here, not at the top: the executor imports this module
 
-    metrics.job_transitioned(job, to)
+    metrics.job_transitioned(job, to, previous)
     return True

@@ -327,6 +327,21 @@ def test_completion_before_its_start_report_still_records_a_start(job_id, backen
         assert job.status == "completed" and job.started_at is not None and job.started_at < job.completed_at
 
 
+def test_a_late_start_report_backdates_started_at_by_its_running_time(job_id, backend):
+    """job.started comes after the run has gone on a while: started_at is running_ms before its arrival."""
+    from datetime import timedelta
+
+    from boardrun.db import utcnow
+
+    client = function_client("dispatcher")
+    _post(client, _submitted_event(job_id))
+    before = utcnow()
+    assert _post(client, _executor_event(job_id, catalog.JOB_STARTED, {"attempt": 1, "running_ms": 60_000.0})).status_code == 200
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "running" and job.started_at <= before - timedelta(seconds=59)
+
+
 def _event_batch(job_id: str, first: int, messages: list[str], token: str | None = None, end: bool = False) -> Event:
     items = [{"kind": "log", "level": "Info", "message": m, "node_id": "n", "node_name": "log_info"} for m in messages]
     if end:  # the executor's end marker closes its last batch
@@ -368,3 +383,20 @@ def test_forged_or_malformed_event_batches_are_refused(job_id, backend):
     assert _post(client, bad).status_code == 422
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(JobEvent)) == 0
+
+
+def test_a_terminal_report_stores_the_stream_batch_it_carries_with_the_status(job_id, backend, api, owner):
+    """A completion carrying the stream's last batch (last_events) stores those events in the same
+    transaction as the status: the stream is complete the moment the job is."""
+    client = function_client("dispatcher")
+    batch = _event_batch(job_id, 1, ["a"], end=True).data
+    done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result": 1, "result_ref": None, "steps": 2, "last_events": batch})
+    assert _post(client, done).status_code == 200
+    with session_scope() as s:
+        assert [(e.seq, e.kind) for e in s.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.seq))] == [(1, "log"), (2, "end")]
+    body = api.get(f"/jobs/{job_id}/events", headers={**owner["headers"], "Last-Event-ID": "0"}).get_data(as_text=True)
+    blocks = [b.splitlines()[0] for b in body.split("\n\n") if b.startswith(("id:", "event:"))]
+    assert blocks == ["id: 1", "event: status"]
+    bad = _executor_event(job_id, catalog.JOB_FAILED, {"error": {"code": "node_error", "message": "x"},
+                                                      "last_events": {"job_id": job_id, "first_seq": 0, "events": []}})
+    assert _post(client, bad).status_code == 422  # the carried batch is held to the job.events schema

@@ -213,7 +213,42 @@ def test_progress_reports_are_coalesced_and_the_last_one_is_delivered(env, tmp_p
     progress = [e for e in events if e.type == catalog.JOB_PROGRESS]
     assert len(progress) == 2, kinds  # the first at once, the newest before the outcome
     assert progress[-1].data["node_id"] == "finish"
-    assert kinds[-1] == catalog.JOB_COMPLETED and kinds.index(catalog.JOB_PROGRESS) > kinds.index(catalog.JOB_STARTED)
+    assert kinds[-1] == catalog.JOB_COMPLETED
+    # The first progress report says the job runs: no start report follows it.
+    assert catalog.JOB_STARTED not in kinds[kinds.index(catalog.JOB_PROGRESS):], kinds
+
+
+def test_a_short_run_sends_one_event_its_outcome_with_the_stream_end(env, tmp_path):
+    """A run shorter than STARTED_REPORT_DELAY sends no start report and no separate event batch:
+    its completion is its only event and carries the stream's last batch, ending with the end marker."""
+    from boardrun.testing.boards import echo_board
+
+    proc, job, events = _run_executor(env, tmp_path, echo_board(), {"n": 1})
+    assert proc.returncode == 0, proc.stderr
+    assert [e.type for e in events] == [catalog.JOB_COMPLETED]
+    last = events[0].data["last_events"]
+    assert last["job_id"] == job and last["first_seq"] == 1
+    assert [item["kind"] for item in last["events"]] == ["end"] and last["events"][0]["data"] == {"events": 0}
+
+
+def test_a_longer_run_reports_its_start_with_how_long_it_has_run(env, tmp_path):
+    """A run still going after STARTED_REPORT_DELAY, with no progress report, sends job.started,
+    saying how long it had been running (the dispatcher backdates started_at by that)."""
+    from boardrun.executor.run import STARTED_REPORT_DELAY
+    from boardrun.testing.boards import BoardBuilder
+
+    b = BoardBuilder()
+    start = b.add("events_generic", "start")
+    wait = b.add("delay", "wait")
+    ret = b.add("events_generic_return_result", "ret")
+    b.connect(start, "exec_out", wait, "exec_in")
+    b.connect(wait, "exec_out", ret, "exec_in")
+    b.set_default(wait, "time", 600.0)
+    b.set_default(ret, "response", "ok")
+    proc, job, events = _run_executor(env, tmp_path, b.build(), {})
+    assert proc.returncode == 0, [e.data.get("error") or e.data.get("message") for e in events]
+    assert [e.type for e in events] == [catalog.JOB_STARTED, catalog.JOB_COMPLETED]
+    assert events[0].data["running_ms"] >= STARTED_REPORT_DELAY * 1000
 
 
 def test_a_completion_with_a_result_over_the_cap_fails_the_job(job_id, backend, monkeypatch):

@@ -68,15 +68,21 @@ def test_job_status_and_runner_phase_are_different_types():
 
 def test_started_moves_a_queued_job_to_running_only():
     """job.started runs a queued job; a running job does not move again."""
-    assert lifecycle.started(_job()) == Change(JobStatus.RUNNING)
-    assert lifecycle.started(_job(JobStatus.RUNNING)) is None
+    assert lifecycle.started(_job(), {"attempt": 1}, now=NOW) == Change(JobStatus.RUNNING)
+    assert lifecycle.started(_job(JobStatus.RUNNING), {"attempt": 1}, now=NOW) is None
+
+
+def test_a_start_report_backdates_the_start_by_how_long_the_run_had_gone():
+    """job.started says how long the board had been running (running_ms): started_at is that much earlier."""
+    change = lifecycle.started(_job(), {"attempt": 1, "running_ms": 250.0}, now=NOW)
+    assert change == Change(JobStatus.RUNNING, started_at=NOW - timedelta(milliseconds=250))
 
 
 @pytest.mark.parametrize("status", TERMINAL)
 def test_late_reports_after_a_terminal_state_change_nothing(status):
     """started, progress and every terminal report arriving after the end are refused."""
     job = _job(status, cancel_requested_at=NOW)
-    assert lifecycle.started(job) is None
+    assert lifecycle.started(job, {"attempt": 1}, now=NOW) is None
     assert lifecycle.progressed(job, {"kind": "log", "steps": 9}) is None
     for event_type in REPORTS:
         assert _finished(job, event_type, {"result": 1, "error": {"code": "x", "message": "y"}}) is None
