@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,8 +139,6 @@ def _store_events(event: Event) -> str:
     """A batch of stream events. The job row is not locked: status writes go on."""
     job_id = event.extensions[catalog.EXT_JOB_ID]
     with session_scope() as session:
-        if already_processed(session, event):
-            return "duplicate"
         if session.get(Job, job_id) is None:
             mark_processed(session, event)
             return "no such job"
@@ -149,6 +148,8 @@ def _store_events(event: Event) -> str:
 
 
 def _executor_report(event: Event) -> str:
+    """A report is not looked up first: a redelivered one fails on the processed row's key at
+    commit, which rolls back whatever it wrote (answered "duplicate" by `handle`)."""
     if event.type == catalog.JOB_EVENTS:
         return _store_events(event)
     job_id = event.extensions[catalog.EXT_JOB_ID]
@@ -158,8 +159,6 @@ def _executor_report(event: Event) -> str:
         if problem:
             raise PermanentEventError(problem)
     with session_scope() as session:
-        if already_processed(session, event):
-            return "duplicate"
         job = locked_job(session, job_id)
         if job is None:
             mark_processed(session, event)
@@ -190,8 +189,8 @@ def on_runner_start(job_id: str) -> bool:
 def on_runner_exit(status: RunnerStatus) -> None:
     """The local backend saw an executor process end."""
     with read_scope() as session:  # usually its report has finished the job already: nothing to write
-        job = session.get(Job, status.job_id)
-        finished = job is None or states.is_terminal(job.status)
+        current = session.scalar(select(Job.status).where(Job.id == status.job_id))
+        finished = current is None or states.is_terminal(current)
     if not finished:
         with session_scope() as session:
             job = locked_job(session, status.job_id)

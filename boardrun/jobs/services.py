@@ -341,10 +341,10 @@ def wait_for_terminal(job_id: str, timeout: float) -> Job | None:
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        with read_scope() as session:
-            job = session.get(Job, job_id)
-            if job is not None and states.is_terminal(job.status):
-                return job
+        with read_scope() as session:  # the status alone until it is final (every status write wakes this)
+            status = session.scalar(select(Job.status).where(Job.id == job_id))
+            if status is not None and states.is_terminal(status):
+                return session.get(Job, job_id)
         if time.monotonic() >= deadline:
             return None
         with _status_written:

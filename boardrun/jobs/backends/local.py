@@ -62,6 +62,9 @@ PRELOAD = [
     "boardrun.engine",
     "boardrun.engine.nodes",  # the node catalogue (the registry imports it on first use)
     "boardrun.storage.local",
+    "boardrun.storage.s3",  # the file services look it up on every run (boto3 itself stays lazy)
+    "boardrun.jobs.backends.local",  # _executor_main's module: unpickling the process object imports it
+    "encodings.idna",  # the executor's first connection to its sink looks it up
     "httpx",
     "httpcore",
 ]
