@@ -29,8 +29,12 @@ PUBLIC_READ = Permission.ReadBoards
 @dataclass
 class AppAccess:
     app: App
-    role_name: str | None  # None: not a member (reading a Public app)
+    role: Role | None  # the caller's role on the app; None: not a member (reading a Public app)
     permissions: Permission  # effective permissions (Owner/Admin expanded)
+
+    @property
+    def role_name(self) -> str | None:
+        return self.role.name if self.role is not None else None
 
 
 def _not_found(app_id: str) -> NotFound:
@@ -61,11 +65,11 @@ def require_app_permission(
             raise Forbidden(
                 f"your role '{role.name}' on this app lacks the permission {missing}", code="permission_denied"
             )
-        return AppAccess(app=app, role_name=role.name, permissions=granted)
+        return AppAccess(app=app, role=role, permissions=granted)
     if app.visibility != PUBLIC:
         raise _not_found(app_id)
     if has(PUBLIC_READ, needed):
-        return AppAccess(app=app, role_name=None, permissions=PUBLIC_READ)
+        return AppAccess(app=app, role=None, permissions=PUBLIC_READ)
     if principal is None:
         raise Unauthorized("sign in to do this on the app", error="invalid_request")
     raise Forbidden("only members of this app may do this", code="permission_denied")

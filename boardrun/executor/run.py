@@ -184,14 +184,16 @@ class EventStream:
         self._count = 0  # events added (the end marker not counted)
         self._wake = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first event: most runs stream none
 
     def add(self, item: dict[str, Any]) -> None:
         if len(json.dumps(item, default=str)) > self.MAX_EVENT_BYTES:
             item = {k: item.get(k) for k in ("kind", "time", "node_id", "node_name", "level")}
             item["message"] = "event too large to stream; the job's result and log hold it"
         with self._wake:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
+                self._thread.start()
             self._pending.append(item)
             self._count += 1
             self._wake.notify()
@@ -204,7 +206,9 @@ class EventStream:
         with self._wake:
             self._closed = True
             self._wake.notify()
-        self._thread.join()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
         # The sender has stopped: what is pending now is this thread's alone.
         self._pending.append({"kind": "end", "time": time.time(), "data": {"events": self._count}})
         while True:

@@ -21,6 +21,7 @@ from boardrun import cursors, metrics
 from boardrun.accounts.tokens import Principal
 from boardrun.apps.access import member_role, require_app_permission
 from boardrun.apps.boards import resolve_board
+from boardrun.apps.models import Role
 from boardrun.apps.permissions import Permission
 from boardrun.config import get_settings
 from boardrun.db import read_scope, session_scope, utcnow
@@ -92,10 +93,9 @@ def _replay(session: Session, user_id: str, key: str, digest: str | None) -> Job
     return job
 
 
-def executing_user(session: Session, app_id: str, user_id: str) -> dict[str, Any]:
+def executing_user(user_id: str, role: Role | None) -> dict[str, Any]:
     """The submitting user as the run sees them (Utils/User nodes), in Flow-Like's
     UserExecutionContext shape: their id and their role on the app at submission time."""
-    role = member_role(session, app_id, user_id)
     return {
         "sub": user_id,
         "role": None if role is None else {
@@ -123,13 +123,13 @@ def submit(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     digest = data_digest(body)
     deadline = _deadline(body.get("deadline_seconds"))
     with read_scope() as session:
-        require_app_permission(session, body["app_id"], principal, Permission.ExecuteBoards)
+        access = require_app_permission(session, body["app_id"], principal, Permission.ExecuteBoards)
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, digest)
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
-        user = executing_user(session, body["app_id"], principal.user_id)
+        user = executing_user(principal.user_id, access.role)
     return _create(resolved, body, deadline, created_by=principal.user_id, idempotency_key=idempotency_key,
                    digest=digest, trigger=None, user=user)
 
@@ -144,7 +144,7 @@ def start_triggered(body: dict[str, Any], *, created_by: str, trigger: dict[str,
             if existing is not None:
                 return Submission(existing, replayed=True)
         resolved = resolve_board(session, body["app_id"], body["board_id"], body.get("version", "latest"))
-        user = executing_user(session, body["app_id"], created_by)
+        user = executing_user(created_by, member_role(session, body["app_id"], created_by))
     return _create(resolved, body, _deadline(None), created_by=created_by, idempotency_key=dedupe_key,
                    digest=None, trigger=trigger, user=user)
 
