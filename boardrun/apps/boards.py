@@ -108,14 +108,19 @@ def _board_row(session: Session, app_id: str, board_id: str, *, lock: bool = Fal
     return board
 
 
-def _versions(session: Session, app_id: str, board_id: str) -> list[BoardVersion]:
-    return list(
-        session.scalars(
-            select(BoardVersion)
+def _versions_query(app_id: str, board_id: str):
+    return (select(BoardVersion)
             .where(BoardVersion.app_id == app_id, BoardVersion.board_id == board_id)
-            .order_by(BoardVersion.major.desc(), BoardVersion.minor.desc(), BoardVersion.patch.desc())
-        )
-    )
+            .order_by(BoardVersion.major.desc(), BoardVersion.minor.desc(), BoardVersion.patch.desc()))
+
+
+def _versions(session: Session, app_id: str, board_id: str) -> list[BoardVersion]:
+    """Newest first."""
+    return list(session.scalars(_versions_query(app_id, board_id)))
+
+
+def _newest_version(session: Session, app_id: str, board_id: str) -> BoardVersion | None:
+    return session.scalar(_versions_query(app_id, board_id).limit(1))
 
 
 def _version_row(session: Session, app_id: str, board_id: str, version: tuple[int, int, int]) -> BoardVersion:
@@ -143,15 +148,14 @@ def resolve_board(session: Session, app_id: str, board_id: str, version: str) ->
     if version == "draft":
         return ResolvedBoard(app_id, board_id, "draft", working_key(app_id, board_id))
     if version == "latest":
-        versions = _versions(session, app_id, board_id)
-        if not versions:
+        row = _newest_version(session, app_id, board_id)
+        if row is None:
             raise NotFound(
                 f"board {board_id} has no frozen version yet; freeze one with "
                 f"PATCH /api/v1/apps/{app_id}/board/{board_id}?version_type=Patch (or Minor/Major), "
                 "or run the working copy with version \"draft\"",
                 code="no_frozen_version",
             )
-        row = versions[0]
     else:
         row = _version_row(session, app_id, board_id, parse_version(version))
     triple = (row.major, row.minor, row.patch)
@@ -361,8 +365,8 @@ def freeze_board(
             details=[{"field": "version_type", "message": f"expected one of {', '.join(VERSION_TYPES)}"}],
         )
     _board_row(session, app_id, board_id, lock=True)
-    versions = _versions(session, app_id, board_id)
-    current = (versions[0].major, versions[0].minor, versions[0].patch) if versions else None
+    newest = _newest_version(session, app_id, board_id)
+    current = (newest.major, newest.minor, newest.patch) if newest else None
     triple = next_version(current, version_type)
     try:
         document = _storage().get(working_key(app_id, board_id))
