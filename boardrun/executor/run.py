@@ -92,19 +92,19 @@ class Reporter:
         self._last_progress = float("-inf")
         self._pending: dict[str, Any] | None = None  # the newest report not sent yet
         self._timer: threading.Timer | None = None
-        self._reported = False  # whether a report went out (for the deferred start report)
+        self._running_reported = False  # a start or progress report went out (either shows the job running)
         self._start_timer: threading.Timer | None = None
 
     def start_later(self, data: dict[str, Any], delay: float = STARTED_REPORT_DELAY) -> None:
-        """Send job.started after `delay`, unless another report went out first or the run
+        """Send job.started after `delay`, unless a progress report went out first or the run
         ended (`cancel_start`): a job that finishes sooner goes straight to its outcome."""
         began = time.monotonic()
 
         def send() -> None:
             with self._lock:
-                if self._reported:
+                if self._running_reported:
                     return
-                self._reported = True  # decided: a progress report from now on comes after it
+                self._running_reported = True  # decided: a progress report from now on comes after it
             self.emit(catalog.JOB_STARTED, {**data, "running_ms": round((time.monotonic() - began) * 1000, 3)})
 
         self._start_timer = threading.Timer(delay, send)
@@ -116,8 +116,9 @@ class Reporter:
             self._start_timer.cancel()
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
-        with self._lock:
-            self._reported = True
+        if event_type == catalog.JOB_PROGRESS:  # (stream batches say nothing of the job's status)
+            with self._lock:
+                self._running_reported = True
         event = Event(type=event_type, source=self.source, subject=self.job_id, data={"job_id": self.job_id, **data},
                       extensions={catalog.EXT_JOB_ID: self.job_id})
         event = event.with_extensions(**{catalog.EXT_SIGNATURE: signing.sign(event, self.job_id, self.token)})
@@ -224,7 +225,10 @@ class EventStream:
                     self._wake.wait()
                 if self._closed:
                     return
-                self._wake.wait(self.FLUSH_SECONDS)  # let a burst of chunks gather into one batch
+                # Let a burst of chunks gather into one batch (each add() notifies: wait the time out).
+                gathered = time.monotonic() + self.FLUSH_SECONDS
+                while not self._closed and (left := gathered - time.monotonic()) > 0:
+                    self._wake.wait(left)
                 if self._closed:
                     return  # close() sends what is pending
                 batch = self._take()
