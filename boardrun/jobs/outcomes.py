@@ -52,6 +52,13 @@ def read_outcome(job_id: str) -> dict[str, Any] | None:
         if problem:
             log.error("job %s: its stored outcome is ignored: %s", job_id, problem)
             return None
+    data = outcome.get("data") if isinstance(outcome, dict) else None
+    if isinstance(data, dict) and "last_events" in data:
+        last = data["last_events"]
+        if catalog.data_problems(catalog.JOB_EVENTS, last) or last.get("job_id") != job_id:
+            # Held to what the dispatcher checks on an event: the status stands, the batch is dropped.
+            log.error("job %s: the stream batch in its stored outcome is malformed; not stored", job_id)
+            del data["last_events"]
     return outcome
 
 
