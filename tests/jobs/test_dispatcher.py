@@ -349,6 +349,12 @@ def _event_batch(job_id: str, first: int, messages: list[str], token: str | None
     return _executor_event(job_id, catalog.JOB_EVENTS, {"first_seq": first, "events": items}, token)
 
 
+def _sse_blocks(api, owner, job_id: str, last_id: str) -> list[str]:
+    """The event and status blocks GET /jobs/{id}/events serves after Last-Event-ID."""
+    body = api.get(f"/jobs/{job_id}/events", headers={**owner["headers"], "Last-Event-ID": last_id}).get_data(as_text=True)
+    return [b for b in body.split("\n\n") if b.startswith(("id:", "event:"))]
+
+
 def test_stream_events_are_stored_once_in_order(job_id, backend, api, owner):
     """Event batches are stored under the executor's numbers: a redelivered or overlapping batch adds
     nothing twice, a batch delivered late still lands in its place, and GET /jobs/{id}/events serves
@@ -364,8 +370,7 @@ def test_stream_events_are_stored_once_in_order(job_id, backend, api, owner):
     assert _post(client, _event_batch(job_id, 2, ["b", "c"])).status_code == 200
 
     def stream(last_id: str) -> list[str]:
-        body = api.get(f"/jobs/{job_id}/events", headers={**owner["headers"], "Last-Event-ID": last_id}).get_data(as_text=True)
-        return [b for b in body.split("\n\n") if b.startswith(("id:", "event:"))]
+        return _sse_blocks(api, owner, job_id, last_id)
 
     blocks = stream("0")
     assert [b.splitlines()[0] for b in blocks] == ["id: 1", "id: 2", "id: 3", "event: status"]
@@ -394,9 +399,7 @@ def test_a_terminal_report_stores_the_stream_batch_it_carries_with_the_status(jo
     assert _post(client, done).status_code == 200
     with session_scope() as s:
         assert [(e.seq, e.kind) for e in s.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.seq))] == [(1, "log"), (2, "end")]
-    body = api.get(f"/jobs/{job_id}/events", headers={**owner["headers"], "Last-Event-ID": "0"}).get_data(as_text=True)
-    blocks = [b.splitlines()[0] for b in body.split("\n\n") if b.startswith(("id:", "event:"))]
-    assert blocks == ["id: 1", "event: status"]
+    assert [b.splitlines()[0] for b in _sse_blocks(api, owner, job_id, "0")] == ["id: 1", "event: status"]
     bad = _executor_event(job_id, catalog.JOB_FAILED, {"error": {"code": "node_error", "message": "x"},
                                                       "last_events": {"job_id": job_id, "first_seq": 0, "events": []}})
     assert _post(client, bad).status_code == 422  # the carried batch is held to the job.events schema
