@@ -16,7 +16,7 @@ from boardrun.config import get_settings, settings_or_exit
 from boardrun.eventing import catalog
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
-from boardrun.executor import EXIT_CRASH, EXIT_OK, EXIT_REPORTED_FAILURE
+from boardrun.executor import EXIT_CRASH, EXIT_OK, EXIT_REPORTED_FAILURE, EXIT_UNREPORTED
 from boardrun.jobs import signing
 from boardrun.logs import configure_logging
 from boardrun.storage import get_storage
@@ -115,7 +115,8 @@ class Reporter:
         if self._start_timer is not None:
             self._start_timer.cancel()
 
-    def emit(self, event_type: str, data: dict[str, Any]) -> None:
+    def emit(self, event_type: str, data: dict[str, Any]) -> bool:
+        """Sign and send one event; False when every attempt failed."""
         if event_type == catalog.JOB_PROGRESS:  # (stream batches say nothing of the job's status)
             with self._lock:
                 self._running_reported = True
@@ -125,11 +126,12 @@ class Reporter:
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 get_publisher().publish(event)
-                return
+                return True
             except PublishError as exc:
                 log.warning("could not send %s (attempt %d): %s", event_type, attempt, exc)
                 if attempt < PUBLISH_ATTEMPTS:
                     time.sleep(0.2 * 2**attempt)
+        return False
 
     def progress(self, data: dict[str, Any]) -> None:
         """Coalesce progress: at most one report per interval goes out; one that comes
@@ -389,8 +391,10 @@ def main() -> int:
     except Exception as exc:
         log.error("job %s: cannot store its outcome: %s", job_id, exc)
     reporter.flush()
-    reporter.emit(event_type, data)
+    reported = reporter.emit(event_type, data)
     log.info("job %s %s in %d steps", job_id, result.status, result.steps)
+    if not reported:  # the backend sees this and applies the stored outcome itself, at once
+        return EXIT_UNREPORTED
     return EXIT_REPORTED_FAILURE if event_type == catalog.JOB_FAILED else EXIT_OK
 
 

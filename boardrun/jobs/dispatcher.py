@@ -187,7 +187,11 @@ def on_runner_start(job_id: str) -> bool:
 
 
 def on_runner_exit(status: RunnerStatus) -> None:
-    """The local backend saw an executor process end."""
+    """The local backend saw an executor process end. One whose outcome report went out
+    leaves the status write to that report, still on its way through the broker (were it
+    lost, the reconcile applies the stored outcome); any other end is applied here at once."""
+    if status.reported:
+        return
     with read_scope() as session:  # usually its report has finished the job already: nothing to write
         current = session.scalar(select(Job.status).where(Job.id == status.job_id))
         finished = current is None or states.is_terminal(current)

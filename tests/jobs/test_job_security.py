@@ -138,9 +138,10 @@ def test_a_stored_outcome_with_a_foreign_reference_is_no_outcome(api, job_id, ba
         assert job.status == "failed" and job.result_ref is None
 
 
-def _exit_with_stored_outcome(job_id: str, last_events: dict) -> tuple[str, list[str]]:
+def _exit_with_stored_outcome(job_id: str, last_events: dict, *, reported: bool = False) -> tuple[str, list[str]]:
     """Launch the job, store a completed outcome carrying `last_events`, report its executor's exit
-    (the event never came); the job's status and the kinds of the stream events stored."""
+    (the event has not come: it was never sent, or is on its way if `reported`); the job's status
+    and the kinds of the stream events stored."""
     from sqlalchemy import select
 
     from boardrun.jobs.backends.base import RunnerPhase, RunnerStatus
@@ -150,7 +151,7 @@ def _exit_with_stored_outcome(job_id: str, last_events: dict) -> tuple[str, list
     _post(function_client("dispatcher"), _submitted_event(job_id))
     outcome = {"type": catalog.JOB_COMPLETED, "data": {"job_id": job_id, "steps": 1, "result": 7, "result_ref": None, "last_events": last_events}}
     get_storage().put(f"jobs/{job_id}/outcome.json", json.dumps(outcome).encode())
-    on_runner_exit(RunnerStatus(job_id, RunnerPhase.SUCCEEDED))
+    on_runner_exit(RunnerStatus(job_id, RunnerPhase.SUCCEEDED, reported=reported))
     with session_scope() as s:
         kinds = list(s.scalars(select(JobEvent.kind).where(JobEvent.job_id == job_id).order_by(JobEvent.seq)))
         return s.get(Job, job_id).status, kinds
@@ -161,6 +162,14 @@ def test_the_stream_batch_in_a_stored_outcome_is_stored_by_the_exit_repair_when_
     completes the job and stores the stream batch it carries."""
     batch = {"job_id": job_id, "first_seq": 1, "events": [{"kind": "log", "message": "hi"}, {"kind": "end", "data": {"events": 1}}]}
     assert _exit_with_stored_outcome(job_id, batch) == ("completed", ["log", "end"])
+
+
+def test_an_exit_after_its_report_went_out_leaves_the_status_to_that_report(job_id, backend):
+    """An executor that exits saying its outcome report was accepted (exit 0 or 3) is not
+    settled from its stored outcome at once: the report, still in the broker, writes the status
+    (and the reconcile applies the stored outcome should it be lost)."""
+    batch = {"job_id": job_id, "first_seq": 1, "events": [{"kind": "end", "data": {"events": 0}}]}
+    assert _exit_with_stored_outcome(job_id, batch, reported=True) == ("queued", [])
 
 
 def test_a_malformed_stream_batch_in_a_stored_outcome_is_dropped(job_id, backend):
@@ -266,6 +275,19 @@ def test_a_short_run_sends_one_event_its_outcome_with_the_stream_end(env, tmp_pa
     last = events[0].data["last_events"]
     assert last["job_id"] == job and last["first_seq"] == 1
     assert [item["kind"] for item in last["events"]] == ["end"] and last["events"][0]["data"] == {"events": 0}
+
+
+def test_a_run_whose_outcome_report_cannot_be_sent_says_so_by_its_exit_code(env, tmp_path):
+    """No broker answers: the executor stores its outcome, gives up on the report after its
+    retries and exits EXIT_UNREPORTED, so the local backend applies the stored outcome at once."""
+    from boardrun.executor import EXIT_UNREPORTED
+    from boardrun.testing.boards import echo_board
+    from tests.conftest import free_port
+
+    proc, job, events = _run_executor(env, tmp_path, echo_board(), {"n": 1}, {"K_SINK": f"http://127.0.0.1:{free_port()}/"})
+    assert proc.returncode == EXIT_UNREPORTED, proc.stderr
+    stored = json.loads(get_storage().get(f"jobs/{job}/outcome.json"))
+    assert stored["type"] == catalog.JOB_COMPLETED and stored["data"]["result"] == {"n": 1}
 
 
 def test_a_longer_run_reports_its_start_with_how_long_it_has_run(env, tmp_path):

@@ -50,6 +50,9 @@ class RunnerStatus:
     reason: str | None = None  # backend's reason: "OOMKilled", "DeadlineExceeded", "BackoffLimitExceeded", "ImagePullBackOff", "Evicted", "Signal9", …
     message: str | None = None
     attempt: int | None = None
+    # The runner ended after its outcome report went out (the local backend knows it from the
+    # exit code): that report writes the job's status.
+    reported: bool = False
 
 
 class BackendError(Exception):

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable
 
 from boardrun.config import Settings, get_settings
-from boardrun.executor import EXIT_REPORTED_FAILURE
+from boardrun.executor import EXIT_REPORTED_FAILURE, EXIT_UNREPORTED
 from boardrun.private_files import private_dir
 from boardrun.jobs.backends.base import (
     CANCELLED_REASON,
@@ -329,9 +329,11 @@ class LocalBackend(JobBackend):
         if runner.stop_reason is not None and code != 0:
             return RunnerStatus(job_id, RunnerPhase.FAILED, reason=runner.stop_reason, message=f"exit status {code}")
         if code == 0:
-            return RunnerStatus(job_id, RunnerPhase.SUCCEEDED)
+            return RunnerStatus(job_id, RunnerPhase.SUCCEEDED, reported=True)
         if code == EXIT_REPORTED_FAILURE:
-            return RunnerStatus(job_id, RunnerPhase.FAILED, reason="ReportedFailure")
+            return RunnerStatus(job_id, RunnerPhase.FAILED, reason="ReportedFailure", reported=True)
+        if code == EXIT_UNREPORTED:  # it ended normally; its stored outcome is all there is
+            return RunnerStatus(job_id, RunnerPhase.SUCCEEDED)
         if code < 0:
             return RunnerStatus(job_id, RunnerPhase.FAILED, reason=f"Signal{-code}", message=f"killed by signal {-code}")
         return RunnerStatus(job_id, RunnerPhase.FAILED, reason="Crashed", message=f"exit status {code}")
