@@ -3,12 +3,14 @@ announces, published right after the commit, and republished by the relay if tha
 
 The writer claims its row (`add`) and publishes it itself after the commit (`publish`);
 the relay (`relay_outbox`, the embedded tick and the `outbox-relay` PingSource) takes
-only rows nobody holds, so the two never both send one.
+only rows nobody holds, so the two never both send one. Rows published at the same
+time are marked so in one write (`_PublishedMarks`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,9 +109,47 @@ def _send(row_id: int, event: Event) -> bool:
                 update(OutboxEvent).where(OutboxEvent.id == row_id).values(claimed_until=None, last_error=str(exc)[:1000])
             )
         return False
-    with session_scope() as session:
-        session.execute(update(OutboxEvent).where(OutboxEvent.id == row_id).values(published_at=utcnow(), last_error=None))
+    _marks.add(row_id)
     return True
+
+
+class _PublishedMarks:
+    """Group commit of the "published" marks: the thread that finds no write in progress
+    writes every mark waiting, then those that came meanwhile, until none is left; the
+    others only leave theirs. A burst of submits shares one UPDATE instead of a
+    transaction each, and a lone publish is still marked before it returns. A mark that
+    cannot be written leaves its row claimed: the relay sends it again when the claim runs
+    out, which consumers take as the duplicate it is."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[int] = []
+        self._writing = False
+
+    def add(self, row_id: int) -> None:
+        with self._lock:
+            self._waiting.append(row_id)
+            if self._writing:
+                return
+            self._writing = True
+        while True:
+            with self._lock:
+                ids, self._waiting = self._waiting, []
+                if not ids:
+                    self._writing = False
+                    return
+            try:
+                with session_scope() as session:
+                    session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids))
+                                    .values(published_at=utcnow(), last_error=None))
+            except Exception:  # the ones waiting now go with the next publish's write
+                log.exception("cannot mark %d published outbox row(s); the relay sends them again", len(ids))
+                with self._lock:
+                    self._writing = False
+                return
+
+
+_marks = _PublishedMarks()
 
 
 def _publish_row(row_id: int) -> bool:
