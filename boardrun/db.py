@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager, nullcontext
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -126,6 +127,26 @@ def session_scope() -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+def insert_new(session: Session, model: type, rows: list[dict]) -> int:
+    """INSERT the rows whose primary key is not taken yet (ON CONFLICT DO NOTHING, on both
+    backends) on the session's connection (Core: no unit of work); how many were new."""
+    if not rows:
+        return 0
+    conn = session.connection()
+    return len(conn.execute(_insert_ignoring_duplicates(model.__table__, conn.dialect.name), rows).all())
+
+
+@lru_cache(maxsize=None)
+def _insert_ignoring_duplicates(table, dialect: str):
+    """One statement per table and backend, built once (it names no values: they are the rows).
+    RETURNING counts what was new, also when the rows go as one executemany."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 @contextmanager

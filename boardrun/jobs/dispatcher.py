@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,9 @@ def already_processed(session: Session, event: Event, source: str | None = None)
 
 
 def mark_processed(session: Session, event: Event, source: str | None = None) -> None:
-    session.add(ProcessedEvent(source=source or event.source, event_id=event.id, type=event.type))
+    """Record the event as acted on; one recorded before raises IntegrityError (a duplicate)."""
+    session.connection().execute(
+        insert(ProcessedEvent.__table__).values(source=source or event.source, event_id=event.id, type=event.type))
 
 
 def handle(event: Event) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from boardrun.db import Base, utcnow
@@ -48,7 +48,7 @@ class Job(Base):
 def locked_job(session: Session, job_id: str) -> Job | None:
     """The job row, locked (SELECT … FOR UPDATE) until the transaction ends: every status
     write holds it, so a report and a repair never interleave."""
-    return session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    return session.get(Job, job_id, with_for_update=True, populate_existing=True)
 
 
 class ProcessedEvent(Base):

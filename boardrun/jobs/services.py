@@ -24,7 +24,7 @@ from boardrun.apps.boards import resolve_board
 from boardrun.apps.models import Role
 from boardrun.apps.permissions import Permission
 from boardrun.config import get_settings
-from boardrun.db import read_scope, session_scope, utcnow
+from boardrun.db import insert_new, read_scope, session_scope, utcnow
 from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog, outbox
 from boardrun.eventing.cloudevents_adapter import Event
@@ -321,13 +321,9 @@ def job_events_after(job_id: str, after: int, limit: int = 500) -> tuple[Job, li
 def add_job_events(session: Session, job_id: str, batch: dict[str, Any]) -> int:
     """Store a batch of the job's stream events (a job.events event's data) under the
     executor's numbers, so a redelivered or overlapping batch adds nothing twice; how many were new."""
-    first, items = batch["first_seq"], batch["events"]
-    known = set(session.scalars(select(JobEvent.seq).where(
-        JobEvent.job_id == job_id, JobEvent.seq >= first, JobEvent.seq < first + len(items))).all())
-    for seq, item in enumerate(items, first):
-        if seq not in known:
-            session.add(JobEvent(job_id=job_id, seq=seq, kind=item["kind"], data=item))
-    return len(items) - len(known)
+    rows = [{"job_id": job_id, "seq": seq, "kind": item["kind"], "data": item}
+            for seq, item in enumerate(batch["events"], batch["first_seq"])]
+    return insert_new(session, JobEvent, rows)
 
 
 def wait_for_news(timeout: float) -> None:
