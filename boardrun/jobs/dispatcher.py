@@ -165,12 +165,13 @@ def _executor_report(event: Event) -> str:
         if job is None:
             mark_processed(session, event)
             return "no such job"
+        at = lifecycle.reported_at(event.time, launched_at=job.launched_at, now=utcnow())
         if event.type == catalog.JOB_STARTED:
-            states.apply(job, lifecycle.started(job, data, now=utcnow()))
+            states.apply(job, lifecycle.started(job, data, now=at))
         elif event.type == catalog.JOB_PROGRESS:
             states.apply(job, lifecycle.progressed(job, data))
         else:
-            apply_outcome(job, event.type, data)
+            apply_outcome(job, event.type, data, at=at)
         mark_processed(session, event)
         return job.status
 

@@ -11,6 +11,7 @@ here, and write the answer with `states.apply`. The clock and the limits are arg
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,13 +77,29 @@ def undeliverable(job: "Job", event_type: str) -> Change | None:
 # -- executor reports ---------------------------------------------------------
 
 
+def reported_at(sent: str | None, *, launched_at: datetime | None, now: datetime) -> datetime:
+    """When a report was sent, by its event's own time, kept between the job's launch and `now`
+    (a clock off, a time missing or malformed: the bound it passes, or now). Reports may wait in
+    the broker, and one job's may be delivered after the next job's: their arrival is not when
+    things happened."""
+    try:
+        at = datetime.fromisoformat(sent.replace("Z", "+00:00")) if sent else now
+    except ValueError:
+        at = now
+    if at.tzinfo is None:
+        at = now
+    if launched_at is not None and at < launched_at:
+        at = launched_at
+    return min(at, now)
+
+
 def started(job: "Job", data: Mapping[str, Any], *, now: datetime) -> Change | None:
-    """job.started: sent once the run has gone on a while (`running_ms`), so it began that much earlier."""
+    """job.started, sent at `now`: once the run has gone on a while (`running_ms`), so it began that much earlier."""
     if not may_move(job.status, JobStatus.RUNNING):
         return None
     running = data.get("running_ms")
     began = now - timedelta(milliseconds=running) if isinstance(running, (int, float)) and job.started_at is None else None
-    return Change(JobStatus.RUNNING, started_at=began)
+    return Change(JobStatus.RUNNING, started_at=began, at=now)
 
 
 def progressed(job: "Job", data: Mapping[str, Any]) -> Change | None:
@@ -98,7 +115,12 @@ def progressed(job: "Job", data: Mapping[str, Any]) -> Change | None:
 
 def finished(job: "Job", event_type: str, data: Mapping[str, Any], *, now: datetime, max_result_bytes: int) -> Change | None:
     """A terminal report (job.completed, job.failed, job.cancelled: an event, or the
-    outcome file the executor stored)."""
+    outcome file the executor stored), made at `now`: the job's completion time."""
+    change = _finished(job, event_type, data, now=now, max_result_bytes=max_result_bytes)
+    return replace(change, at=now) if change is not None else None
+
+
+def _finished(job: "Job", event_type: str, data: Mapping[str, Any], *, now: datetime, max_result_bytes: int) -> Change | None:
     if event_type not in (catalog.JOB_COMPLETED, catalog.JOB_FAILED, catalog.JOB_CANCELLED):
         raise ValueError(event_type)
     if is_terminal(job.status):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import object_session
@@ -72,9 +72,9 @@ def _write_outcome(job: Job, change: states.Change | None, report: dict[str, Any
     return changed
 
 
-def apply_outcome(job: Job, event_type: str, data: dict[str, Any]) -> bool:
-    """A terminal report (an event, or the outcome file the executor stored) → status."""
-    change = lifecycle.finished(job, event_type, data, now=utcnow(), max_result_bytes=max_result_bytes())
+def apply_outcome(job: Job, event_type: str, data: dict[str, Any], *, at: datetime | None = None) -> bool:
+    """A terminal report (an event sent `at`, or the outcome file the executor stored) → status."""
+    change = lifecycle.finished(job, event_type, data, now=at or utcnow(), max_result_bytes=max_result_bytes())
     return _write_outcome(job, change, data)
 
 

@@ -79,6 +79,7 @@ class Change:
     steps: int | None = None
     progress: dict[str, Any] | None = None
     started_at: datetime | None = None  # when the run began, if its start report never came
+    at: datetime | None = None  # when the move happened (a report's own time); None: now
 
 
 def apply(job: "Job", change: Change | None) -> bool:
@@ -93,7 +94,7 @@ def apply(job: "Job", change: Change | None) -> bool:
         if change.steps is not None:
             job.steps = change.steps
         return False
-    return transition(job, change.status, error=change.error, result=change.result,
+    return transition(job, change.status, at=change.at, error=change.error, result=change.result,
                       result_ref=change.result_ref, steps=change.steps)
 
 

@@ -66,16 +66,30 @@ def test_job_status_and_runner_phase_are_different_types():
 # -- executor reports ---------------------------------------------------------
 
 
+@pytest.mark.parametrize("sent, expected", [
+    ("2025-01-01T11:59:59.5+00:00", NOW - timedelta(milliseconds=500)),  # its own time
+    ("2025-01-01T11:59:59.5Z", NOW - timedelta(milliseconds=500)),
+    ("2025-01-01T13:00:00+00:00", NOW),  # a clock ahead: not later than its arrival
+    ("2025-01-01T11:00:00+00:00", NOW - timedelta(seconds=10)),  # nor earlier than the launch
+    ("2025-01-01T11:59:59", NOW),  # no zone: unknown, its arrival
+    ("not a time", NOW),
+    (None, NOW),
+])
+def test_a_report_happened_when_it_was_sent_within_the_launch_and_its_arrival(sent, expected):
+    """A report's time is its event's own, clamped between the job's launch and now."""
+    assert lifecycle.reported_at(sent, launched_at=NOW - timedelta(seconds=10), now=NOW) == expected
+
+
 def test_started_moves_a_queued_job_to_running_only():
     """job.started runs a queued job; a running job does not move again."""
-    assert lifecycle.started(_job(), {"attempt": 1}, now=NOW) == Change(JobStatus.RUNNING)
+    assert lifecycle.started(_job(), {"attempt": 1}, now=NOW) == Change(JobStatus.RUNNING, at=NOW)
     assert lifecycle.started(_job(JobStatus.RUNNING), {"attempt": 1}, now=NOW) is None
 
 
 def test_a_start_report_backdates_the_start_by_how_long_the_run_had_gone():
     """job.started says how long the board had been running (running_ms): started_at is that much earlier."""
     change = lifecycle.started(_job(), {"attempt": 1, "running_ms": 250.0}, now=NOW)
-    assert change == Change(JobStatus.RUNNING, started_at=NOW - timedelta(milliseconds=250))
+    assert change == Change(JobStatus.RUNNING, started_at=NOW - timedelta(milliseconds=250), at=NOW)
 
 
 @pytest.mark.parametrize("status", TERMINAL)
@@ -103,7 +117,7 @@ def test_progress_runs_a_queued_job_and_records_where_it_is():
 def test_completion_carries_its_result_inline_or_by_reference():
     """job.completed completes the job with its inline result, or the key of the stored one."""
     assert _finished(_job(JobStatus.RUNNING), catalog.JOB_COMPLETED, {"result": {"a": 1}, "steps": 2}) == Change(
-        JobStatus.COMPLETED, result={"a": 1}, steps=2)
+        JobStatus.COMPLETED, result={"a": 1}, steps=2, at=NOW)
     ref = {"key": "jobs/job-1/result.json", "size_bytes": 1000}
     assert _finished(_job(JobStatus.RUNNING), catalog.JOB_COMPLETED, {"result_ref": ref}).result_ref == ref["key"]
 
@@ -118,14 +132,14 @@ def test_a_result_over_the_cap_fails_the_job():
 def test_failure_keeps_the_executors_error():
     """job.failed fails the job with the error the executor reported."""
     error = {"code": "node_error", "message": "boom", "node_id": "n"}
-    assert _finished(_job(JobStatus.RUNNING), catalog.JOB_FAILED, {"error": error}) == Change(JobStatus.FAILED, error=error)
+    assert _finished(_job(JobStatus.RUNNING), catalog.JOB_FAILED, {"error": error}) == Change(JobStatus.FAILED, error=error, at=NOW)
 
 
 def test_a_cancelled_report_is_a_cancel_only_if_someone_asked():
     """job.cancelled after a cancel request cancels the job; without one the executor was
     stopped by something else (shutdown, drain, eviction): the job fails interrupted."""
     asked = _finished(_job(JobStatus.RUNNING, cancel_requested_at=NOW), catalog.JOB_CANCELLED, {})
-    assert asked == Change(JobStatus.CANCELLED, error={"code": ErrorCode.CANCELLED, "message": "cancelled by request"})
+    assert asked == Change(JobStatus.CANCELLED, error={"code": ErrorCode.CANCELLED, "message": "cancelled by request"}, at=NOW)
     unasked = _finished(_job(JobStatus.RUNNING), catalog.JOB_CANCELLED, {})
     assert unasked.status == JobStatus.FAILED and unasked.error["code"] == ErrorCode.INTERRUPTED
 
@@ -203,7 +217,7 @@ def test_the_stored_outcome_wins_over_the_runners_evidence():
     """A runner that failed after the executor stored its outcome: the outcome is what the board did."""
     outcome = {"type": catalog.JOB_COMPLETED, "data": {"result": 5, "steps": 1}}
     change = _observed(_job(JobStatus.RUNNING, launched_at=NOW), RunnerPhase.FAILED, "OOMKilled", outcome=outcome)
-    assert change == Change(JobStatus.COMPLETED, result=5, steps=1)
+    assert change == Change(JobStatus.COMPLETED, result=5, steps=1, at=NOW)
 
 
 def test_a_runner_stopped_on_request_cancels_the_job():
