@@ -15,6 +15,11 @@ too), removed when it ends, and its address space is capped (JOB_MEMORY_LIMIT_MB
 still runs as the server's user: README's "Security model" says what that does not
 isolate.
 
+One spare executor is kept forked ahead of need (`_Spare`): the next job is handed to it
+through a pipe, so the fork and the child's start (about half of a short job's latency)
+are not on its path. A spare runs one job only, like any executor, and its environment,
+folder, log file and memory cap are the job's, set at the hand-off.
+
 A concurrency limit (jobs beyond it
 wait in launch order), a per-job deadline (SIGTERM, a grace period, then SIGKILL),
 and cancel the same way. When a process ends, `on_exit` is told how, so a runner
@@ -135,9 +140,26 @@ def _fork_context():
         return _context
 
 
+def _spare_main(handoff) -> None:
+    """A spare executor's entry point: it waits for its job (the arguments of `_executor_main`)
+    and then runs it. End of the pipe without a job (the backend closed, the server died): exit."""
+    os.setpgrp()  # its own process group from the start: signals reach all it starts
+    try:
+        job = handoff.recv()
+    except (EOFError, OSError):
+        job = None
+    handoff.close()
+    if job is None:
+        sys.exit(0)
+    # Daemonic only while idle (see _Spare): as a job's executor it may start processes of its own.
+    multiprocessing.current_process().daemon = False
+    _executor_main(*job)
+
+
 def _executor_main(env: dict[str, str], log_path: str | None, workdir: str, memory_limit_mb: int) -> None:
     """The executor process's entry point (runs in the forked child)."""
-    os.setpgrp()  # its own process group: signals reach all it starts
+    if os.getpgrp() != os.getpid():
+        os.setpgrp()  # its own process group: signals reach all it starts
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(fd, 1)
@@ -157,6 +179,34 @@ def _executor_main(env: dict[str, str], log_path: str | None, workdir: str, memo
     from boardrun.executor.run import main
 
     sys.exit(main())
+
+
+class _Spare:
+    """An executor forked ahead of need, waiting for its job on a pipe."""
+
+    def __init__(self) -> None:
+        ctx = _fork_context()
+        receive, self._send = ctx.Pipe(duplex=False)
+        # Daemonic: should the backend never hand it a job nor close, the interpreter's exit
+        # ends it instead of waiting for it.
+        self.proc = ctx.Process(target=_spare_main, args=(receive,), name="executor-spare", daemon=True)
+        self.proc.start()
+        receive.close()
+
+    def hand_off(self, job: tuple) -> bool:
+        """Give it its job; False if it is gone (the caller starts one afresh)."""
+        try:
+            self._send.send(job)
+            return True
+        except OSError:
+            self.discard()
+            return False
+        finally:
+            self._send.close()
+
+    def discard(self) -> None:
+        self._send.close()  # end of the pipe: it exits
+        self.proc.join(5)
 
 
 @dataclass
@@ -192,6 +242,9 @@ class LocalBackend(JobBackend):
         self._waiting: deque[_Runner] = deque()  # launched beyond the concurrency limit
         self._finished: OrderedDict[str, RunnerStatus] = OrderedDict()  # recent exits, for status()
         self._closed = False
+        self._spare: _Spare | None = None  # the next job's executor, forked ahead
+        self._spare_wanted = threading.Event()
+        self._spare_maker: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalBackend":
@@ -203,8 +256,10 @@ class LocalBackend(JobBackend):
         )
 
     def prestart(self) -> None:
-        """Start the fork server now (see _fork_context), not on the first launch."""
+        """Start the fork server and the first spare now (see _fork_context), not on the first launch."""
         _fork_context()
+        with self._lock:
+            self._want_spare()
 
     # -- JobBackend -------------------------------------------------------------
     @property
@@ -252,6 +307,10 @@ class LocalBackend(JobBackend):
             self._closed = True
             self._waiting.clear()
             runners = list(self._active.values())
+            spare, self._spare = self._spare, None
+        self._spare_wanted.set()  # the maker sees the backend closed and ends
+        if spare is not None:
+            spare.discard()
         for runner in runners:
             self._stop(runner, "Shutdown")
         for runner in runners:
@@ -279,13 +338,48 @@ class LocalBackend(JobBackend):
         if self.log_dir is not None:
             private_dir(self.log_dir)
             log_path = str(self.log_dir / f"{spec.job_id}.log")
-        runner.proc = _fork_context().Process(
-            target=_executor_main, args=(env, log_path, runner.workdir, self.memory_limit_mb), name=f"executor-{spec.job_id}"
-        )
-        runner.proc.start()
+        job = (env, log_path, runner.workdir, self.memory_limit_mb)
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.hand_off(job):
+            runner.proc = spare.proc
+            runner.proc.name = f"executor-{spec.job_id}"
+        else:
+            runner.proc = _fork_context().Process(target=_executor_main, args=job, name=f"executor-{spec.job_id}")
+            runner.proc.start()
+        self._want_spare()
         log.info("job %s: executor started as pid %d", spec.job_id, runner.proc.pid)
         self._active[spec.job_id] = runner
         threading.Thread(target=self._watch, args=(runner,), name=f"runner-{spec.job_id}", daemon=True).start()
+
+    def _want_spare(self) -> None:
+        """Have a spare forked for the next job, by the maker thread: forking takes milliseconds,
+        not to be spent holding the lock (caller holds it)."""
+        if self._closed:
+            return
+        if self._spare_maker is None:
+            self._spare_maker = threading.Thread(target=self._make_spares, name="executor-spares", daemon=True)
+            self._spare_maker.start()
+        self._spare_wanted.set()
+
+    def _make_spares(self) -> None:
+        while True:
+            self._spare_wanted.wait()
+            self._spare_wanted.clear()
+            with self._lock:
+                if self._closed:
+                    return
+                if self._spare is not None:
+                    continue
+            try:
+                spare = _Spare()
+            except Exception:  # the fork server cannot fork now: the next job starts one afresh
+                log.exception("cannot fork a spare executor")
+                continue
+            with self._lock:
+                if not self._closed and self._spare is None:
+                    self._spare, spare = spare, None
+            if spare is not None:  # closed meanwhile
+                spare.discard()
 
     def _admit(self, runner: _Runner) -> bool:
         """Record the start before it happens (caller holds the lock): after a crash a job
