@@ -9,6 +9,9 @@ Executor exit-code contract (the pod's single container `executor`):
   0  the board ran and the executor reported `job.completed`;
   3  the executor ran and REPORTED a failure itself (`job.failed` was sent): the Job
      fails at once (podFailurePolicy FailJob), it is never retried;
+  4  the executor stored its outcome but could not send its report: the Job fails
+     (backoffLimit 0) and the stored outcome is what the job did (it wins over the
+     runner's evidence);
   any other non-zero code (crash, OOM kill 137, SIGTERM 143): the Job fails as well
      (backoffLimit 0); the backend reports the pod's reason (OOMKilled, exit code…).
 Pod disruptions (eviction, preemption, node drain: pod condition DisruptionTarget)
