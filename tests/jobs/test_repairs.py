@@ -125,3 +125,19 @@ def test_stop_orphan_runners_stops_runners_of_finished_or_unknown_jobs(job_id, s
                    RunnerStatus("job-gone", RunnerPhase.SUCCEEDED))
     assert stop_orphan_runners(sweep) == 2
     assert sorted(backend.cancelled) == sorted([job_id, "job-unknown"])
+
+
+def test_a_pass_locks_no_job_that_no_repair_is_due_for(job_id, second_job, backend, monkeypatch):
+    """Young unlaunched jobs (a burst waiting for slots) and a launched one whose runner runs
+    within its deadline: every repair judges them on a plain read and locks none (a pass
+    over hundreds of them holds no write lock); a job that is due is still locked and repaired."""
+    from boardrun.jobs.repairs import reconcile, sweep as sweep_module
+
+    locked: list[str] = []
+    real = sweep_module.locked_job
+    monkeypatch.setattr(sweep_module, "locked_job", lambda session, jid: locked.append(jid) or real(session, jid))
+    _set(second_job, launched_at=utcnow(), status=JobStatus.RUNNING)
+    backend.launched.append(second_job)  # its runner is listed running
+    assert reconcile() == 0 and locked == []
+    _set(job_id, created_at=utcnow() - timedelta(minutes=5))  # past the redispatch delay (60 s)
+    assert reconcile() == 1 and locked == [job_id] and backend.launched == [second_job, job_id]

@@ -16,11 +16,14 @@ def fail_overdue_jobs(sweep: Sweep) -> int:
     its runner, listed or not, is then stopped by `stop_orphan_runners`."""
     grace = timedelta(seconds=get_settings().jobs.deadline_grace)
 
+    def change(job: Job) -> states.Change | None:
+        return lifecycle.past_deadline(job, now=sweep.now, grace=grace)
+
     def fail(job_id: str) -> int:
         with locked_active(job_id) as job:
-            if job is None or not states.apply(job, lifecycle.past_deadline(job, now=sweep.now, grace=grace)):
+            if job is None or not states.apply(job, change(job)):
                 return 0
         sweep.runners.setdefault(job_id, RunnerStatus(job_id, RunnerPhase.RUNNING))
         return 1
 
-    return sweep.each_active(fail, Job.launched_at.is_not(None))
+    return sweep.each_active(fail, Job.launched_at.is_not(None), due=lambda job: change(job) is not None)

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from boardrun.db import session_scope
+from boardrun.db import read_scope
 from boardrun.jobs.backends.base import PermanentBackendError, RunnerPhase, TransientBackendError
 from boardrun.jobs.models import Job
 from boardrun.jobs.repairs.sweep import Sweep
@@ -20,7 +20,7 @@ def stop_orphan_runners(sweep: Sweep) -> int:
     live = {job_id for job_id, runner in sweep.runners.items() if runner.phase in (RunnerPhase.PENDING, RunnerPhase.RUNNING)}
     if not live:
         return 0
-    with session_scope() as session:
+    with read_scope() as session:
         finished = set(session.scalars(select(Job.id).where(Job.id.in_(live), Job.status.in_(TERMINAL))).all())
         known = set(session.scalars(select(Job.id).where(Job.id.in_(live))).all())
     stopped = 0

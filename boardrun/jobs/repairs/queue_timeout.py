@@ -15,10 +15,11 @@ def fail_undispatched_jobs(sweep: Sweep) -> int:
     submission, except one waiting for a slot in the backend's own queue."""
     timeout = timedelta(seconds=get_settings().jobs.queue_timeout)
 
+    def change(job: Job) -> states.Change | None:
+        return None if sweep.waits_for_slot(job.id) else lifecycle.never_dispatched(job, now=sweep.now, queue_timeout=timeout)
+
     def fail(job_id: str) -> int:
         with locked_active(job_id) as job:
-            if job is None or sweep.waits_for_slot(job_id):
-                return 0
-            return int(states.apply(job, lifecycle.never_dispatched(job, now=sweep.now, queue_timeout=timeout)))
+            return int(job is not None and states.apply(job, change(job)))
 
-    return sweep.each_active(fail, Job.launched_at.is_(None))
+    return sweep.each_active(fail, Job.launched_at.is_(None), due=lambda job: change(job) is not None)

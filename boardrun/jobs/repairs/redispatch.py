@@ -22,9 +22,12 @@ def redispatch_lost_submissions(sweep: Sweep, *, after: timedelta | None = None)
     if after is None:
         after = timedelta(seconds=get_settings().jobs.redispatch_after)
 
+    def due(job: Job) -> bool:
+        return not sweep.waits_for_slot(job.id) and lifecycle.due_for_redispatch(job, now=sweep.now, after=after)
+
     def relaunch(job_id: str) -> int:
         with locked_active(job_id) as job:
-            if job is None or sweep.waits_for_slot(job_id) or not lifecycle.due_for_redispatch(job, now=sweep.now, after=after):
+            if job is None or not due(job):
                 return 0
             spec = launch_spec(job)
         try:  # outside the transaction: a backend call must not hold the row
@@ -41,4 +44,4 @@ def redispatch_lost_submissions(sweep: Sweep, *, after: timedelta | None = None)
             record_launch(job)
             return 1
 
-    return sweep.each_active(relaunch, Job.launched_at.is_(None))
+    return sweep.each_active(relaunch, Job.launched_at.is_(None), due=due)

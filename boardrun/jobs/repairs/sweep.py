@@ -1,6 +1,6 @@
 """What the repairs of one reconcile pass share: the backend, its runners listed once
 (one API call for every repair), the pass's clock, and a loop over active jobs that
-one broken job cannot stall."""
+one broken job cannot stall and that locks only the jobs a repair is due for."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from boardrun.db import session_scope, utcnow
+from boardrun.db import read_scope, session_scope, utcnow
 from boardrun.jobs.backends import get_backend
 from boardrun.jobs.backends.base import JobBackend, RunnerStatus
 from boardrun.jobs.models import Job, locked_job
@@ -41,13 +41,16 @@ class Sweep:
         neither lost nor late, and the backend records its start itself."""
         return self.backend.queues_launches and job_id in self.runners
 
-    def each_active(self, repair: Callable[[str], int], *where: Any) -> int:
-        """Run `repair` on every active job matching `where`, oldest first; returns the sum
-        of what it counted. A job it cannot process is logged and skipped, so it cannot
-        stall every other; the database or storage being down fails the whole pass (the
-        next tick retries)."""
-        with session_scope() as session:
-            ids = session.scalars(select(Job.id).where(Job.status.in_(ACTIVE), *where).order_by(Job.created_at)).all()
+    def each_active(self, repair: Callable[[str], int], *where: Any, due: Callable[[Job], bool]) -> int:
+        """Run `repair` on every active job matching `where` that is `due` for it, oldest first;
+        returns the sum of what it counted. `due` is judged on an unlocked read, so a pass
+        over many jobs with nothing to repair (a burst waiting for slots) takes no write lock;
+        `repair` locks the job and judges again. A job it cannot process is logged and
+        skipped, so it cannot stall every other; the database or storage being down fails
+        the whole pass (the next tick retries)."""
+        with read_scope() as session:
+            jobs = session.scalars(select(Job).where(Job.status.in_(ACTIVE), *where).order_by(Job.created_at)).all()
+            ids = [job.id for job in jobs if due(job)]
         changed = 0
         for job_id in ids:
             try:
