@@ -49,15 +49,27 @@ def member_role(session: Session, app_id: str, user_id: str) -> Role | None:
     )
 
 
+def _app_and_role(session: Session, app_id: str, principal: Principal | None) -> tuple[App | None, Role | None]:
+    """The app and the caller's role on it, in one query (every app-scoped request asks)."""
+    if principal is None:
+        return session.get(App, app_id), None
+    row = session.execute(
+        select(App, Role)
+        .outerjoin(Membership, (Membership.app_id == App.id) & (Membership.user_id == principal.user_id))
+        .outerjoin(Role, Role.id == Membership.role_id)
+        .where(App.id == app_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def require_app_permission(
     session: Session, app_id: str, principal: Principal | None, needed: Permission
 ) -> AppAccess:
     """The caller's access to the app, if it includes every bit of `needed`; raises
     NotFound / Unauthorized / Forbidden otherwise (see the module docstring)."""
-    app = session.get(App, app_id)
+    app, role = _app_and_role(session, app_id, principal)
     if app is None:
         raise _not_found(app_id)
-    role = member_role(session, app_id, principal.user_id) if principal is not None else None
     if role is not None:
         granted = effective(role.permissions)
         if not has(granted, needed):
