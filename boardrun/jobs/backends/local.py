@@ -158,8 +158,7 @@ def _spare_main(handoff) -> None:
 
 def _executor_main(env: dict[str, str], log_path: str | None, workdir: str, memory_limit_mb: int) -> None:
     """The executor process's entry point (runs in the forked child)."""
-    if os.getpgrp() != os.getpid():
-        os.setpgrp()  # its own process group: signals reach all it starts
+    os.setpgrp()  # its own process group: signals reach all it starts (a no-op in a spare, already its group's leader)
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(fd, 1)

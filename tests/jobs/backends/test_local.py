@@ -111,7 +111,6 @@ def test_the_next_job_runs_in_the_spare_forked_ahead_of_it(storage):
     assert after.proc.pid != spare.proc.pid and not after.proc.is_alive()
 
 
-
 def _start_a_process_of_its_own(*job) -> None:
     """Stands in for the executor: exit 0 if it may start a child process, as a job might."""
     import multiprocessing
