@@ -149,6 +149,23 @@ def _insert_ignoring_duplicates(table, dialect: str):
     return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
+def insert_object(session: Session, obj: Base) -> None:
+    """INSERT a new object through Core on the session's connection (half the CPU of a
+    unit-of-work flush, for the hot paths: a submit's job and outbox rows); its generated
+    primary key is set on it. The object stays outside the session and sees no column
+    default: the caller sets every value it reads back."""
+    table = obj.__table__
+    values = {column.key: obj.__dict__[column.key] for column in table.columns if column.key in obj.__dict__}
+    key = session.connection().execute(_insert_returning_key(table), values).one()
+    for column, value in zip(table.primary_key.columns, key):
+        setattr(obj, column.key, value)
+
+
+@lru_cache(maxsize=None)
+def _insert_returning_key(table):
+    return table.insert().returning(*table.primary_key.columns)
+
+
 @contextmanager
 def read_scope() -> Iterator[Session]:
     """A session for reading only: it never takes the SQLite writer lock (in WAL mode a

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from boardrun.accounts.tokens import Principal
@@ -49,16 +49,21 @@ def member_role(session: Session, app_id: str, user_id: str) -> Role | None:
     )
 
 
+# Built once: every app-scoped request asks, and building a statement costs about as much
+# CPU as running it.
+_APP_AND_ROLE = (
+    select(App, Role)
+    .outerjoin(Membership, (Membership.app_id == App.id) & (Membership.user_id == bindparam("user_id")))
+    .outerjoin(Role, Role.id == Membership.role_id)
+    .where(App.id == bindparam("app_id"))
+)
+
+
 def _app_and_role(session: Session, app_id: str, principal: Principal | None) -> tuple[App | None, Role | None]:
-    """The app and the caller's role on it, in one query (every app-scoped request asks)."""
+    """The app and the caller's role on it, in one query."""
     if principal is None:
         return session.get(App, app_id), None
-    row = session.execute(
-        select(App, Role)
-        .outerjoin(Membership, (Membership.app_id == App.id) & (Membership.user_id == principal.user_id))
-        .outerjoin(Role, Role.id == Membership.role_id)
-        .where(App.id == app_id)
-    ).first()
+    row = session.execute(_APP_AND_ROLE, {"app_id": app_id, "user_id": principal.user_id}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,26 +138,48 @@ def _version_row(session: Session, app_id: str, board_id: str, version: tuple[in
     return row
 
 
+# A frozen version's identity, the newest or a given one; built once (every submit asks,
+# and building a statement costs about as much CPU as running it).
+_VERSION_OF_BOARD = select(BoardVersion.id, BoardVersion.major, BoardVersion.minor, BoardVersion.patch,
+                           BoardVersion.created_at).where(BoardVersion.app_id == bindparam("app_id"),
+                                                          BoardVersion.board_id == bindparam("board_id"))
+_NEWEST_VERSION = _VERSION_OF_BOARD.order_by(BoardVersion.major.desc(), BoardVersion.minor.desc(),
+                                             BoardVersion.patch.desc()).limit(1)
+_GIVEN_VERSION = _VERSION_OF_BOARD.where(BoardVersion.major == bindparam("major"),
+                                         BoardVersion.minor == bindparam("minor"),
+                                         BoardVersion.patch == bindparam("patch"))
+
+
 def resolve_board(session: Session, app_id: str, board_id: str, version: str) -> ResolvedBoard:
     """Which stored document a run of `board_id` at `version` uses.
 
     `version`: "latest" (the newest FROZEN version), "draft" (the working copy), or
     "M.m.p" / "M_m_p". Unknown board or version -> NotFound; malformed -> Unprocessable.
+
+    A frozen version is found in one query: its row exists only while its board does (they
+    are deleted together, and the foreign key cascades), so the board row is read only to
+    tell which of the two is missing.
     """
-    _board_row(session, app_id, board_id)
     if version == "draft":
+        _board_row(session, app_id, board_id)
         return ResolvedBoard(app_id, board_id, "draft", working_key(app_id, board_id))
+    ids = {"app_id": app_id, "board_id": board_id}
     if version == "latest":
-        row = _newest_version(session, app_id, board_id)
-        if row is None:
+        row = session.execute(_NEWEST_VERSION, ids).first()
+    else:
+        wanted = parse_version(version)
+        row = session.execute(_GIVEN_VERSION, {**ids, "major": wanted[0], "minor": wanted[1],
+                                               "patch": wanted[2]}).first()
+    if row is None:
+        _board_row(session, app_id, board_id)
+        if version == "latest":
             raise NotFound(
                 f"board {board_id} has no frozen version yet; freeze one with "
                 f"PATCH /api/v1/apps/{app_id}/board/{board_id}?version_type=Patch (or Minor/Major), "
                 "or run the working copy with version \"draft\"",
                 code="no_frozen_version",
             )
-    else:
-        row = _version_row(session, app_id, board_id, parse_version(version))
+        raise NotFound(f"board {board_id} has no version {label(wanted)}", code="version_not_found")
     triple = (row.major, row.minor, row.patch)
     return ResolvedBoard(app_id, board_id, label(triple), version_key(app_id, board_id, triple),
                          revision=f"{row.id}@{row.created_at.isoformat()}")

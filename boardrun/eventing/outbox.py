@@ -14,10 +14,10 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, Integer, String, Text, bindparam, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from boardrun.db import Base, session_scope, utcnow
+from boardrun.db import Base, insert_object, session_scope, utcnow
 from boardrun.eventing.cloudevents_adapter import Event
 from boardrun.eventing.publisher import PublishError, get_publisher
 
@@ -50,6 +50,7 @@ def add(session: Session, event: Event) -> OutboxEvent:
     """The outbox row of `event`, in the caller's transaction, claimed by the writer: it
     publishes right after the commit (`publish`), and the relay takes the row only if
     that fails or the claim runs out."""
+    now = utcnow()
     row = OutboxEvent(
         event_id=event.id,
         type=event.type,
@@ -57,11 +58,11 @@ def add(session: Session, event: Event) -> OutboxEvent:
         subject=event.subject,
         data=event.data,
         extensions=event.extensions,
-        claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS),
+        created_at=now,
+        claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
         attempts=1,
     )
-    session.add(row)
-    session.flush()  # assigns row.id
+    insert_object(session, row)  # assigns row.id
     return row
 
 
@@ -113,6 +114,14 @@ def _send(row_id: int, event: Event) -> bool:
     return True
 
 
+# Core, built once: the one write every publish waits for.
+_MARK_PUBLISHED = (
+    update(OutboxEvent.__table__)
+    .where(OutboxEvent.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now", type_=OutboxEvent.__table__.c.published_at.type), last_error=None)
+)
+
+
 class _PublishedMarks:
     """Group commit of the "published" marks: the thread that finds no write in progress
     writes every mark waiting, then those that came meanwhile, until none is left; the
@@ -140,8 +149,7 @@ class _PublishedMarks:
                     return
             try:
                 with session_scope() as session:
-                    session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids))
-                                    .values(published_at=utcnow(), last_error=None))
+                    session.connection().execute(_MARK_PUBLISHED, {"ids": ids, "now": utcnow()})
             except Exception:  # the ones waiting now go with the next publish's write
                 log.exception("cannot mark %d published outbox row(s); the relay sends them again", len(ids))
                 with self._lock:

@@ -24,7 +24,7 @@ from boardrun.apps.boards import resolve_board
 from boardrun.apps.models import Role
 from boardrun.apps.permissions import Permission
 from boardrun.config import get_settings
-from boardrun.db import insert_new, read_scope, session_scope, utcnow
+from boardrun.db import insert_new, insert_object, read_scope, session_scope, utcnow
 from boardrun.errors import Conflict, NotFound, Unprocessable
 from boardrun.eventing import catalog, outbox
 from boardrun.eventing.cloudevents_adapter import Event
@@ -174,6 +174,7 @@ def _create(resolved: Any, body: dict[str, Any], deadline: int, *, created_by: s
 def _new_job(resolved: Any, body: dict[str, Any], node_id: str, deadline: int, *, created_by: str,
              idempotency_key: str | None, digest: str | None, trigger: dict[str, Any] | None) -> Job:
     job_id = new_id("job")
+    now = utcnow()
     return Job(
         id=job_id,
         app_id=resolved.app_id,
@@ -190,6 +191,8 @@ def _new_job(resolved: Any, body: dict[str, Any], node_id: str, deadline: int, *
         deadline_seconds=deadline,
         trigger=trigger,
         event_id=trigger.get("event_id") if trigger else None,
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -239,7 +242,7 @@ def _submitted_event(job: Job, spec_size: int) -> Event:
 def _insert(job: Job, event: Event) -> OutboxEvent:
     """The job row and its job.submitted event, in one transaction."""
     with session_scope() as session:
-        session.add(job)
+        insert_object(session, job)
         return _add_command(session, event)
 
 

@@ -56,10 +56,26 @@ def test_failed_board_reports_node_error(workspace):
 
 
 def test_unknown_app_board_or_version_is_404(workspace):
-    """Unknown app, board or frozen version answers 404."""
-    assert workspace.client.post("/jobs/submit", json={"app_id": "app-nope", "board_id": "echo"}, headers=workspace.headers).status_code == 404
-    assert workspace.submit("nope").status_code == 404
-    assert workspace.submit("echo", version="9.9.9").status_code == 404
+    """Unknown app, board or frozen version answers 404 naming which is missing (the version is
+    looked up in one query, the board only when it finds none); a given version, in either
+    spelling, runs that version; a malformed one is 422."""
+    def code(r):
+        assert r.status_code == 404, r.text
+        return r.json()["error"]["code"]
+
+    missing_app = workspace.client.post("/jobs/submit", json={"app_id": "app-nope", "board_id": "echo"},
+                                        headers=workspace.headers)
+    assert code(missing_app) == "app_not_found"
+    assert code(workspace.submit("nope")) == "board_not_found"
+    assert code(workspace.submit("nope", version="0.1.0")) == "board_not_found"
+    r = workspace.submit("echo", version="9_9_9")
+    assert code(r) == "version_not_found" and "no version 9.9.9" in r.json()["error"]["message"]
+    workspace.put_board("unfrozen", slow_board(1), freeze=False)
+    assert code(workspace.submit("unfrozen")) == "no_frozen_version"
+    assert workspace.submit("echo", version="1.2").status_code == 422
+    for spelling in ("0.1.0", "0_1_0"):
+        r = workspace.submit("echo", version=spelling, payload=1, mode="sync")
+        assert r.status_code == 200 and r.json()["version"] == "0.1.0" and r.json()["result"] == 1
 
 
 def test_invalid_bodies_are_rejected(workspace, server):
