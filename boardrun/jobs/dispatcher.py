@@ -25,7 +25,7 @@ from boardrun.jobs.backends import get_backend
 from boardrun.jobs.backends.base import PermanentBackendError, RunnerStatus, TransientBackendError
 from boardrun.jobs.launches import launch_spec, record_launch
 from boardrun.jobs.models import Job, ProcessedEvent, locked_job
-from boardrun.jobs.outcomes import apply_outcome, apply_runner_status, result_ref_problem
+from boardrun.jobs.outcomes import apply_outcome, apply_runner_status, result_ref_problem, stream_batch_problem
 from boardrun.jobs.services import add_job_events, wake_waiters
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,11 @@ def _executor_report(event: Event) -> str:
         return _store_events(event)
     job_id = event.extensions[catalog.EXT_JOB_ID]
     data = event.data
+    problem = stream_batch_problem(job_id, data)
     if event.type == catalog.JOB_COMPLETED:
-        problem = result_ref_problem(job_id, data.get("result_ref"))
-        if problem:
-            raise PermanentEventError(problem)
+        problem = problem or result_ref_problem(job_id, data.get("result_ref"))
+    if problem:
+        raise PermanentEventError(problem)
     with session_scope() as session:
         job = locked_job(session, job_id)
         if job is None:

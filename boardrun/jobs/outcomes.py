@@ -40,6 +40,18 @@ def result_ref_problem(job_id: str, ref: Any) -> str | None:
     return None
 
 
+def stream_batch_problem(job_id: str, data: Any) -> str | None:
+    """Why the stream batch a terminal report carries (`last_events`) is unacceptable (None
+    if there is none or it is fine): held to what a job.events event of that job must be,
+    its schema and its job id, since the report's signature vouches for that job only."""
+    last = data.get("last_events") if isinstance(data, dict) else None
+    if last is None:
+        return None
+    if catalog.data_problems(catalog.JOB_EVENTS, last) or last.get("job_id") != job_id:
+        return f"last_events of job {job_id} must be a job.events batch of that job"
+    return None
+
+
 def read_outcome(job_id: str) -> dict[str, Any] | None:
     """The terminal report the executor stores before it emits its last event. One
     whose result reference points outside the job's prefix is no outcome."""
@@ -53,12 +65,10 @@ def read_outcome(job_id: str) -> dict[str, Any] | None:
             log.error("job %s: its stored outcome is ignored: %s", job_id, problem)
             return None
     data = outcome.get("data") if isinstance(outcome, dict) else None
-    if isinstance(data, dict) and "last_events" in data:
-        last = data["last_events"]
-        if catalog.data_problems(catalog.JOB_EVENTS, last) or last.get("job_id") != job_id:
-            # Held to what the dispatcher checks on an event: the status stands, the batch is dropped.
-            log.error("job %s: the stream batch in its stored outcome is malformed; not stored", job_id)
-            del data["last_events"]
+    problem = stream_batch_problem(job_id, data)
+    if problem:  # the status stands, the batch is dropped
+        log.error("job %s: the stream batch in its stored outcome is not stored: %s", job_id, problem)
+        del data["last_events"]
     return outcome
 
 

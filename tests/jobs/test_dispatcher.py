@@ -403,3 +403,18 @@ def test_a_terminal_report_stores_the_stream_batch_it_carries_with_the_status(jo
     bad = _executor_event(job_id, catalog.JOB_FAILED, {"error": {"code": "node_error", "message": "x"},
                                                       "last_events": {"job_id": job_id, "first_seq": 0, "events": []}})
     assert _post(client, bad).status_code == 422  # the carried batch is held to the job.events schema
+
+
+def test_a_terminal_report_carrying_another_jobs_stream_batch_is_refused(job_id, backend):
+    """The batch a report carries must be the reporting job's own (its signature vouches for that
+    job only): one naming another job is a permanent 422, and neither the status nor the events
+    are written."""
+    client = function_client("dispatcher")
+    batch = {**_event_batch(job_id, 1, ["a"], end=True).data, "job_id": "job-other"}
+    done = _executor_event(job_id, catalog.JOB_COMPLETED, {"result": 1, "result_ref": None, "steps": 2,
+                                                          "last_events": batch})
+    r = _post(client, done)
+    assert r.status_code == 422 and "last_events" in r.get_json()["error"]["message"]
+    assert _status(job_id) != "completed"
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(JobEvent)) == 0
