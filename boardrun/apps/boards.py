@@ -108,10 +108,13 @@ def _board_row(session: Session, app_id: str, board_id: str, *, lock: bool = Fal
     return board
 
 
+_NEWEST_FIRST = (BoardVersion.major.desc(), BoardVersion.minor.desc(), BoardVersion.patch.desc())
+
+
 def _versions_query(app_id: str, board_id: str):
     return (select(BoardVersion)
             .where(BoardVersion.app_id == app_id, BoardVersion.board_id == board_id)
-            .order_by(BoardVersion.major.desc(), BoardVersion.minor.desc(), BoardVersion.patch.desc()))
+            .order_by(*_NEWEST_FIRST))
 
 
 def _versions(session: Session, app_id: str, board_id: str) -> list[BoardVersion]:
@@ -134,8 +137,12 @@ def _version_row(session: Session, app_id: str, board_id: str, version: tuple[in
         )
     )
     if row is None:
-        raise NotFound(f"board {board_id} has no version {label(version)}", code="version_not_found")
+        raise _no_version(board_id, version)
     return row
+
+
+def _no_version(board_id: str, version: tuple[int, int, int]) -> NotFound:
+    return NotFound(f"board {board_id} has no version {label(version)}", code="version_not_found")
 
 
 # A frozen version's identity, the newest or a given one; built once (every submit asks,
@@ -143,8 +150,7 @@ def _version_row(session: Session, app_id: str, board_id: str, version: tuple[in
 _VERSION_OF_BOARD = select(BoardVersion.id, BoardVersion.major, BoardVersion.minor, BoardVersion.patch,
                            BoardVersion.created_at).where(BoardVersion.app_id == bindparam("app_id"),
                                                           BoardVersion.board_id == bindparam("board_id"))
-_NEWEST_VERSION = _VERSION_OF_BOARD.order_by(BoardVersion.major.desc(), BoardVersion.minor.desc(),
-                                             BoardVersion.patch.desc()).limit(1)
+_NEWEST_VERSION = _VERSION_OF_BOARD.order_by(*_NEWEST_FIRST).limit(1)
 _GIVEN_VERSION = _VERSION_OF_BOARD.where(BoardVersion.major == bindparam("major"),
                                          BoardVersion.minor == bindparam("minor"),
                                          BoardVersion.patch == bindparam("patch"))
@@ -179,7 +185,7 @@ def resolve_board(session: Session, app_id: str, board_id: str, version: str) ->
                 "or run the working copy with version \"draft\"",
                 code="no_frozen_version",
             )
-        raise NotFound(f"board {board_id} has no version {label(wanted)}", code="version_not_found")
+        raise _no_version(board_id, wanted)
     triple = (row.major, row.minor, row.patch)
     return ResolvedBoard(app_id, board_id, label(triple), version_key(app_id, board_id, triple),
                          revision=f"{row.id}@{row.created_at.isoformat()}")
